@@ -1,0 +1,143 @@
+#include "addon/convert.h"
+
+#include <cmath>
+#include <cstdio>
+
+#include "addon/tensor_wrap.h"
+
+namespace senet::addon {
+
+Napi::Error to_js_error(Napi::Env env, ErrorCode code, const std::string& message) {
+  Napi::Error err = Napi::Error::New(env, message);
+  err.Set("code", Napi::String::New(env, error_code_name(code)));
+  return err;
+}
+
+std::string describe(const Napi::Value& v) {
+  if (v.IsUndefined()) return "undefined";
+  if (v.IsNull()) return "null";
+  if (v.IsNumber()) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.17g", v.As<Napi::Number>().DoubleValue());
+    return std::string("the number ") + buf;
+  }
+  if (v.IsBoolean()) return "a boolean";
+  if (v.IsString()) return "a string";
+  if (v.IsBigInt()) return "a bigint";
+  if (v.IsArray()) return "an array";
+  if (v.IsTypedArray()) return "a typed array";
+  if (v.IsFunction()) return "a function";
+  return "an object";
+}
+
+void Args::fail(ErrorCode code, const std::string& message) const {
+  throw_error(code, std::string(op_) + ": " + message);
+}
+
+Napi::Value Args::at(size_t i) const { return i < info_.Length() ? info_[i] : info_.Env().Undefined(); }
+
+Tensor& Args::tensor(size_t i, const char* name) const {
+  Napi::Value v = at(i);
+  TensorWrap* w = TensorWrap::unwrap(v);
+  if (!w) fail(ErrorCode::Argument, std::string(name) + ": expected a Tensor, received " + describe(v));
+  Tensor& t = w->tensor();
+  if (!t.usable()) fail(ErrorCode::Disposed, std::string(name) + ": the tensor has been disposed");
+  return t;
+}
+
+Tensor* Args::optional_tensor(size_t i, const char* name) const {
+  Napi::Value v = at(i);
+  if (v.IsNull() || v.IsUndefined()) return nullptr;
+  return &tensor(i, name);
+}
+
+double Args::number(size_t i, const char* name) const {
+  Napi::Value v = at(i);
+  if (!v.IsNumber()) fail(ErrorCode::Argument, std::string(name) + ": expected a number, received " + describe(v));
+  return v.As<Napi::Number>().DoubleValue();
+}
+
+uint64_t Args::seed(size_t i, const char* name) const {
+  Napi::Value v = at(i);
+  if (v.IsBigInt()) {
+    bool lossless = false;
+    uint64_t s = v.As<Napi::BigInt>().Uint64Value(&lossless);
+    if (!lossless) fail(ErrorCode::Argument, std::string(name) + ": expected a bigint in [0, 2^64)");
+    return s;
+  }
+  double d = number(i, name);
+  if (!(d >= 0 && d <= 9007199254740991.0 && std::floor(d) == d))
+    fail(ErrorCode::Argument, std::string(name) + ": expected an integer in [0, 2^53), received " + describe(v));
+  return static_cast<uint64_t>(d);
+}
+
+Shape Args::shape(size_t i, const char* name) const {
+  Napi::Value v = at(i);
+  if (!v.IsArray()) fail(ErrorCode::Argument, std::string(name) + ": expected an array of sizes, received " + describe(v));
+  Napi::Array a = v.As<Napi::Array>();
+  Shape s;
+  for (uint32_t k = 0; k < a.Length(); ++k) {
+    Napi::Value d = a.Get(k);
+    double x = d.IsNumber() ? d.As<Napi::Number>().DoubleValue() : -1.0;
+    if (!d.IsNumber() || !(x >= 0 && x <= 9007199254740991.0 && std::floor(x) == x))
+      fail(ErrorCode::Shape, std::string(name) + ": expected integer sizes >= 0, received " + describe(d) +
+                                 " at index " + std::to_string(k));
+    s.push_back(static_cast<int64_t>(x));
+  }
+  return s;
+}
+
+DType Args::dtype(size_t i, const char* name) const {
+  Napi::Value v = at(i);
+  std::string s = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
+  if (s == "float32") return DType::F32;
+  if (s == "int64") return DType::I64;
+  if (s == "int32") return DType::I32;
+  if (s == "uint8") return DType::U8;
+  fail(ErrorCode::DType, std::string(name) + ": expected 'float32', 'int64', 'int32' or 'uint8', received " +
+                             (v.IsString() ? "'" + s + "'" : describe(v)));
+}
+
+Device Args::device(size_t i, const char* name) const {
+  Napi::Value v = at(i);
+  std::string s = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
+  if (s == "cpu") return Device::Cpu;
+  if (s == "cuda") return Device::Cuda;
+  fail(ErrorCode::Device, std::string(name) + ": expected 'cpu' or 'cuda', received " +
+                              (v.IsString() ? "'" + s + "'" : describe(v)));
+}
+
+Napi::Object Args::object(size_t i, const char* name) const {
+  Napi::Value v = at(i);
+  if (v.IsUndefined()) return Napi::Object::New(info_.Env());
+  if (!v.IsObject() || v.IsArray())
+    fail(ErrorCode::Argument, std::string(name) + ": expected an object, received " + describe(v));
+  return v.As<Napi::Object>();
+}
+
+int Args::int_field(const Napi::Object& o, const char* field, int fallback) const {
+  Napi::Value v = o.Get(field);
+  if (v.IsUndefined()) return fallback;
+  double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : NAN;
+  if (!(std::floor(d) == d && std::fabs(d) < 2147483648.0))
+    fail(ErrorCode::Argument, std::string(field) + ": expected an integer, received " + describe(v));
+  return static_cast<int>(d);
+}
+
+float Args::float_field(const Napi::Object& o, const char* field, float fallback) const {
+  Napi::Value v = o.Get(field);
+  if (v.IsUndefined()) return fallback;
+  if (!v.IsNumber() || !std::isfinite(v.As<Napi::Number>().DoubleValue()))
+    fail(ErrorCode::Argument, std::string(field) + ": expected a finite number, received " + describe(v));
+  return static_cast<float>(v.As<Napi::Number>().DoubleValue());
+}
+
+bool Args::bool_field(const Napi::Object& o, const char* field, bool fallback) const {
+  Napi::Value v = o.Get(field);
+  if (v.IsUndefined()) return fallback;
+  if (!v.IsBoolean())
+    fail(ErrorCode::Argument, std::string(field) + ": expected a boolean, received " + describe(v));
+  return v.As<Napi::Boolean>().Value();
+}
+
+}  // namespace senet::addon

@@ -1,0 +1,159 @@
+#include "addon/tensor_wrap.h"
+
+#include "addon/addon_data.h"
+#include "addon/convert.h"
+#include "ops/tensor_ops.h"
+
+namespace senet::addon {
+
+namespace {
+
+// Marks objects made by this class so that unwrap() never mistakes another object for one.
+const napi_type_tag kTensorTag = {0x5e4e7f2a9c1d4b3eULL, 0x8a61c0f3d2b74e19ULL};
+
+}  // namespace
+
+Napi::Function TensorWrap::define(Napi::Env env) {
+  return DefineClass(env, "Tensor",
+                     {InstanceMethod<&TensorWrap::dispose>("dispose"),
+                      InstanceAccessor<&TensorWrap::shape>("shape"),
+                      InstanceAccessor<&TensorWrap::dtype>("dtype"),
+                      InstanceAccessor<&TensorWrap::device>("device"),
+                      InstanceAccessor<&TensorWrap::is_view>("isView"),
+                      InstanceAccessor<&TensorWrap::disposed>("disposed"),
+                      InstanceMethod<&TensorWrap::to_typed_array>("toTypedArray"),
+                      InstanceMethod<&TensorWrap::set>("set"),
+                      InstanceMethod<&TensorWrap::view>("view")});
+}
+
+TensorWrap::TensorWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TensorWrap>(info) {
+  info.This().As<Napi::Object>().TypeTag(&kTensorTag);
+}
+
+TensorWrap::~TensorWrap() {
+  if (external_bytes_) Napi::MemoryManagement::AdjustExternalMemory(Env(), -external_bytes_);
+}
+
+Napi::Object TensorWrap::create(Napi::Env env, Tensor t, bool is_view) {
+  Napi::Object obj = env.GetInstanceData<AddonData>()->tensor_ctor.New({});
+  TensorWrap* w = Napi::ObjectWrap<TensorWrap>::Unwrap(obj);
+  w->tensor_ = std::move(t);
+  w->is_view_ = is_view;
+  if (!is_view && w->tensor_.device() == Device::Cpu) {
+    w->external_bytes_ = static_cast<int64_t>(w->tensor_.storage->bytes());
+    Napi::MemoryManagement::AdjustExternalMemory(env, w->external_bytes_);
+  }
+  return obj;
+}
+
+TensorWrap* TensorWrap::unwrap(const Napi::Value& v) {
+  if (!v.IsObject()) return nullptr;
+  Napi::Object o = v.As<Napi::Object>();
+  if (!o.CheckTypeTag(&kTensorTag)) return nullptr;
+  return Napi::ObjectWrap<TensorWrap>::Unwrap(o);
+}
+
+void TensorWrap::release(Napi::Env env) {
+  if (tensor_.storage && !is_view_) tensor_.storage->release();
+  tensor_.storage.reset();
+  if (external_bytes_) {
+    Napi::MemoryManagement::AdjustExternalMemory(env, -external_bytes_);
+    external_bytes_ = 0;
+  }
+}
+
+Napi::Value TensorWrap::dispose(const Napi::CallbackInfo& info) {
+  release(info.Env());  // disposing twice is allowed and does nothing, as in tfjs
+  return info.Env().Undefined();
+}
+
+Napi::Value TensorWrap::shape(const Napi::CallbackInfo& info) {
+  Napi::Array a = Napi::Array::New(info.Env(), tensor_.shape.size());
+  for (size_t i = 0; i < tensor_.shape.size(); ++i)
+    a.Set(static_cast<uint32_t>(i), Napi::Number::New(info.Env(), static_cast<double>(tensor_.shape[i])));
+  return a;
+}
+
+Napi::Value TensorWrap::dtype(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), dtype_name(tensor_.dtype));
+}
+
+Napi::Value TensorWrap::device(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), device_name(tensor_.device()));
+}
+
+Napi::Value TensorWrap::is_view(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), is_view_);
+}
+
+Napi::Value TensorWrap::disposed(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), !tensor_.usable());
+}
+
+Napi::Value TensorWrap::to_typed_array(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    Args args(info, "toTypedArray");
+    if (!tensor_.usable()) args.fail(ErrorCode::Disposed, "the tensor has been disposed");
+    const Tensor& t = tensor_;
+    Napi::Env env = info.Env();
+    const size_t n = static_cast<size_t>(t.numel());
+    Napi::TypedArray out;
+    void* dst = nullptr;
+    switch (t.dtype) {
+      case DType::F32: { auto a = Napi::Float32Array::New(env, n); dst = a.Data(); out = a; break; }
+      case DType::I64: {
+        auto a = Napi::TypedArrayOf<int64_t>::New(env, n, napi_bigint64_array);
+        dst = a.Data(); out = a; break;
+      }
+      case DType::I32: { auto a = Napi::Int32Array::New(env, n); dst = a.Data(); out = a; break; }
+      case DType::U8: { auto a = Napi::Uint8Array::New(env, n); dst = a.Data(); out = a; break; }
+    }
+    copy_to_host(t, dst, t.nbytes());
+    return out;
+  });
+}
+
+bool typed_array_dtype(const Napi::TypedArray& a, DType* out) {
+  switch (a.TypedArrayType()) {
+    case napi_float32_array: *out = DType::F32; return true;
+    case napi_bigint64_array: *out = DType::I64; return true;
+    case napi_int32_array: *out = DType::I32; return true;
+    case napi_uint8_array: *out = DType::U8; return true;
+    default: return false;
+  }
+}
+
+Napi::Value TensorWrap::set(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    Args args(info, "set");
+    if (!tensor_.usable()) args.fail(ErrorCode::Disposed, "the tensor has been disposed");
+    if (info.Length() < 1 || !info[0].IsTypedArray())
+      args.fail(ErrorCode::Argument, "data: expected a typed array, received " +
+                                         describe(info.Length() ? info[0] : info.Env().Undefined()));
+    Napi::TypedArray a = info[0].As<Napi::TypedArray>();
+    DType dt;
+    if (!typed_array_dtype(a, &dt) || dt != tensor_.dtype)
+      args.fail(ErrorCode::DType, std::string("data: expected a typed array of ") + dtype_name(tensor_.dtype) +
+                                      " for this tensor, received another kind");
+    if (static_cast<int64_t>(a.ElementLength()) != tensor_.numel())
+      args.fail(ErrorCode::Shape, "data: expected " + std::to_string(tensor_.numel()) + " elements, received " +
+                                      std::to_string(a.ElementLength()));
+    const char* src = static_cast<const char*>(a.ArrayBuffer().Data()) + a.ByteOffset();
+    copy_from_host(tensor_, src, a.ByteLength());
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value TensorWrap::view(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    Args args(info, "view");
+    if (!tensor_.usable()) args.fail(ErrorCode::Disposed, "the tensor has been disposed");
+    double offset = args.number(0, "offset");
+    if (!(offset >= 0 && offset == static_cast<double>(static_cast<int64_t>(offset))))
+      args.fail(ErrorCode::Argument, "offset: expected an integer >= 0, received " + describe(info[0]));
+    Shape shape = args.shape(1, "shape");
+    return create(info.Env(), senet::view(tensor_, static_cast<int64_t>(offset), shape), true);
+  });
+}
+
+}  // namespace senet::addon

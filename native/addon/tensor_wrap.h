@@ -1,0 +1,43 @@
+// The JS-visible tensor handle: owns a senet::Tensor (or a view of one). dispose() frees an
+// owning tensor's memory at once; the GC finaliser does the same for one never disposed.
+#pragma once
+
+#include <napi.h>
+
+#include "core/tensor.h"
+
+namespace senet::addon {
+
+class TensorWrap : public Napi::ObjectWrap<TensorWrap> {
+ public:
+  static Napi::Function define(Napi::Env env);
+  /// A new JS handle for t; a view does not own (or account for) its storage.
+  static Napi::Object create(Napi::Env env, Tensor t, bool is_view);
+  /// The wrapped tensor of v, or nullptr when v is not one of ours.
+  static TensorWrap* unwrap(const Napi::Value& v);
+
+  explicit TensorWrap(const Napi::CallbackInfo& info);
+  ~TensorWrap() override;
+  Tensor& tensor() { return tensor_; }
+
+ private:
+  void release(Napi::Env env);
+  Napi::Value dispose(const Napi::CallbackInfo& info);
+  Napi::Value shape(const Napi::CallbackInfo& info);
+  Napi::Value dtype(const Napi::CallbackInfo& info);
+  Napi::Value device(const Napi::CallbackInfo& info);
+  Napi::Value is_view(const Napi::CallbackInfo& info);
+  Napi::Value disposed(const Napi::CallbackInfo& info);
+  Napi::Value to_typed_array(const Napi::CallbackInfo& info);
+  Napi::Value set(const Napi::CallbackInfo& info);
+  Napi::Value view(const Napi::CallbackInfo& info);
+
+  Tensor tensor_;
+  bool is_view_ = false;
+  int64_t external_bytes_ = 0;  // reported to V8 so that forgotten tensors still press the GC
+};
+
+/// The dtype a typed array holds, or false for an unsupported array type.
+bool typed_array_dtype(const Napi::TypedArray& a, DType* out);
+
+}  // namespace senet::addon

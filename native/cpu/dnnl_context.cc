@@ -1,0 +1,84 @@
+#include "cpu/dnnl_context.h"
+
+#include <dnnl_debug.h>
+
+#include <cstdlib>
+#include <vector>
+
+namespace senet::cpu {
+
+void throw_dnnl_error(const dnnl::error& e, const char* call, const char* file, int line) {
+  throw_library_error(ErrorCode::Library, "oneDNN", call, file, line,
+                      std::string(e.what()) + " (" + dnnl_status2str(e.status) + ")");
+}
+
+namespace {
+
+struct Context {
+  dnnl::engine eng{dnnl::engine::kind::cpu, 0};
+  dnnl::stream strm{eng};
+  PrimitiveCache prims;
+  struct Buffer {
+    void* data = nullptr;
+    size_t bytes = 0;
+  };
+  Buffer buffers[static_cast<int>(Scratch::Count)];
+  ~Context() {
+    for (auto& b : buffers) std::free(b.data);
+  }
+};
+
+Context& context() {
+  thread_local Context ctx;
+  return ctx;
+}
+
+}  // namespace
+
+dnnl::engine& engine() { return context().eng; }
+dnnl::stream& stream() { return context().strm; }
+PrimitiveCache& cache() { return context().prims; }
+
+void* scratch(Scratch slot, size_t bytes) {
+  auto& b = context().buffers[static_cast<int>(slot)];
+  if (bytes > b.bytes || !b.data) {
+    size_t rounded = (bytes + 4095) / 4096 * 4096;
+    if (rounded == 0) rounded = 4096;
+    void* p = std::aligned_alloc(64, rounded);
+    if (!p)
+      throw_error(ErrorCode::OutOfMemory,
+                  "scratch allocation of " + std::to_string(rounded) + " bytes failed");
+    std::free(b.data);
+    b.data = p;
+    b.bytes = rounded;
+  }
+  return b.data;
+}
+
+dnnl::memory wrap(const dnnl::memory::desc& md, void* data) {
+  return SENET_DNNL(dnnl::memory(md, engine(), data));
+}
+
+dnnl::memory wrap(const dnnl::memory::desc& md, const Tensor& t) { return wrap(md, t.raw()); }
+
+dnnl::memory scratchpad(const dnnl::memory::desc& md) {
+  return wrap(md, scratch(Scratch::Pad, md.get_size()));
+}
+
+dnnl::memory::desc nhwc(int64_t n, int64_t c, int64_t h, int64_t w) {
+  return dnnl::memory::desc({n, c, h, w}, dnnl::memory::data_type::f32,
+                            dnnl::memory::format_tag::nhwc);
+}
+
+dnnl::reorder make_reorder(const dnnl::memory::desc& from, const dnnl::memory::desc& to) {
+  auto pd = SENET_DNNL(dnnl::reorder::primitive_desc(engine(), from, engine(), to));
+  return SENET_DNNL(dnnl::reorder(pd));
+}
+
+dnnl::primitive_attr user_scratchpad() {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
+}
+
+}  // namespace senet::cpu

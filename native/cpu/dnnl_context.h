@@ -1,0 +1,91 @@
+// What every CPU op shares: the oneDNN engine and stream, a cache of primitives keyed by shape
+// and parameters (descriptor creation is the slow part), and reusable scratch buffers that grow
+// to the largest size asked and are then reused, so a steady training step allocates nothing.
+// All of it is per thread: Node worker threads may each run ops.
+#pragma once
+
+#include <dnnl.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "core/error.h"
+#include "core/tensor.h"
+
+namespace senet::cpu {
+
+[[noreturn]] void throw_dnnl_error(const dnnl::error& e, const char* call, const char* file, int line);
+
+// Runs one oneDNN call; a failure becomes senet::Error naming the call, the place and oneDNN's
+// own message and status.
+#define SENET_DNNL(expr)                                                  \
+  [&]() -> decltype(auto) {                                               \
+    try {                                                                 \
+      return expr;                                                        \
+    } catch (const dnnl::error& e) {                                      \
+      ::senet::cpu::throw_dnnl_error(e, #expr, __FILE__, __LINE__);       \
+    }                                                                     \
+  }()
+
+dnnl::engine& engine();
+dnnl::stream& stream();
+
+/// Scratch buffers, one per slot, so that the temporaries of one op never overlap.
+enum class Scratch { Pad, Weights, Act0, Act1, Small, Count };
+void* scratch(Scratch slot, size_t bytes);
+template <class T>
+T* scratch_as(Scratch slot, size_t count) {
+  return static_cast<T*>(scratch(slot, count * sizeof(T)));
+}
+
+/// A memory object over a tensor's (or any) buffer; creating one allocates nothing.
+dnnl::memory wrap(const dnnl::memory::desc& md, void* data);
+dnnl::memory wrap(const dnnl::memory::desc& md, const Tensor& t);
+/// A memory object over the scratchpad buffer, sized for the primitive's scratchpad.
+dnnl::memory scratchpad(const dnnl::memory::desc& md);
+/// Plain channels-last float descriptor of a logical (N, C, H, W).
+dnnl::memory::desc nhwc(int64_t n, int64_t c, int64_t h, int64_t w);
+/// A reorder between two layouts of the same data.
+dnnl::reorder make_reorder(const dnnl::memory::desc& from, const dnnl::memory::desc& to);
+/// Primitive attributes with a user-managed scratchpad.
+dnnl::primitive_attr user_scratchpad();
+
+/// Per-thread cache of an op's primitives under a plain key.
+class PrimitiveCache {
+ public:
+  template <class T>
+  T& get(const std::string& key, const std::function<T()>& make) {
+    auto it = entries_.find(key);
+    if (it == entries_.end()) {
+      if (entries_.size() >= kCapacity) entries_.clear();
+      it = entries_.emplace(key, std::make_shared<Holder<T>>(make())).first;
+    }
+    return static_cast<Holder<T>*>(it->second.get())->value;
+  }
+
+ private:
+  static constexpr size_t kCapacity = 1024;
+  struct Base {
+    virtual ~Base() = default;
+  };
+  template <class T>
+  struct Holder : Base {
+    explicit Holder(T v) : value(std::move(v)) {}
+    T value;
+  };
+  std::unordered_map<std::string, std::shared_ptr<Base>> entries_;
+};
+
+PrimitiveCache& cache();
+
+/// Builds a cache key from numbers: key("conv", n, h, ...).
+template <class... Args>
+std::string key(const char* op, Args... args) {
+  std::string k = op;
+  ((k += ':', k += std::to_string(args)), ...);
+  return k;
+}
+
+}  // namespace senet::cpu

@@ -1,0 +1,126 @@
+// Pooling on oneDNN. Max-pool backward in oneDNN needs the workspace of a training-mode forward;
+// our op's backward receives (dy, x, y) as cuDNN's does, so it reruns that forward (the stem's
+// pool is cheap beside its convolutions) to get the workspace, then runs oneDNN's backward.
+#include "cpu/dnnl_context.h"
+#include "ops/conv_bn.h"
+#include "ops/pool.h"
+
+namespace senet::cpu {
+
+namespace {
+
+using dnnl::memory;
+
+struct Window {
+  memory::desc x_md, y_md;
+  memory::dims strides, kernel, pad_l, pad_r;
+};
+
+Window max_window(const MaxPoolParams& p, const Tensor& x) {
+  const int64_t n = x.dim(0), h = x.dim(1), w = x.dim(2), c = x.dim(3);
+  const int64_t ho = conv_output_size(h, p.kernel_h, p.stride_h, p.pad_h);
+  const int64_t wo = conv_output_size(w, p.kernel_w, p.stride_w, p.pad_w);
+  return {nhwc(n, c, h, w), nhwc(n, c, ho, wo), {p.stride_h, p.stride_w}, {p.kernel_h, p.kernel_w},
+          {p.pad_h, p.pad_w},
+          {(ho - 1) * p.stride_h + p.kernel_h - h - p.pad_h, (wo - 1) * p.stride_w + p.kernel_w - w - p.pad_w}};
+}
+
+Window global_window(const Tensor& x) {
+  const int64_t n = x.dim(0), h = x.dim(1), w = x.dim(2), c = x.dim(3);
+  return {nhwc(n, c, h, w), nhwc(n, c, 1, 1), {1, 1}, {h, w}, {0, 0}, {0, 0}};
+}
+
+std::string window_key(const char* op, const Window& win) {
+  auto d = win.x_md.dims();
+  return key(op, d[0], d[1], d[2], d[3], win.kernel[0], win.kernel[1], win.strides[0],
+             win.strides[1], win.pad_l[0], win.pad_l[1]);
+}
+
+dnnl::pooling_forward::primitive_desc forward_pd(dnnl::prop_kind prop, dnnl::algorithm alg,
+                                                 const Window& win) {
+  auto d = SENET_DNNL(dnnl::pooling_forward::desc(prop, alg, win.x_md, win.y_md, win.strides,
+                                                  win.kernel, win.pad_l, win.pad_r));
+  return SENET_DNNL(dnnl::pooling_forward::primitive_desc(d, user_scratchpad(), engine()));
+}
+
+struct Forward {
+  dnnl::pooling_forward::primitive_desc pd;
+  dnnl::pooling_forward prim;
+};
+
+struct Backward {
+  dnnl::pooling_forward::primitive_desc fwd_pd;  // training mode: produces the workspace
+  dnnl::pooling_forward fwd;
+  dnnl::pooling_backward::primitive_desc pd;
+  dnnl::pooling_backward prim;
+};
+
+Forward make_forward(dnnl::algorithm alg, const Window& win) {
+  Forward f;
+  f.pd = forward_pd(dnnl::prop_kind::forward_inference, alg, win);
+  f.prim = SENET_DNNL(dnnl::pooling_forward(f.pd));
+  return f;
+}
+
+Backward make_backward(dnnl::algorithm alg, const Window& win) {
+  Backward b;
+  b.fwd_pd = forward_pd(dnnl::prop_kind::forward_training, alg, win);
+  b.fwd = SENET_DNNL(dnnl::pooling_forward(b.fwd_pd));
+  auto d = SENET_DNNL(dnnl::pooling_backward::desc(alg, win.x_md, win.y_md, win.strides, win.kernel,
+                                                   win.pad_l, win.pad_r));
+  b.pd = SENET_DNNL(dnnl::pooling_backward::primitive_desc(d, user_scratchpad(), engine(), b.fwd_pd));
+  b.prim = SENET_DNNL(dnnl::pooling_backward(b.pd));
+  return b;
+}
+
+void run_forward(dnnl::algorithm alg, const char* op, const Window& win, const Tensor& x, Tensor& y) {
+  Forward& f = cache().get<Forward>(window_key(op, win), [&] { return make_forward(alg, win); });
+  SENET_DNNL(f.prim.execute(stream(), {{DNNL_ARG_SRC, wrap(win.x_md, x)},
+                                      {DNNL_ARG_DST, wrap(win.y_md, y)},
+                                      {DNNL_ARG_SCRATCHPAD, scratchpad(f.pd.scratchpad_desc())}}));
+  SENET_DNNL(stream().wait());
+}
+
+}  // namespace
+
+void max_pool_forward(const MaxPoolParams& p, const Tensor& x, Tensor& y) {
+  run_forward(dnnl::algorithm::pooling_max, "max_pool_fwd", max_window(p, x), x, y);
+}
+
+void max_pool_backward(const MaxPoolParams& p, const Tensor& dy, const Tensor& x, const Tensor& y,
+                       Tensor& dx) {
+  Window win = max_window(p, x);
+  Backward& b = cache().get<Backward>(window_key("max_pool_bwd", win), [&] {
+    return make_backward(dnnl::algorithm::pooling_max, win);
+  });
+  auto& s = stream();
+  memory ws = wrap(b.fwd_pd.workspace_desc(), scratch(Scratch::Act0, b.fwd_pd.workspace_desc().get_size()));
+  memory y_again = wrap(win.y_md, scratch(Scratch::Act1, win.y_md.get_size()));
+  size_t pad = std::max(b.fwd_pd.scratchpad_desc().get_size(), b.pd.scratchpad_desc().get_size());
+  void* pad_buf = scratch(Scratch::Pad, pad);
+  SENET_DNNL(b.fwd.execute(s, {{DNNL_ARG_SRC, wrap(win.x_md, x)},
+                              {DNNL_ARG_DST, y_again},
+                              {DNNL_ARG_WORKSPACE, ws},
+                              {DNNL_ARG_SCRATCHPAD, wrap(b.fwd_pd.scratchpad_desc(), pad_buf)}}));
+  SENET_DNNL(b.prim.execute(s, {{DNNL_ARG_DIFF_DST, wrap(win.y_md, dy)},
+                               {DNNL_ARG_WORKSPACE, ws},
+                               {DNNL_ARG_DIFF_SRC, wrap(win.x_md, dx)},
+                               {DNNL_ARG_SCRATCHPAD, wrap(b.pd.scratchpad_desc(), pad_buf)}}));
+  SENET_DNNL(s.wait());
+}
+
+void global_avg_pool_forward(const Tensor& x, Tensor& y) {
+  run_forward(dnnl::algorithm::pooling_avg_exclude_padding, "gap_fwd", global_window(x), x, y);
+}
+
+void global_avg_pool_backward(const Tensor& dy, Tensor& dx) {
+  Window win = global_window(dx);
+  const auto alg = dnnl::algorithm::pooling_avg_exclude_padding;
+  Backward& b = cache().get<Backward>(window_key("gap_bwd", win), [&] { return make_backward(alg, win); });
+  SENET_DNNL(b.prim.execute(stream(), {{DNNL_ARG_DIFF_DST, wrap(win.y_md, dy)},
+                                      {DNNL_ARG_DIFF_SRC, wrap(win.x_md, dx)},
+                                      {DNNL_ARG_SCRATCHPAD, scratchpad(b.pd.scratchpad_desc())}}));
+  SENET_DNNL(stream().wait());
+}
+
+}  // namespace senet::cpu

@@ -1,0 +1,28 @@
+// Element-wise tensor utilities: fills (constant, seeded uniform / normal), host copies, add.
+#pragma once
+
+#include <cstdint>
+
+#include "core/tensor.h"
+
+namespace senet {
+
+void fill(Tensor& t, double value);
+/// Seeded normal fill; element i depends only on (seed, i), identical across backends.
+void fill_normal(Tensor& t, float mean, float std, uint64_t seed);
+void fill_uniform(Tensor& t, float low, float high, uint64_t seed);
+void copy_from_host(Tensor& t, const void* src, size_t bytes);
+void copy_to_host(const Tensor& t, void* dst, size_t bytes);
+/// dst = src (same dtype and element count; devices may differ).
+void copy(const Tensor& src, Tensor& dst);
+/// out = a + b, float32, same shapes; out may alias a or b.
+void add(const Tensor& a, const Tensor& b, Tensor& out);
+
+namespace cpu {
+void fill(Tensor& t, double value);
+void fill_normal(Tensor& t, float mean, float std, uint64_t seed);
+void fill_uniform(Tensor& t, float low, float high, uint64_t seed);
+void add(const Tensor& a, const Tensor& b, Tensor& out);
+}  // namespace cpu
+
+}  // namespace senet
