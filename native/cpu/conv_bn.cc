@@ -238,6 +238,9 @@ void conv_bn_backward(const ConvBnParams& p, const Tensor& dy, const Tensor& x, 
                              {DNNL_ARG_VARIANCE, wrap(g.stat_md, save_var)},
                              {DNNL_ARG_DIFF_DST, dbn_mem},
                              {DNNL_ARG_SCALE, wrap(g.stat_md, gamma)},
+                             // oneDNN 2.6 asks for the shift although the gradient does not
+                             // depend on it; gamma's buffer stands in, read-only.
+                             {DNNL_ARG_SHIFT, wrap(g.stat_md, gamma)},
                              {DNNL_ARG_DIFF_SRC, dz_mem},
                              {DNNL_ARG_DIFF_SCALE, wrap(g.stat_md, dgamma)},
                              {DNNL_ARG_DIFF_SHIFT, wrap(g.stat_md, dbeta)},

@@ -8,7 +8,11 @@
 namespace senet::cpu {
 
 void throw_dnnl_error(const dnnl::error& e, const char* call, const char* file, int line) {
-  throw_library_error(ErrorCode::Library, "oneDNN", call, file, line,
+  // Name the call, not its whole argument list.
+  std::string name = call;
+  size_t paren = name.find('(');
+  if (paren != std::string::npos && name.size() > 60) name = name.substr(0, paren) + "(...)";
+  throw_library_error(ErrorCode::Library, "oneDNN", name.c_str(), file, line,
                       std::string(e.what()) + " (" + dnnl_status2str(e.status) + ")");
 }
 

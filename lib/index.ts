@@ -1,0 +1,36 @@
+/**
+ * senet: SE-ResNeXt training and inference for Node.js on oneDNN (CPU) and cuDNN (CUDA).
+ */
+import { binding } from './binding';
+
+export { SenetError, type SenetErrorCode } from './errors';
+export {
+  Tensor,
+  tensor,
+  empty,
+  zeros,
+  ones,
+  full,
+  fill,
+  fillNormal,
+  fillUniform,
+  randn,
+  rand,
+  copy,
+  type DType,
+  type Device,
+  type TypedArray,
+  type TypedArrayOf,
+  type DTypeOf,
+  type TensorOptions,
+  type CreateOptions,
+  type RandomOptions,
+} from './tensor';
+export { ParameterArena, type ArenaEntry, type ArenaSpec } from './arena';
+export { kaimingNormal, fans, type KaimingOptions } from './init';
+export * as ops from './ops';
+
+/** What the native addon was built with and runs on (oneDNN version, CPU ISA, CUDA built or not). */
+export function buildInfo(): ReturnType<typeof binding.buildInfo> {
+  return binding.buildInfo();
+}
