@@ -47,31 +47,34 @@ int64_t shape_numel(const Shape& shape) {
 
 std::shared_ptr<Storage> Storage::allocate(size_t bytes, Device device) {
   void* data = nullptr;
+  void* base = nullptr;
   if (bytes > 0) {
     if (device == Device::Cpu) {
-      // 64-byte alignment for AVX-512 loads and for oneDNN's preferred buffers.
-      size_t rounded = (bytes + 63) / 64 * 64;
-      data = std::aligned_alloc(64, rounded);
-      if (!data)
+      // 64-byte alignment for AVX-512 loads, done by hand over malloc: glibc's aligned_alloc
+      // asks for more than the block it later frees, so a freed tensor's hole never fits the
+      // next tensor of the same size and the heap grows without bound.
+      base = std::malloc(bytes + 63);
+      if (!base)
         throw_error(ErrorCode::OutOfMemory,
                     "host allocation of " + std::to_string(bytes) + " bytes failed");
+      data = reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(base) + 63) & ~uintptr_t{63});
     } else {
-      data = device_alloc(bytes);
+      data = base = device_alloc(bytes);
     }
   }
-  return std::shared_ptr<Storage>(new Storage(data, bytes, device));
+  return std::shared_ptr<Storage>(new Storage(base, data, bytes, device));
 }
 
 void Storage::release() {
   if (released_) return;
   released_ = true;
-  if (data_) {
+  if (base_) {
     if (device_ == Device::Cpu)
-      std::free(data_);
+      std::free(base_);
     else
-      device_free(data_);
+      device_free(base_);
   }
-  data_ = nullptr;
+  base_ = data_ = nullptr;
 }
 
 Storage::~Storage() { release(); }

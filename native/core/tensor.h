@@ -37,8 +37,10 @@ class Storage {
   Device device() const { return device_; }
 
  private:
-  Storage(void* data, size_t bytes, Device device) : data_(data), bytes_(bytes), device_(device) {}
-  void* data_;
+  Storage(void* base, void* data, size_t bytes, Device device)
+      : base_(base), data_(data), bytes_(bytes), device_(device) {}
+  void* base_;  // what the allocator returned
+  void* data_;  // the aligned start
   size_t bytes_;
   Device device_;
   bool released_ = false;

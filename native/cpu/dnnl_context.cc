@@ -48,7 +48,7 @@ void* scratch(Scratch slot, size_t bytes) {
   if (bytes > b.bytes || !b.data) {
     size_t rounded = (bytes + 4095) / 4096 * 4096;
     if (rounded == 0) rounded = 4096;
-    void* p = std::aligned_alloc(64, rounded);
+    void* p = std::aligned_alloc(64, rounded);  // grows rarely: fragmentation does not matter
     if (!p)
       throw_error(ErrorCode::OutOfMemory,
                   "scratch allocation of " + std::to_string(rounded) + " bytes failed");
