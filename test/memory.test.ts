@@ -1,0 +1,52 @@
+import test from 'ava';
+import { ops, randn, zeros, ones } from '../lib';
+
+// Resident memory must stay flat over many create/dispose cycles and many op calls with reused
+// buffers. Slack allowed: 24 MiB of growth after warm-up (V8's heap and allocator pools move a
+// little); a leak of the tensors themselves would be hundreds of MiB.
+const SLACK = 24 * 1024 * 1024;
+const MiB = (b: number) => `${(b / 1048576).toFixed(1)} MiB`;
+
+test('ten thousand create/dispose cycles leave resident memory flat', (t) => {
+  const cycle = () => {
+    const a = zeros([64, 1024]); // 256 KiB each: 10,000 leaked would be 2.5 GiB
+    const b = randn([64, 1024], { seed: 1 });
+    const v = a.view(0, [1024]);
+    v.dispose();
+    a.dispose();
+    b.dispose();
+  };
+  for (let i = 0; i < 500; i++) cycle();
+  const before = process.memoryUsage().rss;
+  for (let i = 0; i < 10000; i++) cycle();
+  const growth = process.memoryUsage().rss - before;
+  t.log(`rss growth ${MiB(growth)}`);
+  t.true(growth < SLACK, `rss grew ${MiB(growth)}`);
+});
+
+test('a thousand forward/backward calls with reused buffers leave resident memory flat', (t) => {
+  const x = randn([4, 16, 16, 32], { seed: 1 });
+  const w = randn([64, 3, 3, 8], { seed: 2, std: 0.1 });
+  const gamma = ones([64]);
+  const beta = zeros([64]);
+  const rm = zeros([64]);
+  const rv = ones([64]);
+  const se = { w1: randn([8, 64], { seed: 3 }), b1: zeros([8]), w2: randn([64, 8], { seed: 4 }), b2: zeros([64]) };
+  const fwd = ops.convBnForward({ x, w, gamma, beta, runningMean: rm, runningVar: rv }, { padding: 1, groups: 4 });
+  const seOut = ops.seForward(fwd.y, se);
+  const dy = randn(seOut.y.shape, { seed: 5 });
+  const seGrads = ops.seBackward(dy, { u: fwd.y, ...seOut }, se);
+  const convGrads = ops.convBnBackward(seGrads.du, { x, w, gamma, z: fwd.z!, y: fwd.y, saveMean: fwd.saveMean!, saveVar: fwd.saveVar! }, { padding: 1, groups: 4 });
+  const step = () => {
+    ops.convBnForward({ x, w, gamma, beta, runningMean: rm, runningVar: rv }, { padding: 1, groups: 4 }, fwd);
+    ops.seForward(fwd.y, se, null, seOut);
+    ops.seBackward(dy, { u: fwd.y, ...seOut }, se, seGrads);
+    ops.convBnBackward(seGrads.du, { x, w, gamma, z: fwd.z!, y: fwd.y, saveMean: fwd.saveMean!, saveVar: fwd.saveVar! }, { padding: 1, groups: 4 }, convGrads);
+  };
+  for (let i = 0; i < 50; i++) step();
+  const before = process.memoryUsage().rss;
+  for (let i = 0; i < 1000; i++) step();
+  const growth = process.memoryUsage().rss - before;
+  t.log(`rss growth ${MiB(growth)}`);
+  t.true(growth < SLACK, `rss grew ${MiB(growth)}`);
+});
