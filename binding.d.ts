@@ -86,6 +86,28 @@ export interface NativeBuildInfo {
   napiVersion: number;
 }
 
+/** A library loaded at run time. */
+export interface NativeLibraryInfo {
+  loaded: boolean;
+  path: string;
+  version: string;
+  reason: string;
+  tried: string[];
+}
+
+/** The CUDA backend's state, reported without throwing. */
+export interface NativeCudaProbe {
+  built: boolean;
+  available: boolean;
+  reason: string;
+  driverVersion: number;
+  runtimeVersion: number;
+  selectedDevice: number;
+  devices: { index: number; name: string; computeCapability: string; totalMemory: number }[];
+  cudnn: NativeLibraryInfo;
+  cublas: NativeLibraryInfo;
+}
+
 type T = NativeTensor;
 type Opt = NativeTensor | null;
 
@@ -95,6 +117,9 @@ export interface NativeBinding {
   empty(shape: number[], dtype: NativeDType, device: NativeDevice): T;
   fromTypedArray(data: NativeTypedArray, shape: number[], device: NativeDevice): T;
   buildInfo(): NativeBuildInfo;
+  cudaProbe(): NativeCudaProbe;
+  selectCudaDevice(index: number): void;
+  cudaSynchronize(): void;
 
   fill(t: T, value: number): void;
   fillNormal(t: T, mean: number, std: number, seed: number | bigint): void;

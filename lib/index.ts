@@ -27,6 +27,18 @@ export {
   type RandomOptions,
 } from './tensor';
 export { ParameterArena, type ArenaEntry, type ArenaSpec } from './arena';
+export {
+  backends,
+  resolveDevice,
+  selectCudaDevice,
+  synchronize,
+  type BackendsReport,
+  type CpuReport,
+  type CudaReport,
+  type CudaDeviceReport,
+  type LibraryReport,
+  type DeviceRequest,
+} from './backends';
 export { kaimingNormal, fans, type KaimingOptions } from './init';
 export * as ops from './ops';
 

@@ -4,6 +4,7 @@
 #include "addon/addon_data.h"
 #include "addon/convert.h"
 #include "addon/tensor_wrap.h"
+#include "core/cuda_probe.h"
 #include "ops/tensor_ops.h"
 
 namespace senet::addon {
@@ -68,6 +69,62 @@ Napi::Value build_info(const Napi::CallbackInfo& info) {
   return o;
 }
 
+Napi::Object library_info(Napi::Env env, const CudaLibraryInfo& lib) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("loaded", lib.loaded);
+  o.Set("path", lib.path);
+  o.Set("version", lib.version);
+  o.Set("reason", lib.reason);
+  Napi::Array tried = Napi::Array::New(env, lib.tried.size());
+  for (size_t i = 0; i < lib.tried.size(); ++i) tried.Set(static_cast<uint32_t>(i), lib.tried[i]);
+  o.Set("tried", tried);
+  return o;
+}
+
+Napi::Value cuda_probe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CudaProbe p = probe_cuda();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("built", p.built);
+  o.Set("available", p.available);
+  o.Set("reason", p.reason);
+  o.Set("driverVersion", p.driver_version);
+  o.Set("runtimeVersion", p.runtime_version);
+  o.Set("selectedDevice", p.selected_device);
+  Napi::Array devices = Napi::Array::New(env, p.devices.size());
+  for (size_t i = 0; i < p.devices.size(); ++i) {
+    const CudaDeviceInfo& d = p.devices[i];
+    Napi::Object dev = Napi::Object::New(env);
+    dev.Set("index", d.index);
+    dev.Set("name", d.name);
+    dev.Set("computeCapability", std::to_string(d.major) + "." + std::to_string(d.minor));
+    dev.Set("totalMemory", static_cast<double>(d.total_memory));
+    devices.Set(static_cast<uint32_t>(i), dev);
+  }
+  o.Set("devices", devices);
+  o.Set("cudnn", library_info(env, p.cudnn));
+  o.Set("cublas", library_info(env, p.cublas));
+  return o;
+}
+
+Napi::Value select_device(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    Args args(info, "selectCudaDevice");
+    double index = args.number(0, "index");
+    if (index != static_cast<double>(static_cast<int>(index)))
+      args.fail(ErrorCode::Argument, "index: expected an integer, received " + describe(info[0]));
+    select_cuda_device(static_cast<int>(index));
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value synchronize(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    cuda_synchronize();
+    return info.Env().Undefined();
+  });
+}
+
 }  // namespace
 
 Napi::Object init(Napi::Env env, Napi::Object exports) {
@@ -79,6 +136,9 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("empty", Napi::Function::New<empty_tensor>(env, "empty"));
   exports.Set("fromTypedArray", Napi::Function::New<from_typed_array>(env, "fromTypedArray"));
   exports.Set("buildInfo", Napi::Function::New<build_info>(env, "buildInfo"));
+  exports.Set("cudaProbe", Napi::Function::New<cuda_probe>(env, "cudaProbe"));
+  exports.Set("selectCudaDevice", Napi::Function::New<select_device>(env, "selectCudaDevice"));
+  exports.Set("cudaSynchronize", Napi::Function::New<synchronize>(env, "cudaSynchronize"));
   register_ops(env, exports);
   return exports;
 }

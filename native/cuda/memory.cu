@@ -1,14 +1,72 @@
-// Device memory for Storage. The stream-ordered pool and the backend context arrive with the
-// CUDA backend; until then a CUDA tensor is refused with a clear error.
+// Device memory through CUDA's stream-ordered pool, and copies between host and device, all
+// queued on the backend's stream.
+#include <cstring>
+
 #include "core/device_memory.h"
-#include "core/error.h"
+#include "cuda/context.h"
+#include "ops/tensor_ops.h"
 
 namespace senet {
 
-void* device_alloc(size_t) {
-  throw_error(ErrorCode::Device, "the CUDA backend is not available in this build yet");
+void* device_alloc(size_t bytes) {
+  cuda::Context& ctx = cuda::Context::get();
+  void* ptr = nullptr;
+  cudaError_t err = cudaMallocAsync(&ptr, bytes, ctx.stream());
+  if (err == cudaErrorMemoryAllocation) {
+    // The pool may hold freed blocks of other sizes: give them back to the driver and retry.
+    cudaGetLastError();
+    cudaMemPool_t pool;
+    if (cudaDeviceGetDefaultMemPool(&pool, ctx.device()) == cudaSuccess) {
+      cudaStreamSynchronize(ctx.stream());
+      cudaMemPoolTrimTo(pool, 0);
+    }
+    err = cudaMallocAsync(&ptr, bytes, ctx.stream());
+  }
+  if (err == cudaErrorMemoryAllocation) {
+    cudaGetLastError();
+    size_t free_bytes = 0, total_bytes = 0;
+    cudaMemGetInfo(&free_bytes, &total_bytes);
+    cudaGetLastError();
+    throw_error(ErrorCode::CudaOom,
+                "out of GPU memory on device " + std::to_string(ctx.device()) + " (" + ctx.device_name() +
+                    "): requested " + std::to_string(bytes) + " bytes, " + std::to_string(free_bytes) +
+                    " free of " + std::to_string(total_bytes) + " total");
+  }
+  if (err != cudaSuccess) cuda::throw_cuda_error(err, "cudaMallocAsync(&ptr, bytes, ctx.stream())", __FILE__, __LINE__);
+  return ptr;
 }
 
-void device_free(void*) noexcept {}
+void device_free(void* ptr) noexcept {
+  if (!ptr || !cuda::Context::created()) return;
+  // Stream-ordered: kernels queued before this that still read the memory finish first.
+  if (cudaFreeAsync(ptr, cuda::Context::get().stream()) != cudaSuccess) cudaGetLastError();
+}
+
+namespace cuda {
+
+void copy_from_host(Tensor& t, const void* src, size_t bytes) {
+  if (bytes == 0) return;
+  Context& ctx = Context::get();
+  void* pinned = ctx.staging(bytes);
+  std::memcpy(pinned, src, bytes);
+  SENET_CUDA_CHECK(cudaMemcpyAsync(t.raw(), pinned, bytes, cudaMemcpyHostToDevice, ctx.stream()));
+  ctx.staged();
+}
+
+void copy_to_host(const Tensor& t, void* dst, size_t bytes) {
+  if (bytes == 0) return;
+  Context& ctx = Context::get();
+  SENET_CUDA_CHECK(cudaMemcpyAsync(dst, t.raw(), bytes, cudaMemcpyDeviceToHost, ctx.stream()));
+  // Reading a value back is the one place a step waits for the GPU.
+  SENET_CUDA_CHECK(cudaStreamSynchronize(ctx.stream()));
+}
+
+void copy_device(const Tensor& src, Tensor& dst) {
+  if (src.nbytes() == 0) return;
+  SENET_CUDA_CHECK(cudaMemcpyAsync(dst.raw(), src.raw(), src.nbytes(), cudaMemcpyDeviceToDevice,
+                                   Context::get().stream()));
+}
+
+}  // namespace cuda
 
 }  // namespace senet

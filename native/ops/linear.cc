@@ -25,6 +25,7 @@ void linear_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y
   c.distinct(x, "x", y, "y");
   Device d = c.same_device({&x, &w, b, &y});
   if (d == Device::Cpu) return cpu::linear_forward(x, w, b, y);
+  SENET_ON_CUDA(d, linear_forward(x, w, b, y));
   unsupported_device(c, d);
 }
 
@@ -38,6 +39,7 @@ void linear_backward(const Tensor& dy, const Tensor& x, const Tensor& w, Tensor*
   if (db) c.tensor(*db, "db", DType::F32, {w.dim(0)});
   Device d = c.same_device({&dy, &x, &w, dx, &dw, db});
   if (d == Device::Cpu) return cpu::linear_backward(dy, x, w, dx, dw, db);
+  SENET_ON_CUDA(d, linear_backward(dy, x, w, dx, dw, db));
   unsupported_device(c, d);
 }
 

@@ -16,4 +16,10 @@ void linear_backward(const Tensor& dy, const Tensor& x, const Tensor& w, Tensor*
                      Tensor* db);
 }  // namespace cpu
 
+namespace cuda {
+void linear_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y);
+void linear_backward(const Tensor& dy, const Tensor& x, const Tensor& w, Tensor* dx, Tensor& dw,
+                     Tensor* db);
+}  // namespace cuda
+
 }  // namespace senet

@@ -31,6 +31,7 @@ void cross_entropy_forward(const CrossEntropyParams& p, const Tensor& logits, co
   if (correct) c.tensor(*correct, "correct", DType::I32, {});
   Device d = c.same_device({&logits, &labels, &loss, correct});
   if (d == Device::Cpu) return cpu::cross_entropy_forward(p, logits, labels, loss, correct);
+  SENET_ON_CUDA(d, cross_entropy_forward(p, logits, labels, loss, correct));
   unsupported_device(c, d);
 }
 
@@ -41,6 +42,7 @@ void cross_entropy_backward(const CrossEntropyParams& p, const Tensor& logits,
   c.tensor(dlogits, "dlogits", DType::F32, logits.shape);
   Device d = c.same_device({&logits, &labels, &dlogits});
   if (d == Device::Cpu) return cpu::cross_entropy_backward(p, logits, labels, dlogits);
+  SENET_ON_CUDA(d, cross_entropy_backward(p, logits, labels, dlogits));
   unsupported_device(c, d);
 }
 

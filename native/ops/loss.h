@@ -25,4 +25,11 @@ void cross_entropy_backward(const CrossEntropyParams& p, const Tensor& logits,
                             const Tensor& labels, Tensor& dlogits);
 }  // namespace cpu
 
+namespace cuda {
+void cross_entropy_forward(const CrossEntropyParams& p, const Tensor& logits, const Tensor& labels,
+                           Tensor& loss, Tensor* correct);
+void cross_entropy_backward(const CrossEntropyParams& p, const Tensor& logits,
+                            const Tensor& labels, Tensor& dlogits);
+}  // namespace cuda
+
 }  // namespace senet

@@ -37,6 +37,7 @@ void max_pool_forward(const MaxPoolParams& p, const Tensor& x, Tensor& y) {
   c.distinct(x, "x", y, "y");
   Device d = c.same_device({&x, &y});
   if (d == Device::Cpu) return cpu::max_pool_forward(p, x, y);
+  SENET_ON_CUDA(d, max_pool_forward(p, x, y));
   unsupported_device(c, d);
 }
 
@@ -50,6 +51,7 @@ void max_pool_backward(const MaxPoolParams& p, const Tensor& dy, const Tensor& x
   c.distinct(dx, "dx", dy, "dy");
   Device d = c.same_device({&dy, &x, &y, &dx});
   if (d == Device::Cpu) return cpu::max_pool_backward(p, dy, x, y, dx);
+  SENET_ON_CUDA(d, max_pool_backward(p, dy, x, y, dx));
   unsupported_device(c, d);
 }
 
@@ -59,6 +61,7 @@ void global_avg_pool_forward(const Tensor& x, Tensor& y) {
   c.tensor(y, "y", DType::F32, {x.dim(0), x.dim(3)});
   Device d = c.same_device({&x, &y});
   if (d == Device::Cpu) return cpu::global_avg_pool_forward(x, y);
+  SENET_ON_CUDA(d, global_avg_pool_forward(x, y));
   unsupported_device(c, d);
 }
 
@@ -68,6 +71,7 @@ void global_avg_pool_backward(const Tensor& dy, Tensor& dx) {
   c.tensor(dy, "dy", DType::F32, {dx.dim(0), dx.dim(3)});
   Device d = c.same_device({&dy, &dx});
   if (d == Device::Cpu) return cpu::global_avg_pool_backward(dy, dx);
+  SENET_ON_CUDA(d, global_avg_pool_backward(dy, dx));
   unsupported_device(c, d);
 }
 

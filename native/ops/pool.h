@@ -29,4 +29,12 @@ void global_avg_pool_forward(const Tensor& x, Tensor& y);
 void global_avg_pool_backward(const Tensor& dy, Tensor& dx);
 }  // namespace cpu
 
+namespace cuda {
+void max_pool_forward(const MaxPoolParams& p, const Tensor& x, Tensor& y);
+void max_pool_backward(const MaxPoolParams& p, const Tensor& dy, const Tensor& x, const Tensor& y,
+                       Tensor& dx);
+void global_avg_pool_forward(const Tensor& x, Tensor& y);
+void global_avg_pool_backward(const Tensor& dy, Tensor& dx);
+}  // namespace cuda
+
 }  // namespace senet

@@ -31,6 +31,7 @@ void sgd_step(const SgdParams& p, Tensor& param, const Tensor& grad, Tensor* mom
   }
   Device d = c.same_device({&param, &grad, momentum_buf});
   if (d == Device::Cpu) return cpu::sgd_step(p, param, grad, momentum_buf);
+  SENET_ON_CUDA(d, sgd_step(p, param, grad, momentum_buf));
   unsupported_device(c, d);
 }
 

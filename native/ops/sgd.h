@@ -24,4 +24,8 @@ namespace cpu {
 void sgd_step(const SgdParams& p, Tensor& param, const Tensor& grad, Tensor* momentum_buf);
 }  // namespace cpu
 
+namespace cuda {
+void sgd_step(const SgdParams& p, Tensor& param, const Tensor& grad, Tensor* momentum_buf);
+}  // namespace cuda
+
 }  // namespace senet

@@ -11,6 +11,7 @@ void fill(Tensor& t, double value) {
   c.usable(t, "tensor");
   c.finite(value, "value");
   if (t.device() == Device::Cpu) return cpu::fill(t, value);
+  SENET_ON_CUDA(t.device(), fill(t, value));
   unsupported_device(c, t.device());
 }
 
@@ -22,6 +23,7 @@ void fill_normal(Tensor& t, float mean, float std, uint64_t seed) {
   c.finite(std, "std");
   if (std < 0) c.fail(ErrorCode::Argument, "std: expected a number >= 0, received " + std::to_string(std));
   if (t.device() == Device::Cpu) return cpu::fill_normal(t, mean, std, seed);
+  SENET_ON_CUDA(t.device(), fill_normal(t, mean, std, seed));
   unsupported_device(c, t.device());
 }
 
@@ -35,6 +37,7 @@ void fill_uniform(Tensor& t, float low, float high, uint64_t seed) {
     c.fail(ErrorCode::Argument, "expected low <= high, received low " + std::to_string(low) +
                                     " and high " + std::to_string(high));
   if (t.device() == Device::Cpu) return cpu::fill_uniform(t, low, high, seed);
+  SENET_ON_CUDA(t.device(), fill_uniform(t, low, high, seed));
   unsupported_device(c, t.device());
 }
 
@@ -48,6 +51,7 @@ void copy_from_host(Tensor& t, const void* src, size_t bytes) {
     if (bytes) std::memcpy(t.raw(), src, bytes);
     return;
   }
+  SENET_ON_CUDA(t.device(), copy_from_host(t, src, bytes));
   unsupported_device(c, t.device());
 }
 
@@ -61,6 +65,7 @@ void copy_to_host(const Tensor& t, void* dst, size_t bytes) {
     if (bytes) std::memcpy(dst, t.raw(), bytes);
     return;
   }
+  SENET_ON_CUDA(t.device(), copy_to_host(t, dst, bytes));
   unsupported_device(c, t.device());
 }
 
@@ -76,6 +81,9 @@ void copy(const Tensor& src, Tensor& dst) {
     if (src.nbytes()) std::memmove(dst.raw(), src.raw(), src.nbytes());
     return;
   }
+  if (src.device() == Device::Cpu) return copy_from_host(dst, src.raw(), src.nbytes());
+  if (dst.device() == Device::Cpu) return copy_to_host(src, dst.raw(), src.nbytes());
+  SENET_ON_CUDA(src.device(), copy_device(src, dst));
   unsupported_device(c, Device::Cuda);
 }
 
@@ -87,6 +95,7 @@ void add(const Tensor& a, const Tensor& b, Tensor& out) {
   c.tensor(out, "out", DType::F32, a.shape);
   Device d = c.same_device({&a, &b, &out});
   if (d == Device::Cpu) return cpu::add(a, b, out);
+  SENET_ON_CUDA(d, add(a, b, out));
   unsupported_device(c, d);
 }
 

@@ -25,4 +25,14 @@ void fill_uniform(Tensor& t, float low, float high, uint64_t seed);
 void add(const Tensor& a, const Tensor& b, Tensor& out);
 }  // namespace cpu
 
+namespace cuda {
+void fill(Tensor& t, double value);
+void fill_normal(Tensor& t, float mean, float std, uint64_t seed);
+void fill_uniform(Tensor& t, float low, float high, uint64_t seed);
+void add(const Tensor& a, const Tensor& b, Tensor& out);
+void copy_from_host(Tensor& t, const void* src, size_t bytes);
+void copy_to_host(const Tensor& t, void* dst, size_t bytes);
+void copy_device(const Tensor& src, Tensor& dst);  // both on the GPU
+}  // namespace cuda
+
 }  // namespace senet

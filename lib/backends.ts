@@ -1,0 +1,96 @@
+/**
+ * Which backends this process can use, and why one cannot: the CPU (oneDNN) always; CUDA when
+ * the addon was built with it and the driver, a GPU, cuDNN 9 and cuBLAS are all present.
+ */
+import { binding } from './binding';
+import type { Device } from './tensor';
+import { checkInt, checkOneOf } from './validate';
+
+/** A shared library senet loads at run time (cuDNN or cuBLAS). */
+export interface LibraryReport {
+  /** True when found and usable. */
+  loaded: boolean;
+  /** The file loaded. */
+  path: string;
+  /** Its version, e.g. "9.10.2". */
+  version: string;
+  /** Why it is not usable (empty when loaded). */
+  reason: string;
+  /** Every name tried, with what the loader said. */
+  tried: string[];
+}
+
+/** One GPU. */
+export interface CudaDeviceReport {
+  index: number;
+  name: string;
+  /** e.g. "9.0" */
+  computeCapability: string;
+  /** Bytes. */
+  totalMemory: number;
+}
+
+/** The CUDA backend's state. */
+export interface CudaReport {
+  /** The addon was compiled with CUDA. */
+  built: boolean;
+  /** Everything needed is present: `device: 'auto'` then picks CUDA. */
+  available: boolean;
+  /** The first thing missing, when not available. */
+  reason: string;
+  /** CUDA version the driver supports, e.g. 13000 (0: no driver). */
+  driverVersion: number;
+  /** CUDA runtime version senet was built with. */
+  runtimeVersion: number;
+  /** The device CUDA tensors go to. */
+  selectedDevice: number;
+  devices: CudaDeviceReport[];
+  cudnn: LibraryReport;
+  cublas: LibraryReport;
+}
+
+/** The CPU backend's state. */
+export interface CpuReport {
+  available: true;
+  /** oneDNN version. */
+  onednn: string;
+  /** Instruction set oneDNN dispatches to, e.g. avx512_core. */
+  isa: string;
+  /** Threading runtime. */
+  runtime: string;
+}
+
+/** What `backends()` returns. */
+export interface BackendsReport {
+  cpu: CpuReport;
+  cuda: CudaReport;
+}
+
+/** Reports the backends without throwing. */
+export function backends(): BackendsReport {
+  const b = binding.buildInfo();
+  return {
+    cpu: { available: true, onednn: b.onednn, isa: b.cpuIsa, runtime: b.onednnCpuRuntime },
+    cuda: binding.cudaProbe(),
+  };
+}
+
+/** What a user may ask for. */
+export type DeviceRequest = Device | 'auto';
+
+/** 'auto' is CUDA when it is fully available, otherwise the CPU; 'cpu' and 'cuda' are taken as asked. */
+export function resolveDevice(request: DeviceRequest = 'auto'): Device {
+  const r = checkOneOf('resolveDevice', 'device', request, ['auto', 'cpu', 'cuda'] as const);
+  if (r !== 'auto') return r;
+  return binding.cudaProbe().available ? 'cuda' : 'cpu';
+}
+
+/** Chooses the GPU for CUDA tensors (default: $SENET_CUDA_DEVICE or 0); only before the first one exists. */
+export function selectCudaDevice(index: number): void {
+  binding.selectCudaDevice(checkInt('selectCudaDevice', 'index', index, 0));
+}
+
+/** Waits until all queued GPU work has finished (nothing to wait for on the CPU). */
+export function synchronize(): void {
+  binding.cudaSynchronize();
+}

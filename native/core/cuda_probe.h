@@ -1,0 +1,46 @@
+// What the CUDA backend can report without failing: whether it is usable and, if not, exactly
+// why. Plain structs, so that the glue can use them whether or not CUDA was built.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace senet {
+
+struct CudaDeviceInfo {
+  int index = 0;
+  std::string name;
+  int major = 0, minor = 0;  // compute capability
+  uint64_t total_memory = 0;
+};
+
+struct CudaLibraryInfo {
+  bool loaded = false;
+  std::string path;                // what was loaded
+  std::string version;             // e.g. "9.10.2"
+  std::string reason;              // why not, when not loaded
+  std::vector<std::string> tried;  // every name tried, with what dlopen said
+};
+
+struct CudaProbe {
+  bool built = false;      // the addon was compiled with CUDA
+  bool available = false;  // driver, device, cuDNN and cuBLAS all present
+  std::string reason;      // the first thing missing, when not available
+  int driver_version = 0;  // e.g. 13000 for CUDA 13.0; 0 without a driver
+  int runtime_version = 0;
+  int selected_device = 0;
+  std::vector<CudaDeviceInfo> devices;
+  CudaLibraryInfo cudnn, cublas;
+};
+
+/// Never throws: failures are reported in the result.
+CudaProbe probe_cuda();
+
+/// Chooses the GPU the CUDA backend uses; only before the first CUDA tensor exists.
+void select_cuda_device(int index);
+
+/// Waits for all queued GPU work (a no-op without CUDA).
+void cuda_synchronize();
+
+}  // namespace senet

@@ -1,0 +1,56 @@
+// RAII owners of cuDNN descriptors, and a per-shape cache of them (descriptors are cheap but not
+// free to set up, and a training step reuses the same shapes every time).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "cuda/check.h"
+#include "cuda/libraries.h"
+
+namespace senet::cuda {
+
+class TensorDescriptor {
+ public:
+  /// A float32 channels-last (N, H, W, C) tensor, given as cuDNN's (n, c, h, w).
+  TensorDescriptor(int64_t n, int64_t c, int64_t h, int64_t w);
+  ~TensorDescriptor();
+  TensorDescriptor(const TensorDescriptor&) = delete;
+  TensorDescriptor& operator=(const TensorDescriptor&) = delete;
+  dyn::cudnnTensorDescriptor_t get() const { return desc_; }
+
+ private:
+  const CudnnApi& api_;
+  dyn::cudnnTensorDescriptor_t desc_ = nullptr;
+};
+
+class PoolingDescriptor {
+ public:
+  PoolingDescriptor(dyn::cudnnPoolingMode_t mode, int kh, int kw, int ph, int pw, int sh, int sw);
+  ~PoolingDescriptor();
+  PoolingDescriptor(const PoolingDescriptor&) = delete;
+  PoolingDescriptor& operator=(const PoolingDescriptor&) = delete;
+  dyn::cudnnPoolingDescriptor_t get() const { return desc_; }
+
+ private:
+  const CudnnApi& api_;
+  dyn::cudnnPoolingDescriptor_t desc_ = nullptr;
+};
+
+/// Descriptors under a plain key (shape and parameters), built once.
+template <class T>
+class DescriptorCache {
+ public:
+  template <class Make>
+  T& get(const std::string& key, Make&& make) {
+    auto it = entries_.find(key);
+    if (it == entries_.end()) it = entries_.emplace(key, make()).first;
+    return *it->second;
+  }
+
+ private:
+  std::unordered_map<std::string, std::unique_ptr<T>> entries_;
+};
+
+}  // namespace senet::cuda
