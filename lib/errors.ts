@@ -17,6 +17,10 @@ export type SenetErrorCode =
   | 'SENET_NO_CUBLAS'
   | 'SENET_LIBRARY'
   | 'SENET_NATIVE_LOAD'
+  | 'SENET_FORMAT'
+  | 'SENET_IO'
+  | 'SENET_NAN'
+  | 'SENET_STATE_DICT'
   | 'SENET_INTERNAL';
 
 /** An error raised by senet's TypeScript layer; native errors are plain `Error`s with the same codes. */
