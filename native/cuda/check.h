@@ -4,6 +4,9 @@
 
 #include <cuda_runtime_api.h>
 
+#include <cstdint>
+#include <string>
+
 #include "core/error.h"
 #include "cuda/dyn_cublas.h"
 #include "cuda/dyn_cudnn.h"
@@ -13,6 +16,13 @@ namespace senet::cuda {
 [[noreturn]] void throw_cuda_error(cudaError_t err, const char* call, const char* file, int line);
 [[noreturn]] void throw_cudnn_error(dyn::cudnnStatus_t status, const char* call, const char* file, int line);
 [[noreturn]] void throw_cublas_error(dyn::cublasStatus_t status, const char* call, const char* file, int line);
+
+/// A size for an API that takes int (cuBLAS, cuDNN's 4-d descriptors); SENET_SHAPE beyond 2^31 - 1.
+inline int to_int(int64_t v, const char* what) {
+  if (v > 2147483647) throw_error(ErrorCode::Shape, std::string(what) + ": " + std::to_string(v) +
+                                                        " is more than the CUDA libraries accept (2^31 - 1)");
+  return static_cast<int>(v);
+}
 
 }  // namespace senet::cuda
 

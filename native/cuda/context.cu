@@ -106,23 +106,43 @@ int default_device() {
 
 }  // namespace
 
-Context::Context(int device) : device_(device) {
-  SENET_CUDA_CHECK(cudaSetDevice(device_));
+// Binds the calling thread to the device before any member (the staging events) is created,
+// so that they belong to that device and no context starts on device 0 by accident.
+int bind_device(int device) {
+  SENET_CUDA_CHECK(cudaSetDevice(device));
+  return device;
+}
+
+Context::Context(int device) : device_(bind_device(device)) {
   cudaDeviceProp prop{};
   SENET_CUDA_CHECK(cudaGetDeviceProperties(&prop, device_));
   device_name_ = prop.name;
   SENET_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
-  // Keep freed blocks in the pool instead of returning them at every synchronisation:
-  // steady-state training then allocates nothing from the driver.
-  cudaMemPool_t pool;
-  SENET_CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool, device_));
-  uint64_t keep = UINT64_MAX;
-  SENET_CUDA_CHECK(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep));
+  try {
+    // Keep freed blocks in the pool instead of returning them at every synchronisation:
+    // steady-state training then allocates nothing from the driver.
+    cudaMemPool_t pool;
+    SENET_CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool, device_));
+    uint64_t keep = UINT64_MAX;
+    SENET_CUDA_CHECK(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep));
+  } catch (...) {
+    cudaStreamDestroy(stream_);
+    cudaGetLastError();
+    throw;
+  }
 }
 
 Context& Context::get() {
   std::lock_guard<std::mutex> lock(g_mutex);
-  if (g_context) return *g_context;
+  if (g_context) {
+    // The current device is per host thread: a Node worker thread must be bound too.
+    thread_local int bound = -1;
+    if (bound != g_context->device_) {
+      SENET_CUDA_CHECK(cudaSetDevice(g_context->device_));
+      bound = g_context->device_;
+    }
+    return *g_context;
+  }
   int driver = 0, count = 0;
   cudaDriverGetVersion(&driver);
   cudaError_t err = cudaGetDeviceCount(&count);
@@ -202,6 +222,19 @@ CudaProbe probe_cuda() {
   {
     std::lock_guard<std::mutex> lock(cuda::g_mutex);
     p.selected_device = cuda::g_context ? cuda::g_context->device() : cuda::default_device();
+  }
+  for (const CudaDeviceInfo& d : p.devices) {
+    if (d.index != p.selected_device || !p.reason.empty()) continue;
+    int pools = 0;
+    cudaDeviceGetAttribute(&pools, cudaDevAttrMemoryPoolsSupported, d.index);
+    cudaGetLastError();
+    if (d.major < 8)
+      p.reason = "device " + std::to_string(d.index) + " (" + d.name + ") has compute capability " +
+                 std::to_string(d.major) + "." + std::to_string(d.minor) +
+                 "; this build has GPU code for 8.0 and newer";
+    else if (!pools)
+      p.reason = "device " + std::to_string(d.index) + " (" + d.name +
+                 ") does not support CUDA's stream-ordered memory pools";
   }
   // The libraries are looked for even without a GPU, so that `senet info` says all that is missing.
   p.cudnn = cuda::cudnn_info();

@@ -32,6 +32,8 @@ enum cudnnNanPropagation_t : int { CUDNN_NOT_PROPAGATE_NAN = 0, CUDNN_PROPAGATE_
 // X(return type, name, parameter list): the one list of cuDNN functions senet calls.
 #define SENET_CUDNN_FUNCTIONS(X)                                                                 \
   X(size_t, cudnnGetVersion, (void))                                                             \
+  X(cudnnStatus_t, cudnnGraphVersionCheck, (void))                                               \
+  X(cudnnStatus_t, cudnnOpsVersionCheck, (void))                                                 \
   X(const char*, cudnnGetErrorString, (cudnnStatus_t status))                                    \
   X(cudnnStatus_t, cudnnCreate, (cudnnHandle_t * handle))                                        \
   X(cudnnStatus_t, cudnnDestroy, (cudnnHandle_t handle))                                         \

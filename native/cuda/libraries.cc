@@ -89,11 +89,22 @@ void load_cudnn() {
   void* found[sizeof(names) / sizeof(names[0])];
   if (!resolve(o.handle, s.info, names, found, sizeof(names) / sizeof(names[0]))) return;
   for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); ++i) *slots[i] = found[i];
-  size_t v = api.cudnnGetVersion();  // 9.x.y is 90000 + 100 x + y
-  s.info.version = std::to_string(v / 10000) + "." + std::to_string(v / 100 % 100) + "." + std::to_string(v % 100);
-  if (v / 10000 != 9) {
+  // cuDNN 9 numbers its versions major·10000 + minor·100 + patch; cuDNN 8 used major·1000.
+  size_t v = api.cudnnGetVersion();
+  const bool v9_or_later = v >= 10000;
+  size_t major = v9_or_later ? v / 10000 : v / 1000, minor = v9_or_later ? v / 100 % 100 : v / 100 % 10;
+  s.info.version = std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(v % 100);
+  if (major != 9) {
     s.info.reason = "cuDNN " + s.info.version + " found at " + s.info.path + ", senet needs cuDNN 9";
     return;
+  }
+  // libcudnn.so.9 loads its sub-libraries lazily: check now that they load and match.
+  for (auto check : {api.cudnnGraphVersionCheck, api.cudnnOpsVersionCheck}) {
+    dyn::cudnnStatus_t st = check();
+    if (st != dyn::CUDNN_STATUS_SUCCESS) {
+      s.info.reason = std::string("cuDNN at ") + s.info.path + " is incomplete: " + api.cudnnGetErrorString(st);
+      return;
+    }
   }
   s.info.loaded = s.ok = true;
 }

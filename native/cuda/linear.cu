@@ -1,6 +1,8 @@
 // The linear layer on cuBLAS (float32, no TF32). Our row-major (N, In) x (Out, In)^T is cuBLAS's
 // column-major y^T = w x^T, so no transposed copies are made; the bias add and its gradient (a
 // column sum) are our kernels.
+#include <algorithm>
+
 #include "cuda/context.h"
 #include "cuda/launch.h"
 #include "ops/linear.h"
@@ -25,12 +27,19 @@ __global__ void column_sum_kernel(const float* dy, float* db, int64_t n, int64_t
   }
 }
 
+// cuBLAS takes int sizes; the products must fit too (an index of the largest matrix).
+void check_sizes(int64_t n, int64_t in, int64_t out) {
+  to_int(n * std::max(in, out), "linear: batch x features");
+  to_int(in * out, "linear: weight elements");
+}
+
 int as_int(int64_t v) { return static_cast<int>(v); }
 
 }  // namespace
 
 void linear_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y) {
   const int64_t n = x.dim(0), in = x.dim(1), out = w.dim(0);
+  check_sizes(n, in, out);
   Context& ctx = Context::get();
   const CublasApi& api = require_cublas();
   const float one = 1.f, zero = 0.f;
@@ -46,6 +55,7 @@ void linear_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y
 
 void linear_backward(const Tensor& dy, const Tensor& x, const Tensor& w, Tensor* dx, Tensor& dw, Tensor* db) {
   const int64_t n = x.dim(0), in = x.dim(1), out = w.dim(0);
+  check_sizes(n, in, out);
   Context& ctx = Context::get();
   const CublasApi& api = require_cublas();
   const float one = 1.f, zero = 0.f;

@@ -38,36 +38,44 @@ __device__ __forceinline__ void row_stats(const float* row, int64_t k, float* ma
   *lse_out = m + logf(s);
 }
 
+// Rows handed to warps in a grid-stride loop; the loop bound is the same for the 32 lanes of a
+// warp, so the shuffles inside always run on a full warp.
+#define SENET_FOR_EACH_ROW(row, n)                                                  \
+  for (int64_t row = (blockIdx.x * int64_t{blockDim.x} + threadIdx.x) / 32,         \
+               row##_step = int64_t{gridDim.x} * blockDim.x / 32;                   \
+       row < (n); row += row##_step)
+
 template <class L>
 __global__ void row_loss_kernel(const float* logits, const L* labels, int64_t n, int64_t k, float eps,
                                 float* row_loss, int* row_hit) {
-  const int64_t row = (blockIdx.x * int64_t{blockDim.x} + threadIdx.x) / 32;
   const int lane = threadIdx.x & 31;
-  if (row >= n) return;  // whole warps leave together: n rows, 32 lanes each
-  const float* r = logits + row * k;
-  float m, lse;
-  row_stats(r, k, &m, &lse);
-  float sum = 0.f;
-  int64_t arg = k;  // first index holding the maximum
-  for (int64_t j = lane; j < k; j += 32) {
-    sum += r[j];
-    if (r[j] == m && j < arg) arg = j;
-  }
-  sum = warp_sum(sum);
-  for (int o = 16; o > 0; o >>= 1) {
-    long long other = __shfl_xor_sync(kFull, static_cast<long long>(arg), o);
-    arg = other < arg ? other : arg;
-  }
-  if (lane == 0) {
-    const int64_t label = static_cast<int64_t>(labels[row]);
-    if (label < 0 || label >= k) {
-      row_loss[row] = NAN;
-      row_hit[row] = 0;
-      return;
+  SENET_FOR_EACH_ROW(row, n) {
+    const float* r = logits + row * k;
+    float m, lse;
+    row_stats(r, k, &m, &lse);
+    float sum = 0.f;
+    int64_t arg = k;  // first index holding the maximum
+    for (int64_t j = lane; j < k; j += 32) {
+      sum += r[j];
+      if (r[j] == m && j < arg) arg = j;
     }
-    const float nll = lse - r[label];
-    row_loss[row] = (1.f - eps) * nll + eps * (lse - sum / static_cast<float>(k));
-    row_hit[row] = arg == label;
+    sum = warp_sum(sum);
+    for (int o = 16; o > 0; o >>= 1) {
+      long long other = __shfl_xor_sync(kFull, static_cast<long long>(arg), o);
+      arg = other < arg ? other : arg;
+    }
+    if (lane == 0) {
+      const int64_t label = static_cast<int64_t>(labels[row]);
+      if (label < 0 || label >= k) {
+        row_loss[row] = NAN;
+        row_hit[row] = 0;
+      } else {
+        const float nll = lse - r[label];
+        // Without smoothing the class sum is not used (it may overflow where the loss does not).
+        row_loss[row] = eps > 0.f ? (1.f - eps) * nll + eps * (lse - sum / static_cast<float>(k)) : nll;
+        row_hit[row] = arg == label;
+      }
+    }
   }
 }
 
@@ -98,19 +106,19 @@ __global__ void reduce_loss_kernel(const float* row_loss, const int* row_hit, in
 
 template <class L>
 __global__ void grad_kernel(const float* logits, const L* labels, int64_t n, int64_t k, float eps, float* dlogits) {
-  const int64_t row = (blockIdx.x * int64_t{blockDim.x} + threadIdx.x) / 32;
   const int lane = threadIdx.x & 31;
-  if (row >= n) return;
-  const float* r = logits + row * k;
-  float* d = dlogits + row * k;
-  float m, lse;
-  row_stats(r, k, &m, &lse);
-  const int64_t label = static_cast<int64_t>(labels[row]);
-  const bool valid = label >= 0 && label < k;
-  const float inv_n = 1.f / static_cast<float>(n), off = eps / static_cast<float>(k);
-  for (int64_t j = lane; j < k; j += 32) {
-    const float target = off + (j == label ? 1.f - eps : 0.f);
-    d[j] = valid ? (expf(r[j] - lse) - target) * inv_n : NAN;
+  SENET_FOR_EACH_ROW(row, n) {
+    const float* r = logits + row * k;
+    float* d = dlogits + row * k;
+    float m, lse;
+    row_stats(r, k, &m, &lse);
+    const int64_t label = static_cast<int64_t>(labels[row]);
+    const bool valid = label >= 0 && label < k;
+    const float inv_n = 1.f / static_cast<float>(n), off = eps / static_cast<float>(k);
+    for (int64_t j = lane; j < k; j += 32) {
+      const float target = off + (j == label ? 1.f - eps : 0.f);
+      d[j] = valid ? (expf(r[j] - lse) - target) * inv_n : NAN;
+    }
   }
 }
 

@@ -1,5 +1,6 @@
 // Device memory through CUDA's stream-ordered pool, and copies between host and device, all
 // queued on the backend's stream.
+#include <algorithm>
 #include <cstring>
 
 #include "core/device_memory.h"
@@ -20,6 +21,7 @@ void* device_alloc(size_t bytes) {
       cudaStreamSynchronize(ctx.stream());
       cudaMemPoolTrimTo(pool, 0);
     }
+    cudaGetLastError();  // nothing from the trim may surface later as another call's error
     err = cudaMallocAsync(&ptr, bytes, ctx.stream());
   }
   if (err == cudaErrorMemoryAllocation) {
@@ -45,12 +47,16 @@ void device_free(void* ptr) noexcept {
 namespace cuda {
 
 void copy_from_host(Tensor& t, const void* src, size_t bytes) {
-  if (bytes == 0) return;
+  // In chunks, so that the pinned staging stays small; the two slots overlap consecutive chunks.
+  constexpr size_t kChunk = size_t{8} << 20;
   Context& ctx = Context::get();
-  void* pinned = ctx.staging(bytes);
-  std::memcpy(pinned, src, bytes);
-  SENET_CUDA_CHECK(cudaMemcpyAsync(t.raw(), pinned, bytes, cudaMemcpyHostToDevice, ctx.stream()));
-  ctx.staged();
+  for (size_t off = 0; off < bytes; off += kChunk) {
+    const size_t len = std::min(kChunk, bytes - off);
+    void* pinned = ctx.staging(len);
+    std::memcpy(pinned, static_cast<const char*>(src) + off, len);
+    SENET_CUDA_CHECK(cudaMemcpyAsync(static_cast<char*>(t.raw()) + off, pinned, len, cudaMemcpyHostToDevice, ctx.stream()));
+    ctx.staged();
+  }
 }
 
 void copy_to_host(const Tensor& t, void* dst, size_t bytes) {

@@ -11,10 +11,10 @@
 namespace senet::cuda {
 
 TensorDescriptor::TensorDescriptor(int64_t n, int64_t c, int64_t h, int64_t w) : api_(require_cudnn()) {
+  const int ni = to_int(n, "tensor descriptor: N"), ci = to_int(c, "tensor descriptor: C");
+  const int hi = to_int(h, "tensor descriptor: H"), wi = to_int(w, "tensor descriptor: W");
   SENET_CUDNN_CHECK(api_.cudnnCreateTensorDescriptor(&desc_));
-  dyn::cudnnStatus_t st = api_.cudnnSetTensor4dDescriptor(desc_, dyn::CUDNN_TENSOR_NHWC, dyn::CUDNN_DATA_FLOAT,
-                                                          static_cast<int>(n), static_cast<int>(c),
-                                                          static_cast<int>(h), static_cast<int>(w));
+  dyn::cudnnStatus_t st = api_.cudnnSetTensor4dDescriptor(desc_, dyn::CUDNN_TENSOR_NHWC, dyn::CUDNN_DATA_FLOAT, ni, ci, hi, wi);
   if (st != dyn::CUDNN_STATUS_SUCCESS) {
     api_.cudnnDestroyTensorDescriptor(desc_);
     throw_cudnn_error(st, "cudnnSetTensor4dDescriptor", __FILE__, __LINE__);
@@ -52,6 +52,7 @@ std::mutex g_plans_mutex;
 MaxPoolPlan& plan_for(const MaxPoolParams& p, const Tensor& x, const Tensor& y) {
   // Never destroyed: at exit cuDNN may be unloaded before our statics would be.
   static auto* cache = new DescriptorCache<MaxPoolPlan>();
+  to_int(x.numel(), "max pool: input elements");  // cuDNN's 4-d descriptors index with int
   std::string key;
   for (int64_t v : {x.dim(0), x.dim(1), x.dim(2), x.dim(3), int64_t{p.kernel_h}, int64_t{p.kernel_w},
                     int64_t{p.stride_h}, int64_t{p.stride_w}, int64_t{p.pad_h}, int64_t{p.pad_w}})
@@ -60,12 +61,13 @@ MaxPoolPlan& plan_for(const MaxPoolParams& p, const Tensor& x, const Tensor& y) 
   return cache->get(key, [&] { return std::make_unique<MaxPoolPlan>(p, x.shape, y.shape); });
 }
 
-// Block: 32 channels x 8 partial rows; grid: (channel blocks, N). Each thread sums every 8th
-// position of its channel, then the 8 partial sums are added in shared memory.
+// Block: 32 channels x 8 partial rows; grid: (N, channel blocks), N on x which allows 2^31 - 1.
+// Each thread sums every 8th position of its channel, then the 8 partial sums are added in
+// shared memory.
 __global__ void gap_forward_kernel(const float* x, float* y, int64_t hw, int64_t c, float inv_hw) {
   __shared__ float partial[8][32];
-  const int64_t ch = blockIdx.x * 32 + threadIdx.x;
-  const int64_t n = blockIdx.y;
+  const int64_t ch = blockIdx.y * int64_t{32} + threadIdx.x;
+  const int64_t n = blockIdx.x;
   float acc = 0.f;
   if (ch < c) {
     const float* base = x + n * hw * c + ch;
@@ -110,7 +112,7 @@ void max_pool_backward(const MaxPoolParams& p, const Tensor& dy, const Tensor& x
 
 void global_avg_pool_forward(const Tensor& x, Tensor& y) {
   const int64_t n = x.dim(0), hw = x.dim(1) * x.dim(2), c = x.dim(3);
-  dim3 block(32, 8), grid(static_cast<unsigned>((c + 31) / 32), static_cast<unsigned>(n));
+  dim3 block(32, 8), grid(static_cast<unsigned>(n), static_cast<unsigned>((c + 31) / 32));
   gap_forward_kernel<<<grid, block, 0, Context::get().stream()>>>(x.data<float>(), y.data<float>(), hw, c,
                                                                    1.f / static_cast<float>(hw));
   SENET_CUDA_LAUNCHED();

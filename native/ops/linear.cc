@@ -23,6 +23,7 @@ void linear_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y
   if (b) c.tensor(*b, "b", DType::F32, {w.dim(0)});
   c.tensor(y, "y", DType::F32, {x.dim(0), w.dim(0)});
   c.distinct(x, "x", y, "y");
+  c.distinct(w, "w", y, "y");
   Device d = c.same_device({&x, &w, b, &y});
   if (d == Device::Cpu) return cpu::linear_forward(x, w, b, y);
   SENET_ON_CUDA(d, linear_forward(x, w, b, y));
@@ -37,6 +38,12 @@ void linear_backward(const Tensor& dy, const Tensor& x, const Tensor& w, Tensor*
   if (dx) c.tensor(*dx, "dx", DType::F32, x.shape);
   c.tensor(dw, "dw", DType::F32, w.shape);
   if (db) c.tensor(*db, "db", DType::F32, {w.dim(0)});
+  if (dx) {
+    c.distinct(*dx, "dx", dy, "dy");
+    c.distinct(*dx, "dx", w, "w");
+  }
+  c.distinct(dw, "dw", x, "x");
+  c.distinct(dw, "dw", dy, "dy");
   Device d = c.same_device({&dy, &x, &w, dx, &dw, db});
   if (d == Device::Cpu) return cpu::linear_backward(dy, x, w, dx, dw, db);
   SENET_ON_CUDA(d, linear_backward(dy, x, w, dx, dw, db));

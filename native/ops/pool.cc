@@ -49,6 +49,8 @@ void max_pool_backward(const MaxPoolParams& p, const Tensor& dy, const Tensor& x
   c.tensor(y, "y", DType::F32, out);
   c.tensor(dx, "dx", DType::F32, x.shape);
   c.distinct(dx, "dx", dy, "dy");
+  c.distinct(dx, "dx", x, "x");
+  c.distinct(dx, "dx", y, "y");
   Device d = c.same_device({&dy, &x, &y, &dx});
   if (d == Device::Cpu) return cpu::max_pool_backward(p, dy, x, y, dx);
   SENET_ON_CUDA(d, max_pool_backward(p, dy, x, y, dx));

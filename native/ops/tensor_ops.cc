@@ -77,6 +77,8 @@ void copy(const Tensor& src, Tensor& dst) {
   if (src.numel() != dst.numel())
     c.fail(ErrorCode::Shape, "dst: expected " + std::to_string(src.numel()) +
                                  " elements, received " + std::to_string(dst.numel()));
+  if (src.storage == dst.storage && src.offset == dst.offset) return;  // a copy onto itself
+  c.distinct(src, "src", dst, "dst");
   if (src.device() == Device::Cpu && dst.device() == Device::Cpu) {
     if (src.nbytes()) std::memmove(dst.raw(), src.raw(), src.nbytes());
     return;
