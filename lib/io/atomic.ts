@@ -1,0 +1,96 @@
+/**
+ * Crash-safe file replacement: a reader (or a restarted process) sees either the old complete
+ * file or the new complete one, never a torn mix, whenever the writer is killed.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { SenetError } from '../errors';
+import { describe, fail } from '../validate';
+
+/**
+ * A temporary name for `target`: a dot file in the same folder (a rename is only atomic within
+ * one file system), unique per process and call.
+ */
+function temporaryPathFor(target: string): string {
+  const suffix = Math.random().toString(36).slice(2, 10).padEnd(8, '0');
+  return path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${suffix}.tmp`);
+}
+
+/**
+ * Writes `data` (or the concatenation of chunks, which spares a copy of large files) to `target`
+ * atomically: into a temporary file in the same folder, fsynced, renamed over `target`, then the
+ * folder fsynced so that the rename itself survives a power cut.
+ * On failure the temporary file is removed and a `SENET_IO` error names the path and the system
+ * error. A process killed (SIGKILL) mid-write leaves its temporary file (`.<name>.<pid>.<random>.tmp`)
+ * behind, but `target` is untouched.
+ */
+export function writeFileAtomic(target: string, data: Uint8Array | Buffer | readonly Uint8Array[]): void {
+  if (typeof target !== 'string') fail('SENET_ARGUMENT', 'writeFileAtomic', 'path', 'a string', describe(target));
+  let tmp = '';
+  let fd = -1;
+  try {
+    // 'wx' refuses an existing file, so a (very unlikely) name clash retries instead of sharing.
+    for (let attempt = 0; fd < 0; attempt++) {
+      tmp = temporaryPathFor(target);
+      try {
+        fd = fs.openSync(tmp, 'wx', 0o666);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 8) {
+          tmp = '';
+          throw err;
+        }
+      }
+    }
+    for (const chunk of data instanceof Uint8Array ? [data] : data) {
+      // writeSync may write less than asked (large buffers, signals), so loop until done.
+      for (let off = 0; off < chunk.byteLength; ) off += fs.writeSync(fd, chunk, off, chunk.byteLength - off);
+    }
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fd = -1;
+    fs.renameSync(tmp, target);
+    tmp = '';
+    syncFolder(path.dirname(path.resolve(target)));
+  } catch (err) {
+    if (fd >= 0) closeQuietly(fd);
+    if (tmp) removeQuietly(tmp);
+    throw new SenetError('SENET_IO', `writeFileAtomic: cannot write ${JSON.stringify(target)}: ${systemMessage(err)}`);
+  }
+}
+
+/** A system error as "ENOENT: no such file or directory, open '…'" (Node's messages mostly start with the code). */
+export function systemMessage(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  const message = e instanceof Error ? e.message : String(err);
+  return e.code && !message.startsWith(e.code) ? `${e.code}: ${message}` : message;
+}
+
+/** Fsyncs a folder; platforms that cannot (Windows) are skipped, as the rename is all they offer. */
+function syncFolder(dir: string): void {
+  let fd = -1;
+  try {
+    fd = fs.openSync(dir, 'r');
+    fs.fsyncSync(fd);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EISDIR' && code !== 'EPERM' && code !== 'EINVAL' && code !== 'EBADF' && code !== 'EACCES') throw err;
+  } finally {
+    if (fd >= 0) closeQuietly(fd);
+  }
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    fs.closeSync(fd);
+  } catch {
+    // Already reporting the first error.
+  }
+}
+
+function removeQuietly(file: string): void {
+  try {
+    fs.unlinkSync(file);
+  } catch {
+    // Already reporting the first error; nothing more can be done.
+  }
+}
