@@ -1,0 +1,19 @@
+/**
+ * senet's data layer: datasets from files, validation splits, augmentation and batch loading.
+ */
+export {
+  splitValidation,
+  limitDataset,
+  checkSource,
+  type DatasetName,
+  type ImageSource,
+  type ImageDataset,
+  type DatasetSplits,
+} from './dataset';
+export { readIdxImages, readIdxLabels, parseIdx, type IdxImages } from './idx';
+export { loadFashionMnist, loadMnist, FASHION_MNIST_CLASSES, MNIST_CLASSES, FASHION_MNIST_DIR, MNIST_DIR } from './mnist';
+export { loadCifar10, CIFAR10_CLASSES } from './cifar10';
+export { loadDataset, augmentOptions, DATASET_NAMES, DATASET_NORMALIZATION } from './catalog';
+export { makeBatch, checkAugment, DEFAULT_AUGMENT, type AugmentOptions, type Batch, type BatchStorage } from './augment';
+export { BatchLoader, type LoaderOptions } from './loader';
+export { permutation } from './random';

@@ -1,0 +1,239 @@
+/**
+ * Batches prepared by worker threads while the model consumes earlier ones. The dataset goes to
+ * the workers once, in shared memory; batches come back transferred, not copied.
+ */
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { SenetError, type SenetErrorCode } from '../errors';
+import { checkBool, checkInt, checkOptions } from '../validate';
+import { checkAugment, makeBatch, type AugmentOptions, type Batch } from './augment';
+import { checkSource, type ImageDataset, type ImageSource } from './dataset';
+import type { WorkerInit, WorkerJob, WorkerReply } from './protocol';
+import { permutation } from './random';
+
+/** How a BatchLoader cuts, orders and prepares batches. */
+export interface LoaderOptions {
+  /** Images per batch. */
+  batchSize: number;
+  /** Shuffle each epoch; the order of epoch e depends only on (seed, e). */
+  shuffle: boolean;
+  /** Augmentation and normalisation; null = bytes / 255 (see makeBatch). */
+  augment: AugmentOptions | null;
+  /** Seeds the shuffle and the augmentation draws. */
+  seed: number;
+  /** Leave out the last, smaller batch (default false). */
+  dropLast?: boolean;
+  /** Worker threads (default 1, 2 when more than 4 CPUs); 0 prepares batches on the calling thread. */
+  workers?: number;
+  /** Batches requested ahead of the one being consumed (default 2). */
+  prefetch?: number;
+}
+
+interface Slot {
+  worker: Worker;
+  /** Jobs sent and not answered; the worker keeps the process alive only while this is > 0. */
+  busy: number;
+  dead: boolean;
+}
+
+interface Pending {
+  slot: Slot;
+  resolve(batch: Batch): void;
+  reject(err: Error): void;
+}
+
+/** Iterates over a dataset's batches, epoch by epoch, with batches prepared off the main thread. */
+export class BatchLoader {
+  /** Batches in one epoch. */
+  readonly batchesPerEpoch: number;
+  /** Worker threads used (0: batches are made on the calling thread). */
+  readonly workers: number;
+
+  private readonly batchSize: number;
+  private readonly shuffle: boolean;
+  private readonly augment: AugmentOptions | null;
+  private readonly seed: number;
+  private readonly prefetch: number;
+  private readonly count: number;
+  private readonly init: WorkerInit;
+  /** Views of the shared copy, for workers = 0. */
+  private readonly source: ImageSource;
+  private slots: Slot[] = [];
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private closing: Promise<void> | null = null;
+
+  /** Copies the dataset into shared memory; workers start with the first batch requested. */
+  constructor(ds: ImageDataset, options: LoaderOptions) {
+    const where = 'BatchLoader';
+    checkSource(where, ds);
+    const o = checkOptions(where, options);
+    this.batchSize = checkInt(where, 'batchSize', o.batchSize, 1);
+    this.shuffle = checkBool(where, 'shuffle', o.shuffle);
+    this.augment = checkAugment(where, o.augment, ds.channels);
+    this.seed = checkInt(where, 'seed', o.seed, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+    const dropLast = o.dropLast === undefined ? false : checkBool(where, 'dropLast', o.dropLast);
+    this.workers = o.workers === undefined ? (os.availableParallelism() > 4 ? 2 : 1) : checkInt(where, 'workers', o.workers, 0, 64);
+    this.prefetch = o.prefetch === undefined ? 2 : checkInt(where, 'prefetch', o.prefetch, 1, 1024);
+    this.count = ds.count;
+    this.batchesPerEpoch = dropLast ? Math.floor(ds.count / this.batchSize) : Math.ceil(ds.count / this.batchSize);
+
+    const imageBytes = ds.images.length;
+    const shared = new SharedArrayBuffer(imageBytes + ds.count);
+    new Uint8Array(shared, 0, imageBytes).set(ds.images);
+    new Uint8Array(shared, imageBytes, ds.count).set(ds.labels);
+    const { count, height, width, channels } = ds;
+    this.init = { shared, count, height, width, channels, augment: this.augment, seed: this.seed };
+    this.source = {
+      images: new Uint8Array(shared, 0, imageBytes),
+      labels: new Uint8Array(shared, imageBytes, count),
+      count,
+      height,
+      width,
+      channels,
+    };
+  }
+
+  /**
+   * The batches of one epoch in order, starting at batch `start` (for resume). Each batch is
+   * prepared by a worker thread while the previous ones are consumed. Leaving the loop early waits
+   * for the batches already requested, so no work is left behind.
+   */
+  epoch(epoch: number, start = 0): AsyncIterableIterator<Batch> {
+    checkInt('BatchLoader.epoch', 'epoch', epoch, 0, 0x7fffffff);
+    checkInt('BatchLoader.epoch', 'start', start, 0, this.batchesPerEpoch);
+    if (this.closing) throw disposed();
+    return this.run(epoch, start);
+  }
+
+  /** Batches requested from the workers and not yet back (0 once an epoch's loop has ended). */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  /** Terminates the workers and rejects batches still awaited; safe to call twice. */
+  close(): Promise<void> {
+    if (!this.closing) {
+      const err = disposed();
+      for (const p of this.pending.values()) p.reject(err);
+      this.pending.clear();
+      const slots = this.slots;
+      this.slots = [];
+      for (const s of slots) s.dead = true;
+      this.closing = Promise.all(slots.map((s) => s.worker.terminate())).then(() => undefined);
+    }
+    return this.closing;
+  }
+
+  /** The dataset indices of epoch `epoch` in batch order: a seeded permutation, or 0..count-1. */
+  protected order(epoch: number): Uint32Array {
+    if (this.shuffle) return permutation(this.count, this.seed, epoch);
+    const p = new Uint32Array(this.count);
+    for (let i = 0; i < p.length; i++) p[i] = i;
+    return p;
+  }
+
+  /** The compiled worker script, next to this file. */
+  protected workerScript(): string {
+    return path.join(__dirname, 'worker.js');
+  }
+
+  private async *run(epoch: number, start: number): AsyncGenerator<Batch, void, undefined> {
+    const order = this.order(epoch);
+    const queue: Promise<Batch>[] = [];
+    let next = start;
+    try {
+      for (let b = start; b < this.batchesPerEpoch; b++) {
+        for (; next < this.batchesPerEpoch && next <= b + this.prefetch; next++) {
+          const job = this.request(order, epoch, next);
+          // Handled here so that a failure of a later batch is not "unhandled" while we await this one.
+          job.catch(() => undefined);
+          queue.push(job);
+        }
+        yield await (queue.shift() as Promise<Batch>);
+      }
+    } finally {
+      await Promise.allSettled(queue);
+    }
+  }
+
+  private request(order: Uint32Array, epoch: number, batchIndex: number): Promise<Batch> {
+    if (this.closing) return Promise.reject(disposed());
+    const lo = batchIndex * this.batchSize;
+    const indices = order.slice(lo, Math.min(lo + this.batchSize, this.count));
+    if (this.workers === 0) {
+      try {
+        return Promise.resolve(makeBatch(this.source, indices, this.augment, this.seed, epoch, batchIndex));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    const slot = this.pickSlot();
+    const id = this.nextId++;
+    return new Promise<Batch>((resolve, reject) => {
+      this.pending.set(id, { slot, resolve, reject });
+      if (slot.busy++ === 0) slot.worker.ref();
+      const job: WorkerJob = { id, epoch, batchIndex, indices };
+      slot.worker.postMessage(job, [indices.buffer]);
+    });
+  }
+
+  /** The least busy worker, starting workers up to the configured number. */
+  private pickSlot(): Slot {
+    while (this.slots.length < this.workers) this.slots.push(this.spawn());
+    return this.slots.reduce((a, b) => (b.busy < a.busy ? b : a));
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(this.workerScript(), { workerData: this.init });
+    const slot: Slot = { worker, busy: 0, dead: false };
+    // An idle worker must not keep the process alive, even if close() is never called.
+    worker.unref();
+    worker.on('message', (reply: WorkerReply) => this.settle(slot, reply));
+    worker.on('error', (err: unknown) => this.lose(slot, workerError(err)));
+    worker.on('exit', (code: number) => this.lose(slot, new SenetError('SENET_INTERNAL', `BatchLoader: a worker exited with code ${code}`)));
+    return slot;
+  }
+
+  private settle(slot: Slot, reply: WorkerReply): void {
+    const p = this.pending.get(reply.id);
+    if (!p) return;
+    this.pending.delete(reply.id);
+    if (--slot.busy === 0) slot.worker.unref();
+    if ('error' in reply) {
+      p.reject(workerError(reply.error));
+    } else {
+      p.resolve({ images: reply.images, labels: reply.labels, size: reply.size, index: reply.index });
+    }
+  }
+
+  /** A worker died (uncaught error or exit): its jobs fail with its error; a new one replaces it on demand. */
+  private lose(slot: Slot, err: Error): void {
+    if (slot.dead) return;
+    slot.dead = true;
+    this.slots = this.slots.filter((s) => s !== slot);
+    for (const [id, p] of this.pending) {
+      if (p.slot === slot) {
+        this.pending.delete(id);
+        p.reject(err);
+      }
+    }
+  }
+}
+
+/**
+ * A main-thread Error carrying a worker's message, code and stack: errors that cross threads
+ * arrive as clones that are not always real Error instances.
+ */
+function workerError(err: unknown): Error {
+  const e = (typeof err === 'object' && err !== null ? err : { message: String(err) }) as { message?: unknown; code?: unknown; stack?: unknown };
+  const message = String(e.message);
+  const out = typeof e.code === 'string' && e.code.startsWith('SENET_') ? new SenetError(e.code as SenetErrorCode, message) : new Error(message);
+  if (typeof e.stack === 'string') out.stack = e.stack;
+  return out;
+}
+
+function disposed(): SenetError {
+  return new SenetError('SENET_DISPOSED', 'BatchLoader: closed; create a new loader');
+}

@@ -1,0 +1,29 @@
+/**
+ * Messages between BatchLoader and its worker threads.
+ */
+import type { AugmentOptions } from './augment';
+
+/** Given to each worker once, at start: the dataset in shared memory and the fixed batch options. */
+export interface WorkerInit {
+  /** images (count*height*width*channels bytes) followed by labels (count bytes). */
+  shared: SharedArrayBuffer;
+  count: number;
+  height: number;
+  width: number;
+  channels: number;
+  augment: AugmentOptions | null;
+  seed: number;
+}
+
+/** One batch to prepare; `indices` is transferred. */
+export interface WorkerJob {
+  id: number;
+  epoch: number;
+  batchIndex: number;
+  indices: Uint32Array;
+}
+
+/** A prepared batch (its arrays transferred) or the error that prevented it. */
+export type WorkerReply =
+  | { id: number; images: Float32Array; labels: Int32Array; size: number; index: number }
+  | { id: number; error: { message: string; code?: string; stack?: string } };
