@@ -1,0 +1,96 @@
+/**
+ * Convolution (no bias) → batch norm → optional ReLU, as one fused op. Parameter names follow
+ * timm: `<conv>.weight`, `<bn>.weight` / `.bias`, buffers `<bn>.running_mean` / `.running_var`.
+ */
+import * as ops from '../ops';
+import type { Tensor } from '../tensor';
+import type { Builder, Buffer, Param } from './builder';
+import { Slot } from './slot';
+
+/** Shape and behaviour of one conv + BN (+ ReLU). */
+export interface ConvBnSpec {
+  conv: string;
+  bn: string;
+  inChannels: number;
+  outChannels: number;
+  kernel: number;
+  stride: number;
+  padding: number;
+  groups: number;
+  relu: boolean;
+  /** Start the BN scale at 0 (timm's zero_init_last for a block's last BN). */
+  zeroGamma?: boolean;
+}
+
+/** A conv + BN (+ ReLU) layer with explicit forward and backward. */
+export class ConvBn {
+  readonly w: Param;
+  readonly gamma: Param;
+  readonly beta: Param;
+  readonly runningMean: Buffer;
+  readonly runningVar: Buffer;
+  /** PyTorch's num_batches_tracked. */
+  batchesTracked = 0;
+  private readonly y: Slot;
+  private readonly z: Slot;
+  private readonly mean: Slot;
+  private readonly variance: Slot;
+  private readonly dx: Slot;
+  private x: Tensor | undefined;
+  private trainedForward = false;
+
+  constructor(b: Builder, readonly spec: ConvBnSpec) {
+    const { conv, bn, inChannels, outChannels, kernel, groups } = spec;
+    this.w = b.param(`${conv}.weight`, [outChannels, kernel, kernel, inChannels / groups], { kind: 'kaimingNormal' });
+    this.gamma = b.param(`${bn}.weight`, [outChannels], { kind: 'constant', value: spec.zeroGamma ? 0 : 1 });
+    this.beta = b.param(`${bn}.bias`, [outChannels], { kind: 'constant', value: 0 });
+    this.runningMean = b.buffer(`${bn}.running_mean`, [outChannels], 0);
+    this.runningVar = b.buffer(`${bn}.running_var`, [outChannels], 1);
+    this.y = new Slot(b.device);
+    this.z = new Slot(b.device);
+    this.mean = new Slot(b.device);
+    this.variance = new Slot(b.device);
+    this.dx = new Slot(b.device);
+  }
+
+  private options(training: boolean): ops.ConvBnOptions {
+    const s = this.spec;
+    return { stride: s.stride, padding: s.padding, groups: s.groups, relu: s.relu, training };
+  }
+
+  /** x (N, H, W, Cin) → y (N, Ho, Wo, Cout), a buffer of this layer's, valid until its next forward. */
+  forward(x: Tensor, training: boolean): Tensor {
+    const { outShape } = ops.convBnParams('ConvBn.forward', x, this.w.value, this.options(training));
+    const c = this.spec.outChannels;
+    const out = ops.convBnForward(
+      { x, w: this.w.value, gamma: this.gamma.value, beta: this.beta.value, runningMean: this.runningMean.value, runningVar: this.runningVar.value },
+      this.options(training),
+      training
+        ? { y: this.y.get(outShape), z: this.z.get(outShape), saveMean: this.mean.get([c]), saveVar: this.variance.get([c]) }
+        : { y: this.y.get(outShape) },
+    );
+    if (training) this.batchesTracked += 1;
+    this.x = x;
+    this.trainedForward = training;
+    return out.y;
+  }
+
+  /** Gradients into the arena from dy; returns dx (a buffer of this layer's), or null when not asked. */
+  backward(dy: Tensor, needDx: boolean): Tensor | null {
+    if (!this.x || !this.trainedForward) throw new Error(`${this.spec.conv}: backward needs a training-mode forward first`);
+    const x = this.x;
+    const g = ops.convBnBackward(
+      dy,
+      { x, w: this.w.value, gamma: this.gamma.value, z: this.z.peek()!, y: this.y.peek()!, saveMean: this.mean.peek()!, saveVar: this.variance.peek()! },
+      this.options(true),
+      { dx: needDx ? this.dx.get(x.shape) : null, dw: this.w.grad, dgamma: this.gamma.grad, dbeta: this.beta.grad },
+    );
+    return g.dx;
+  }
+
+  /** Frees the activation buffers (parameters live in the arenas). */
+  dispose(): void {
+    for (const s of [this.y, this.z, this.mean, this.variance, this.dx]) s.dispose();
+    this.x = undefined;
+  }
+}

@@ -1,0 +1,365 @@
+/**
+ * SE-ResNeXt (timm's seresnext*_32x4d layout and parameter names), with explicit forward and
+ * backward over senet's ops. Parameters live in one arena and their gradients in a second;
+ * batch-norm running statistics in a third; activations in per-layer buffers reused every step.
+ */
+import type { ParameterArena } from '../arena';
+import { SenetError } from '../errors';
+import { fans } from '../init';
+import * as ops from '../ops';
+import { copy, empty, fill, fillNormal, fillUniform, tensor, type Device, type Tensor } from '../tensor';
+import { checkOneOf, fail, shapeString } from '../validate';
+import { Bottleneck } from './bottleneck';
+import { Builder, type Param } from './builder';
+import type { SEResNeXtConfig } from './config';
+import { ConvBn } from './conv_bn';
+import { nchwToNhwc, ohwiToOihw, oihwToOhwi } from './layout';
+import { Slot } from './slot';
+
+/** One entry of a state dict, in PyTorch's layout. */
+export interface StateTensor {
+  shape: number[];
+  data: Float32Array | BigInt64Array;
+}
+
+/** Name → tensor, in the order PyTorch's state_dict() gives. */
+export type StateDict = Map<string, StateTensor>;
+
+/** Options of loadStateDict. */
+export interface LoadOptions {
+  /** Refuse missing and unexpected keys (shape mismatches are refused either way); default true. */
+  strict?: boolean;
+}
+
+/** Memory layout of an input batch given to forward(). */
+export type InputLayout = 'nhwc' | 'nchw';
+
+const MAXPOOL: ops.MaxPoolOptions = { kernel: 3, stride: 2, padding: 1 };
+
+type Entry =
+  | { kind: 'conv'; layer: ConvBn }
+  | { kind: 'se'; w1: Param; b1: Param; w2: Param; b2: Param }
+  | { kind: 'fc'; w: Param; b: Param };
+
+/** The network. Build one with createModel(). */
+export class SEResNeXt {
+  /** The configuration it was built from. */
+  readonly config: SEResNeXtConfig;
+  readonly device: Device;
+  /** Parameter values and gradients. */
+  readonly params: ParameterArena;
+  /** Batch-norm running statistics. */
+  readonly buffers: ParameterArena;
+  private readonly stem: ConvBn;
+  private readonly blocks: Bottleneck[];
+  private readonly fcW: Param;
+  private readonly fcB: Param;
+  private readonly paramList: readonly Param[];
+  private mode: 'train' | 'eval' = 'train';
+  // Model-level buffers: 0 max-pool output, 1 features, 2 logits, 3 d features, 4 d last map, 5 d stem.
+  private readonly slots = new Array<Slot>();
+  private input: Tensor | undefined;
+  private stemOut: Tensor | undefined;
+  private features: Tensor | undefined;
+  private lastMap: Tensor | undefined;
+
+  constructor(config: SEResNeXtConfig, options: { device: Device; seed: number; zeroInitLast: boolean }) {
+    this.config = config;
+    this.device = options.device;
+    const b = new Builder(options.device);
+    const imagenet = config.stem === 'imagenet';
+    this.stem = new ConvBn(b, {
+      conv: 'conv1',
+      bn: 'bn1',
+      inChannels: config.inChannels,
+      outChannels: config.stemWidth,
+      kernel: imagenet ? 7 : 3,
+      stride: imagenet ? 2 : 1,
+      padding: imagenet ? 3 : 1,
+      groups: 1,
+      relu: true,
+    });
+    this.blocks = [];
+    let inChannels = config.stemWidth;
+    config.layers.forEach((count, stage) => {
+      const planes = config.channels[stage]!;
+      for (let i = 0; i < count; i++) {
+        this.blocks.push(
+          new Bottleneck(b, {
+            prefix: `layer${stage + 1}.${i}`,
+            inChannels,
+            planes,
+            stride: stage > 0 && i === 0 ? 2 : 1,
+            cardinality: config.cardinality,
+            baseWidth: config.baseWidth,
+            zeroInitLast: options.zeroInitLast,
+          }),
+        );
+        inChannels = planes * 4;
+      }
+    });
+    const bound = 1 / Math.sqrt(inChannels); // PyTorch's Linear default, for weight and bias
+    this.fcW = b.param('fc.weight', [config.numClasses, inChannels], { kind: 'uniform', bound });
+    this.fcB = b.param('fc.bias', [config.numClasses], { kind: 'uniform', bound });
+    this.paramList = b.params;
+    const placed = b.place();
+    this.params = placed.params;
+    this.buffers = placed.buffers;
+    for (let i = 0; i < 6; i++) this.slots.push(new Slot(options.device));
+    try {
+      this.initialize(options.seed, b);
+    } catch (err) {
+      this.dispose();
+      throw err;
+    }
+  }
+
+  private initialize(seed: number, b: Builder): void {
+    b.params.forEach((p, i) => {
+      // One counter-based stream per parameter: the same weights on every backend for a seed.
+      const s = seed * 65536 + i;
+      if (p.init.kind === 'kaimingNormal') fillNormal(p.value, 0, Math.SQRT2 / Math.sqrt(fans(p.shape).fanOut), { seed: s });
+      else if (p.init.kind === 'uniform') fillUniform(p.value, -p.init.bound, p.init.bound, { seed: s });
+      else fill(p.value, p.init.value);
+    });
+    for (const buf of b.buffers) fill(buf.value, buf.initValue);
+  }
+
+  /** Training mode: batch norm uses batch statistics and updates its running ones. */
+  train(): this {
+    this.mode = 'train';
+    return this;
+  }
+
+  /** Inference mode: batch norm uses its running statistics. */
+  eval(): this {
+    this.mode = 'eval';
+    return this;
+  }
+
+  /** True in training mode. */
+  get training(): boolean {
+    return this.mode === 'train';
+  }
+
+  /** Number of trainable parameters (27,559,896 for seresnext50_32x4d at 1000 classes). */
+  get parameterCount(): number {
+    return this.paramList.reduce((n, p) => n + p.shape.reduce((a, d) => a * d, 1), 0);
+  }
+
+  private layers(): ConvBn[] {
+    return [this.stem, ...this.blocks.flatMap((blk) => blk.layers())];
+  }
+
+  /**
+   * Logits (N, numClasses) of an (N, H, W, inChannels) batch already on this model's device. The
+   * result is a buffer of the model's, overwritten by the next call (what a training loop wants);
+   * use forward() for a tensor of your own.
+   */
+  logits(x: Tensor): Tensor {
+    const where = 'SEResNeXt.logits';
+    if (x.device !== this.device) fail('SENET_DEVICE', where, 'x', `a tensor on ${this.device}`, `one on ${x.device}`);
+    if (x.shape.length !== 4 || x.shape[3] !== this.config.inChannels) {
+      fail('SENET_SHAPE', where, 'x', `(N, H, W, ${this.config.inChannels}) channels-last`, shapeString(x.shape));
+    }
+    const training = this.training;
+    this.input = x;
+    let h = this.stem.forward(x, training);
+    this.stemOut = h;
+    if (this.config.stem === 'imagenet') h = ops.maxPoolForward(h, MAXPOOL, this.slot(0, poolShape(h.shape)));
+    for (const blk of this.blocks) h = blk.forward(h, training);
+    this.lastMap = h;
+    const n = h.shape[0]!, c = h.shape[3]!;
+    this.features = ops.globalAvgPoolForward(h, this.slot(1, [n, c]));
+    return ops.linearForward(this.features, this.fcW.value, this.fcB.value, this.slot(2, [n, this.config.numClasses]));
+  }
+
+  /** Gradients of every parameter (into `params.grads`) from d loss / d logits of the last logits() call in training mode. */
+  backward(dlogits: Tensor): void {
+    if (!this.features || !this.lastMap || !this.stemOut || !this.input) {
+      throw new SenetError('SENET_ARGUMENT', 'SEResNeXt.backward: call logits() in training mode first');
+    }
+    if (!this.training) throw new SenetError('SENET_ARGUMENT', 'SEResNeXt.backward: the model is in eval mode; call train() and logits() first');
+    const g = ops.linearBackward(dlogits, this.features, this.fcW.value, { bias: true }, { dx: this.slot(3, this.features.shape), dw: this.fcW.grad, db: this.fcB.grad });
+    let d = ops.globalAvgPoolBackward(g.dx!, this.lastMap.shape, this.slot(4, this.lastMap.shape));
+    for (let i = this.blocks.length - 1; i >= 0; i--) d = this.blocks[i]!.backward(d);
+    if (this.config.stem === 'imagenet') {
+      const pooled = this.slots[0]!.peek()!;
+      d = ops.maxPoolBackward(d, this.stemOut, pooled, MAXPOOL, this.slot(5, this.stemOut.shape));
+    }
+    this.stem.backward(d, false);
+  }
+
+  private slot(i: number, shape: readonly number[]): Tensor {
+    return this.slots[i]!.get(shape);
+  }
+
+  /**
+   * Logits of a batch in a tensor of your own (dispose it). `layout` says how x is laid out:
+   * 'nhwc' (senet's, the default) or 'nchw' (PyTorch's). x may be on either device.
+   */
+  forward(x: Tensor, options?: { layout?: InputLayout }): Tensor {
+    const layout = checkOneOf('SEResNeXt.forward', 'layout', options?.layout ?? 'nhwc', ['nhwc', 'nchw'] as const);
+    let input = x;
+    const owned: Tensor[] = [];
+    if (layout === 'nchw') {
+      if (x.shape.length !== 4) fail('SENET_SHAPE', 'SEResNeXt.forward', 'x', '(N, C, H, W)', shapeString(x.shape));
+      const [n, c, h, w] = x.shape as [number, number, number, number];
+      input = tensor(nchwToNhwc(x.toArray() as Float32Array, n, c, h, w), [n, h, w, c], { device: this.device });
+      owned.push(input);
+    } else if (x.device !== this.device) {
+      input = copy(x, empty(x.shape, { device: this.device }));
+      owned.push(input);
+    }
+    try {
+      const logits = this.logits(input);
+      return copy(logits, empty(logits.shape, { device: this.device }));
+    } finally {
+      for (const t of owned) t.dispose();
+    }
+  }
+
+  private entries(): Entry[] {
+    const out: Entry[] = [{ kind: 'conv', layer: this.stem }];
+    for (const blk of this.blocks) {
+      out.push({ kind: 'conv', layer: blk.conv1 }, { kind: 'conv', layer: blk.conv2 }, { kind: 'conv', layer: blk.conv3 });
+      out.push({ kind: 'se', w1: blk.se.w1, b1: blk.se.b1, w2: blk.se.w2, b2: blk.se.b2 });
+      if (blk.downsample) out.push({ kind: 'conv', layer: blk.downsample });
+    }
+    out.push({ kind: 'fc', w: this.fcW, b: this.fcB });
+    return out;
+  }
+
+  /** Every state entry's name and PyTorch shape, in state_dict() order. */
+  stateShapes(): Map<string, number[]> {
+    const m = new Map<string, number[]>();
+    for (const e of this.entries()) {
+      if (e.kind === 'conv') {
+        const l = e.layer;
+        const [o, kh, kw, i] = l.w.shape as [number, number, number, number];
+        m.set(l.w.name, [o, i, kh, kw]);
+        for (const p of [l.gamma, l.beta, l.runningMean, l.runningVar]) m.set(p.name, [...p.shape]);
+        m.set(`${l.spec.bn}.num_batches_tracked`, []);
+      } else if (e.kind === 'se') {
+        m.set(e.w1.name, [...e.w1.shape, 1, 1]);
+        m.set(e.b1.name, [...e.b1.shape]);
+        m.set(e.w2.name, [...e.w2.shape, 1, 1]);
+        m.set(e.b2.name, [...e.b2.shape]);
+      } else {
+        m.set(e.w.name, [...e.w.shape]);
+        m.set(e.b.name, [...e.b.shape]);
+      }
+    }
+    return m;
+  }
+
+  /** The weights and buffers in PyTorch's names, layouts and order (timm's state_dict). */
+  stateDict(): StateDict {
+    const d: StateDict = new Map();
+    const f32 = (t: Tensor) => t.toArray() as Float32Array;
+    for (const e of this.entries()) {
+      if (e.kind === 'conv') {
+        const l = e.layer;
+        const [o, kh, kw, i] = l.w.shape as [number, number, number, number];
+        d.set(l.w.name, { shape: [o, i, kh, kw], data: ohwiToOihw(f32(l.w.value), o, kh, kw, i) });
+        for (const p of [l.gamma, l.beta, l.runningMean, l.runningVar]) d.set(p.name, { shape: [...p.shape], data: f32(p.value) });
+        d.set(`${l.spec.bn}.num_batches_tracked`, { shape: [], data: BigInt64Array.of(BigInt(l.batchesTracked)) });
+      } else if (e.kind === 'se') {
+        d.set(e.w1.name, { shape: [...e.w1.shape, 1, 1], data: f32(e.w1.value) });
+        d.set(e.b1.name, { shape: [...e.b1.shape], data: f32(e.b1.value) });
+        d.set(e.w2.name, { shape: [...e.w2.shape, 1, 1], data: f32(e.w2.value) });
+        d.set(e.b2.name, { shape: [...e.b2.shape], data: f32(e.b2.value) });
+      } else {
+        d.set(e.w.name, { shape: [...e.w.shape], data: f32(e.w.value) });
+        d.set(e.b.name, { shape: [...e.b.shape], data: f32(e.b.value) });
+      }
+    }
+    return d;
+  }
+
+  /** Every parameter's gradient from the last backward(), in PyTorch's names, layouts and order. */
+  gradients(): StateDict {
+    const d: StateDict = new Map();
+    const shapes = this.stateShapes();
+    for (const p of this.paramList) {
+      const shape = shapes.get(p.name)!;
+      let data = p.grad.toArray() as Float32Array;
+      if (p.shape.length === 4) {
+        const [o, kh, kw, i] = p.shape as [number, number, number, number];
+        data = ohwiToOihw(data, o, kh, kw, i);
+      }
+      d.set(p.name, { shape, data });
+    }
+    return d;
+  }
+
+  /**
+   * Loads weights and buffers given in PyTorch's names and layouts. Every missing key, unexpected
+   * key and shape mismatch is listed in one SENET_STATE_DICT error, and nothing is changed then.
+   */
+  loadStateDict(dict: StateDict | Record<string, StateTensor>, options?: LoadOptions): void {
+    const strict = options?.strict ?? true;
+    const given = dict instanceof Map ? dict : new Map(Object.entries(dict));
+    const expected = this.stateShapes();
+    const missing: string[] = [];
+    const mismatched: string[] = [];
+    for (const [name, shape] of expected) {
+      const t = given.get(name);
+      if (!t) {
+        missing.push(name);
+        continue;
+      }
+      const count = shape.reduce((a, b) => a * b, 1);
+      const floatEntry = !name.endsWith('num_batches_tracked');
+      if (!Array.isArray(t.shape) || t.shape.length !== shape.length || t.shape.some((v, i) => v !== shape[i])) {
+        mismatched.push(`${name}: expected shape ${shapeString(shape)}, received ${Array.isArray(t.shape) ? shapeString(t.shape) : 'no shape'}`);
+      } else if (floatEntry ? !(t.data instanceof Float32Array) : !(t.data instanceof BigInt64Array)) {
+        mismatched.push(`${name}: expected ${floatEntry ? 'a Float32Array' : 'a BigInt64Array'}`);
+      } else if (t.data.length !== count) {
+        mismatched.push(`${name}: expected ${count} values, received ${t.data.length}`);
+      }
+    }
+    const unexpected = [...given.keys()].filter((k) => !expected.has(k));
+    const problems = [
+      ...(mismatched.length ? [`shape or type mismatches: ${mismatched.join('; ')}`] : []),
+      ...(strict && missing.length ? [`missing keys: ${missing.join(', ')}`] : []),
+      ...(strict && unexpected.length ? [`unexpected keys: ${unexpected.join(', ')}`] : []),
+    ];
+    if (problems.length) throw new SenetError('SENET_STATE_DICT', `loadStateDict: ${problems.join('. ')}`);
+
+    const get = (name: string) => given.get(name)?.data;
+    const setParam = (p: { value: Tensor }, name: string, convert?: (a: Float32Array) => Float32Array) => {
+      const a = get(name) as Float32Array | undefined;
+      if (a) p.value.set(convert ? convert(a) : a);
+    };
+    for (const e of this.entries()) {
+      if (e.kind === 'conv') {
+        const l = e.layer;
+        const [o, kh, kw, i] = l.w.shape as [number, number, number, number];
+        setParam(l.w, l.w.name, (a) => oihwToOhwi(a, o, i, kh, kw));
+        for (const p of [l.gamma, l.beta, l.runningMean, l.runningVar]) setParam(p, p.name);
+        const nbt = get(`${l.spec.bn}.num_batches_tracked`) as BigInt64Array | undefined;
+        if (nbt) l.batchesTracked = Number(nbt[0]);
+      } else if (e.kind === 'se') {
+        for (const p of [e.w1, e.b1, e.w2, e.b2]) setParam(p, p.name);
+      } else {
+        setParam(e.w, e.w.name);
+        setParam(e.b, e.b.name);
+      }
+    }
+  }
+
+  /** Frees parameters, buffers and activations. */
+  dispose(): void {
+    for (const l of this.layers()) l.dispose();
+    for (const blk of this.blocks) blk.se.dispose();
+    for (const s of this.slots) s.dispose();
+    this.params.dispose();
+    this.buffers.dispose();
+  }
+}
+
+function poolShape(s: readonly number[]): number[] {
+  const out = (v: number) => Math.floor((v + 2 - 3) / 2) + 1;
+  return [s[0]!, out(s[1]!), out(s[2]!), s[3]!];
+}
