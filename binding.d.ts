@@ -126,6 +126,7 @@ export interface NativeBinding {
   fillUniform(t: T, low: number, high: number, seed: number | bigint): void;
   copy(src: T, dst: T): void;
   add(a: T, b: T, out: T): void;
+  countNonFinite(t: T): number;
 
   convBnForward(x: T, w: T, gamma: T, beta: T, runningMean: T, runningVar: T, y: T, z: Opt,
     saveMean: Opt, saveVar: Opt, params: NativeConvBnParams): void;

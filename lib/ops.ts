@@ -500,6 +500,12 @@ export function sgdStep(param: Tensor, grad: Tensor, momentumBuffer: Tensor | nu
   binding.sgdStep(param.native, grad.native, nullable(momentumBuffer), params);
 }
 
+/** How many elements of a float32 tensor are NaN or infinite (reads back a number: a device sync on CUDA). */
+export function countNonFinite(t: Tensor): number {
+  checkTensor('countNonFinite', 'tensor', t);
+  return binding.countNonFinite(t.native);
+}
+
 /** out = a + b (float32, same shapes); out may be a or b. */
 export function add(a: Tensor, b: Tensor, out?: Tensor): Tensor {
   checkTensor('add', 'a', a);

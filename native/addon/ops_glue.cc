@@ -152,6 +152,13 @@ void copy_js(const Args& a) { copy(a.tensor(0, "src"), a.tensor(1, "dst")); }
 
 void add_js(const Args& a) { add(a.tensor(0, "a"), a.tensor(1, "b"), a.tensor(2, "out")); }
 
+Napi::Value count_non_finite_js(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    Args a(info, "countNonFinite");
+    return Napi::Number::New(info.Env(), static_cast<double>(count_non_finite(a.tensor(0, "tensor"))));
+  });
+}
+
 struct Entry {
   const char* name;
   Napi::Value (*fn)(const Napi::CallbackInfo&);
@@ -179,6 +186,7 @@ const Entry kEntries[] = {
     SENET_ENTRY("fillUniform", fill_uniform_js),
     SENET_ENTRY("copy", copy_js),
     SENET_ENTRY("add", add_js),
+    {"countNonFinite", count_non_finite_js},
 };
 
 }  // namespace

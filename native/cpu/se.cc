@@ -44,7 +44,7 @@ void se_forward(const Tensor& u, const Tensor& w1, const Tensor& b1, const Tenso
       float acc = b1p[j];
 #pragma omp simd reduction(+ : acc)
       for (int64_t k = 0; k < c; ++k) acc += wr[k] * z[k];
-      h[j] = acc > 0.f ? acc : 0.f;
+      h[j] = acc < 0.f ? 0.f : acc;  // NaN passes, as in PyTorch's relu
     }
     float* s = sp + i * c;
     for (int64_t k = 0; k < c; ++k) {
@@ -68,7 +68,7 @@ void se_forward(const Tensor& u, const Tensor& w1, const Tensor& b1, const Tenso
 #pragma omp simd
       for (int64_t k = 0; k < c; ++k) {
         float v = ur[k] * s[k] + sc[k];
-        yr[k] = v > 0.f ? v : 0.f;
+        yr[k] = v < 0.f ? 0.f : v;
       }
     } else {
 #pragma omp simd

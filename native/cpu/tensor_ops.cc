@@ -1,3 +1,4 @@
+#include <cmath>
 #include <cstring>
 
 #include "core/rng.h"
@@ -48,6 +49,15 @@ void add(const Tensor& a, const Tensor& b, Tensor& out) {
   const int64_t n = out.numel();
 #pragma omp parallel for simd schedule(static)
   for (int64_t i = 0; i < n; ++i) op[i] = ap[i] + bp[i];
+}
+
+int64_t count_non_finite(const Tensor& t) {
+  const float* p = t.data<float>();
+  const int64_t n = t.numel();
+  int64_t bad = 0;
+#pragma omp parallel for simd reduction(+ : bad) schedule(static)
+  for (int64_t i = 0; i < n; ++i) bad += !std::isfinite(p[i]);
+  return bad;
 }
 
 }  // namespace senet::cpu

@@ -30,6 +30,14 @@ __global__ void add_kernel(const float* a, const float* b, float* out, int64_t n
     out[i] = a[i] + b[i];
 }
 
+__global__ void count_non_finite_kernel(const float* p, int64_t n, unsigned long long* count) {
+  unsigned long long bad = 0;
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x)
+    bad += !isfinite(p[i]);
+  for (int o = 16; o > 0; o >>= 1) bad += __shfl_xor_sync(0xffffffffu, bad, o);
+  if ((threadIdx.x & 31) == 0 && bad) atomicAdd(count, bad);
+}
+
 template <class T>
 void launch_fill(Tensor& t, T value) {
   const int64_t n = t.numel();
@@ -61,6 +69,20 @@ void fill_uniform(Tensor& t, float low, float high, uint64_t seed) {
   if (n == 0) return;
   uniform_kernel<<<blocks_for(n), kThreads, 0, Context::get().stream()>>>(t.data<float>(), n, low, high - low, seed);
   SENET_CUDA_LAUNCHED();
+}
+
+int64_t count_non_finite(const Tensor& t) {
+  const int64_t n = t.numel();
+  if (n == 0) return 0;
+  Context& ctx = Context::get();
+  auto* count = static_cast<unsigned long long*>(ctx.scratch(sizeof(unsigned long long)));
+  SENET_CUDA_CHECK(cudaMemsetAsync(count, 0, sizeof(unsigned long long), ctx.stream()));
+  count_non_finite_kernel<<<blocks_for(n), kThreads, 0, ctx.stream()>>>(t.data<float>(), n, count);
+  SENET_CUDA_LAUNCHED();
+  unsigned long long host = 0;
+  SENET_CUDA_CHECK(cudaMemcpyAsync(&host, count, sizeof host, cudaMemcpyDeviceToHost, ctx.stream()));
+  SENET_CUDA_CHECK(cudaStreamSynchronize(ctx.stream()));
+  return static_cast<int64_t>(host);
 }
 
 void add(const Tensor& a, const Tensor& b, Tensor& out) {

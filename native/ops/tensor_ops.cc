@@ -89,6 +89,15 @@ void copy(const Tensor& src, Tensor& dst) {
   unsupported_device(c, Device::Cuda);
 }
 
+int64_t count_non_finite(const Tensor& t) {
+  Check c("countNonFinite");
+  c.usable(t, "tensor");
+  c.dtype(t, "tensor", DType::F32);
+  if (t.device() == Device::Cpu) return cpu::count_non_finite(t);
+  SENET_ON_CUDA(t.device(), count_non_finite(t));
+  unsupported_device(c, t.device());
+}
+
 void add(const Tensor& a, const Tensor& b, Tensor& out) {
   Check c("add");
   c.usable(a, "a");
