@@ -1,19 +1,71 @@
 #!/usr/bin/env node
 /**
- * The `senet` command. `info` reports the build; `train`, `eval` and `bench` arrive with the model.
+ * The `senet` command: train, eval, info.
  */
-import { backends, buildInfo } from './index';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { LibraryReport } from './backends';
+import { DATASET_NAMES, type DatasetName } from './data';
+import { SenetError } from './errors';
+import { backends, buildInfo } from './index';
+import { PRESETS, type ModelName } from './nn';
+import { DEFAULT_RUN, runEvaluation, runTraining, type RunOptions } from './train/run';
+import { checkInt, checkNumber, checkOneOf } from './validate';
+
+const MODELS = Object.keys(PRESETS) as ModelName[];
 
 const HELP = `Usage: senet <command> [options]
 
 Commands:
-  info        print senet's version, the backends found, and why one is missing
-  help        print this help
+  train       train SE-ResNeXt (with no options: SE-ResNeXt-50 on Fashion-MNIST, a few minutes on a CPU)
+  eval        test loss and accuracy of a checkpoint
+  info        version, backends found, and why one is missing
+  help        this help; senet <command> --help for a command's options
 
 Options:
   --version   print the version
-  --help      print this help
+`;
+
+const TRAIN_HELP = `Usage: senet train [options]
+
+  --dataset NAME      fashion-mnist | mnist | cifar10 (default ${DEFAULT_RUN.dataset})
+  --data DIR          the dataset's files (default: /usr/share/datasets/fashion-mnist for Fashion-MNIST;
+                      required for CIFAR-10: the folder of data_batch_*.bin)
+  --model NAME        ${MODELS.join(' | ')} (default ${DEFAULT_RUN.model})
+  --stem KIND         imagenet (7x7/2 conv + max-pool) | cifar (3x3/1 conv) (default: the model's)
+  --epochs N          (default ${DEFAULT_RUN.epochs})
+  --batch-size N      (default ${DEFAULT_RUN.batchSize})
+  --lr X              peak learning rate (default ${DEFAULT_RUN.lr})
+  --momentum X        SGD momentum (default ${DEFAULT_RUN.momentum})
+  --weight-decay X    (default ${DEFAULT_RUN.weightDecay})
+  --label-smoothing X (default ${DEFAULT_RUN.labelSmoothing})
+  --schedule KIND     constant | step (x0.1 every 30 epochs, the paper's) | multistep | cosine (default ${DEFAULT_RUN.schedule})
+  --warmup X          warmup epochs of the cosine schedule (default ${DEFAULT_RUN.warmupEpochs})
+  --device KIND       auto | cpu | cuda (default ${DEFAULT_RUN.device}: CUDA when fully available)
+  --out DIR           run folder: metrics.jsonl, curves.svg, checkpoint.safetensors (default ${DEFAULT_RUN.out})
+  --resume PATH       continue from a checkpoint, with its settings
+  --limit N           use only the first N training images (default: all)
+  --val N             training images held out for validation (default ${DEFAULT_RUN.valCount})
+  --no-augment        no random crops or flips while training (default: augment)
+  --seed N            (default ${DEFAULT_RUN.seed})
+  --workers N         data worker threads (default 1, 2 with more than 4 cores)
+  --progress KIND     auto | bar | lines | none (default auto: a bar on a terminal)
+  --json              print one JSON object as the last line
+`;
+
+const EVAL_HELP = `Usage: senet eval --checkpoint PATH [options]
+
+  --checkpoint PATH   a checkpoint written by senet train (required)
+  --dataset NAME      default: the checkpoint's
+  --data DIR          the dataset's files
+  --batch-size N      (default 256)
+  --device KIND       auto | cpu | cuda (default auto)
+  --json              print one JSON object as the last line
+`;
+
+const INFO_HELP = `Usage: senet info [--json]
+
+Prints the version, the CPU backend (oneDNN), and the CUDA backend: its devices and libraries,
+or exactly why it is unavailable.
 `;
 
 function version(): string {
@@ -21,47 +73,134 @@ function version(): string {
   return (require('../../package.json') as { version: string }).version;
 }
 
-function main(argv: string[]): number {
-  const [command] = argv;
-  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
-    process.stdout.write(HELP);
-    return 0;
+type Flags = Record<string, string | boolean | undefined>;
+
+function parse(argv: string[], options: ParseArgsConfig['options']): { values: Flags } {
+  try {
+    const r = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean' }, json: { type: 'boolean' } }, strict: true, allowPositionals: false });
+    return { values: r.values as Flags };
+  } catch (err) {
+    throw new SenetError('SENET_ARGUMENT', (err as Error).message);
   }
-  if (command === '--version') {
-    process.stdout.write(`${version()}\n`);
-    return 0;
+}
+
+const num = (where: string, name: string, v: string | undefined, min?: number, max?: number) =>
+  v === undefined ? undefined : checkNumber(where, name, Number(v), min, max);
+const int = (where: string, name: string, v: string | undefined, min?: number) =>
+  v === undefined ? undefined : checkInt(where, name, Number(v), min);
+
+async function train(argv: string[]): Promise<number> {
+  const s = { type: 'string' } as const;
+  const { values: v } = parse(argv, {
+    dataset: s, data: s, model: s, stem: s, epochs: s, 'batch-size': s, lr: s, momentum: s, 'weight-decay': s,
+    'label-smoothing': s, schedule: s, warmup: s, device: s, out: s, resume: s, limit: s, val: s, seed: s, workers: s, progress: s,
+    'no-augment': { type: 'boolean' },
+  });
+  if (v.help) return out(TRAIN_HELP);
+  const w = 'senet train';
+  const str = (k: string) => v[k] as string | undefined;
+  const opt = <T extends string>(k: string, choices: readonly T[]) => (str(k) === undefined ? undefined : checkOneOf(w, `--${k}`, str(k), choices));
+  const limit = int(w, '--limit', str('limit'), 0);
+  const options: Partial<RunOptions> = {
+    dataset: opt('dataset', DATASET_NAMES),
+    data: str('data'),
+    model: opt('model', MODELS),
+    stem: opt('stem', ['imagenet', 'cifar'] as const),
+    epochs: int(w, '--epochs', str('epochs'), 1),
+    batchSize: int(w, '--batch-size', str('batch-size'), 1),
+    lr: num(w, '--lr', str('lr'), 0),
+    momentum: num(w, '--momentum', str('momentum'), 0),
+    weightDecay: num(w, '--weight-decay', str('weight-decay'), 0),
+    labelSmoothing: num(w, '--label-smoothing', str('label-smoothing'), 0, 1),
+    schedule: opt('schedule', ['constant', 'step', 'multistep', 'cosine'] as const),
+    warmupEpochs: num(w, '--warmup', str('warmup'), 0),
+    device: opt('device', ['auto', 'cpu', 'cuda'] as const),
+    out: str('out'),
+    resume: str('resume'),
+    limit: limit === 0 ? undefined : limit,
+    valCount: int(w, '--val', str('val'), 0),
+    augment: v['no-augment'] ? false : undefined,
+    seed: int(w, '--seed', str('seed'), 0),
+    workers: int(w, '--workers', str('workers'), 0),
+    progress: opt('progress', ['auto', 'bar', 'lines', 'none'] as const),
+  };
+  const summary = await runTraining(options);
+  if (v.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+  else {
+    const pct = (x: number | null) => (x === null ? '-' : `${(x * 100).toFixed(2)}%`);
+    process.stdout.write(
+      `trained ${summary.model} for ${summary.epochs} epoch(s) on ${summary.device} in ${summary.seconds.toFixed(0)} s: ` +
+        `test accuracy ${pct(summary.testAccuracy)}, validation ${pct(summary.valAccuracy)}, ${summary.imagesPerSecond.toFixed(0)} img/s; run folder ${summary.out}\n`,
+    );
   }
-  if (command === 'info') {
-    if (argv.includes('--help')) {
-      process.stdout.write('Usage: senet info [--json]\n\nPrints the version, the CPU backend (oneDNN), and the CUDA backend:\nits devices and libraries, or exactly why it is unavailable.\n');
-      return 0;
+  return 0;
+}
+
+async function evaluate(argv: string[]): Promise<number> {
+  const s = { type: 'string' } as const;
+  const { values: v } = parse(argv, { checkpoint: s, dataset: s, data: s, 'batch-size': s, device: s });
+  if (v.help) return out(EVAL_HELP);
+  const w = 'senet eval';
+  if (!v.checkpoint) throw new SenetError('SENET_ARGUMENT', `${w}: --checkpoint PATH is required\n\n${EVAL_HELP}`);
+  const r = await runEvaluation({
+    checkpoint: v.checkpoint as string,
+    dataset: v.dataset === undefined ? undefined : checkOneOf(w, '--dataset', v.dataset, DATASET_NAMES as readonly DatasetName[]),
+    data: v.data as string | undefined,
+    batchSize: int(w, '--batch-size', v['batch-size'] as string | undefined, 1),
+    device: v.device === undefined ? undefined : checkOneOf(w, '--device', v.device, ['auto', 'cpu', 'cuda'] as const),
+  });
+  if (v.json) process.stdout.write(`${JSON.stringify(r)}\n`);
+  else process.stdout.write(`test loss ${r.testLoss.toFixed(4)}, accuracy ${(r.testAccuracy * 100).toFixed(2)}% on ${r.images} images (${r.device})\n`);
+  return 0;
+}
+
+function info(argv: string[]): number {
+  const { values: v } = parse(argv, {});
+  if (v.help) return out(INFO_HELP);
+  const report = { version: version(), node: process.version, napiVersion: buildInfo().napiVersion, backends: backends() };
+  if (v.json) return out(`${JSON.stringify(report)}\n`);
+  const { cpu, cuda } = report.backends;
+  const lines = [
+    `senet ${report.version} (Node ${report.node}, N-API ${report.napiVersion})`,
+    `cpu   available: oneDNN ${cpu.onednn}, ${cpu.isa}, ${cpu.runtime}`,
+    cuda.available ? 'cuda  available' : `cuda  unavailable: ${cuda.reason}`,
+  ];
+  if (cuda.built) {
+    const ver = (n: number) => (n ? `${Math.floor(n / 1000)}.${(n % 1000) / 10}` : 'none');
+    lines.push(`      driver supports CUDA ${ver(cuda.driverVersion)}, runtime CUDA ${ver(cuda.runtimeVersion)}`);
+    for (const d of cuda.devices) {
+      const mark = d.index === cuda.selectedDevice ? '*' : ' ';
+      lines.push(`    ${mark} device ${d.index}: ${d.name}, compute ${d.computeCapability}, ${(d.totalMemory / 2 ** 30).toFixed(1)} GiB`);
     }
-    const report = { version: version(), node: process.version, napiVersion: buildInfo().napiVersion, backends: backends() };
-    if (argv.includes('--json')) {
-      process.stdout.write(`${JSON.stringify(report)}\n`);
-      return 0;
-    }
-    const { cpu, cuda } = report.backends;
-    const lines = [
-      `senet ${report.version} (Node ${report.node}, N-API ${report.napiVersion})`,
-      `cpu   available: oneDNN ${cpu.onednn}, ${cpu.isa}, ${cpu.runtime}`,
-      cuda.available ? 'cuda  available' : `cuda  unavailable: ${cuda.reason}`,
-    ];
-    if (cuda.built) {
-      const v = (n: number) => (n ? `${Math.floor(n / 1000)}.${(n % 1000) / 10}` : 'none');
-      lines.push(`      driver supports CUDA ${v(cuda.driverVersion)}, runtime CUDA ${v(cuda.runtimeVersion)}`);
-      for (const d of cuda.devices) {
-        const mark = d.index === cuda.selectedDevice ? '*' : ' ';
-        lines.push(`    ${mark} device ${d.index}: ${d.name}, compute ${d.computeCapability}, ${(d.totalMemory / 2 ** 30).toFixed(1)} GiB`);
-      }
-      const lib = (name: string, l: LibraryReport) => (l.loaded ? `      ${name} ${l.version} (${l.path})` : `      ${name}: ${l.reason}`);
-      lines.push(lib('cuDNN', cuda.cudnn), lib('cuBLAS', cuda.cublas));
-    }
-    process.stdout.write(lines.join('\n') + '\n');
-    return 0;
+    const lib = (name: string, l: LibraryReport) => (l.loaded ? `      ${name} ${l.version} (${l.path})` : `      ${name}: ${l.reason}`);
+    lines.push(lib('cuDNN', cuda.cudnn), lib('cuBLAS', cuda.cublas));
   }
+  return out(lines.join('\n') + '\n');
+}
+
+function out(text: string): number {
+  process.stdout.write(text);
+  return 0;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') return out(HELP);
+  if (command === '--version') return out(`${version()}\n`);
+  if (command === 'train') return train(rest);
+  if (command === 'eval') return evaluate(rest);
+  if (command === 'info') return info(rest);
   process.stderr.write(`senet: unknown command '${command}'\n\n${HELP}`);
   return 2;
 }
 
-process.exitCode = main(process.argv.slice(2));
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    const e = err as { code?: string; message?: string };
+    process.stderr.write(`senet: ${e.message ?? String(err)}${e.code ? ` [${e.code}]` : ''}\n`);
+    process.exitCode = e.code === 'SENET_ARGUMENT' ? 2 : 1;
+  },
+);

@@ -41,6 +41,11 @@ export {
 } from './backends';
 export { kaimingNormal, fans, type KaimingOptions } from './init';
 export * as ops from './ops';
+export * from './nn';
+export * from './optim';
+export * as data from './data';
+export * as io from './io';
+export * from './train';
 
 /** What the native addon was built with and runs on (oneDNN version, CPU ISA, CUDA built or not). */
 export function buildInfo(): ReturnType<typeof binding.buildInfo> {

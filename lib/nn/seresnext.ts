@@ -142,6 +142,15 @@ export class SEResNeXt {
     return this.mode === 'train';
   }
 
+  /** Each batch norm's num_batches_tracked, in state-dict order. */
+  get batchNormCounts(): number[] {
+    return this.layers().map((l) => l.batchesTracked);
+  }
+
+  set batchNormCounts(counts: number[]) {
+    this.layers().forEach((l, i) => (l.batchesTracked = counts[i] ?? l.batchesTracked));
+  }
+
   /** Number of trainable parameters (27,559,896 for seresnext50_32x4d at 1000 classes). */
   get parameterCount(): number {
     return this.paramList.reduce((n, p) => n + p.shape.reduce((a, d) => a * d, 1), 0);

@@ -1,0 +1,17 @@
+/** Training: the Trainer, its progress display, the curves picture. */
+export {
+  Trainer,
+  loadTrainingCheckpoint,
+  type TrainerOptions,
+  type FitData,
+  type FitResult,
+  type EpochMetrics,
+  type BatchInfo,
+  type BatchSource,
+  type TrainBatch,
+  type TrainingPosition,
+  type TrainingCheckpoint,
+} from './trainer';
+export { makeProgress, type ProgressMode } from './progress';
+export { curvesSvg, type CurvePoint } from './curves';
+export { runTraining, runEvaluation, DEFAULT_RUN, type RunOptions, type RunSummary } from './run';
