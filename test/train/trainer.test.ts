@@ -1,0 +1,145 @@
+import test from 'ava';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createModel, SGD, Trainer, cosineLR, type BatchSource, type TrainBatch, type StateDict } from '../../lib';
+import { BatchLoader } from '../../lib/data';
+import { stripes, TINY } from './tiny';
+
+const AUG = { cropPadding: 1, flip: false, mean: [0.4], std: [0.25] };
+
+function tmpdir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'senet-train-'));
+}
+
+function sameState(a: StateDict, b: StateDict): string[] {
+  const diff: string[] = [];
+  for (const [k, v] of a) {
+    const w = b.get(k)!.data;
+    for (let i = 0; i < v.data.length; i++) if (v.data[i] !== w[i]) {
+      diff.push(k);
+      break;
+    }
+  }
+  return diff;
+}
+
+test('fit learns an easy task and writes metrics.jsonl, curves.svg and a checkpoint', async (t) => {
+  const out = tmpdir();
+  const model = createModel(TINY, { device: 'cpu', seed: 1 });
+  const sgd = new SGD(model, { lr: 0.1, momentum: 0.9, weightDecay: 1e-4 });
+  const batches: number[] = [];
+  const epochs: number[] = [];
+  const trainer = new Trainer(model, sgd, {
+    schedule: cosineLR(0.1, 4, 0.5),
+    outDir: out,
+    progress: 'none',
+    onBatchEnd: (b) => batches.push(b.loss),
+    onEpochEnd: (m) => epochs.push(m.epoch),
+  });
+  const train = new BatchLoader(stripes(96, 1), { batchSize: 16, shuffle: true, augment: AUG, seed: 3, workers: 0 });
+  const val = new BatchLoader(stripes(32, 2), { batchSize: 16, shuffle: false, augment: { ...AUG, cropPadding: 0 }, seed: 0, workers: 0 });
+  const test_ = new BatchLoader(stripes(40, 3), { batchSize: 16, shuffle: false, augment: { ...AUG, cropPadding: 0 }, seed: 0, workers: 0 });
+  const r = await trainer.fit({ train, val, test: test_, imageSize: [8, 8], epochs: 4 });
+  t.is(r.history.length, 4);
+  t.deepEqual(epochs, [1, 2, 3, 4]);
+  t.is(batches.length, 4 * 6);
+  t.true(r.history[3]!.trainAccuracy > 0.9, `train accuracy ${r.history[3]!.trainAccuracy}`);
+  t.true((r.testAccuracy ?? 0) > 0.9, `test accuracy ${r.testAccuracy}`);
+  t.true(r.history[3]!.trainLoss < r.history[0]!.trainLoss);
+  const lines = fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  t.is(lines.filter((l) => l['type'] === 'epoch').length, 4);
+  t.is(lines[4]!['type'], 'test');
+  t.true(typeof lines[0]!['valAccuracy'] === 'number');
+  const svg = fs.readFileSync(path.join(out, 'curves.svg'), 'utf8');
+  t.regex(svg, /^<svg[^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+  t.is((svg.match(/<polyline/g) ?? []).length, 4);
+  t.true(fs.existsSync(path.join(out, 'checkpoint.safetensors')));
+  trainer.dispose();
+  sgd.dispose();
+  model.dispose();
+});
+
+test('resume continues exactly: N steps straight equal N/2 + checkpoint + N/2', async (t) => {
+  const ds = stripes(48, 5); // 3 batches per epoch: the checkpoint falls mid-epoch
+  const run = async (dir: string, maxSteps: number, resume?: string): Promise<StateDict> => {
+    const model = createModel(TINY, { device: 'cpu', seed: 7 });
+    const sgd = new SGD(model, { lr: 0.05, momentum: 0.9, weightDecay: 1e-4 });
+    const trainer = new Trainer(model, sgd, { schedule: cosineLR(0.05, 4, 1), outDir: dir, progress: 'none', checkpointEverySteps: 4 });
+    if (resume) trainer.restore(resume);
+    const loader = new BatchLoader(ds, { batchSize: 16, shuffle: true, augment: AUG, seed: 9, workers: 1 });
+    try {
+      await trainer.fit({ train: loader, imageSize: [8, 8], epochs: 4, maxSteps });
+      return model.stateDict();
+    } finally {
+      await loader.close();
+      trainer.dispose();
+      sgd.dispose();
+      model.dispose();
+    }
+  };
+  const straight = await run(tmpdir(), 8);
+  const dir = tmpdir();
+  await run(dir, 4);
+  const ck = path.join(dir, 'checkpoint.safetensors');
+  t.true(fs.existsSync(ck));
+  const resumed = await run(tmpdir(), 8, ck);
+  t.deepEqual(sameState(resumed, straight), [], 'every weight, BN buffer and counter bit-identical');
+  t.is(Number(resumed.get('bn1.num_batches_tracked')!.data[0]), 8);
+});
+
+function nonFiniteEntries(d: StateDict): string[] {
+  return [...d].filter(([, v]) => v.data instanceof Float32Array && v.data.some((x) => !Number.isFinite(x))).map(([k]) => k);
+}
+
+// A source whose second batch holds a NaN pixel.
+class PoisonedSource implements BatchSource {
+  readonly batchesPerEpoch = 3;
+  async *epoch(_epoch: number, start = 0): AsyncIterableIterator<TrainBatch> {
+    const ds = stripes(48, 4);
+    for (let b = start; b < 3; b++) {
+      const images = new Float32Array(16 * 64);
+      for (let i = 0; i < images.length; i++) images[i] = ds.images[b * 16 * 64 + i]! / 255;
+      if (b === 1) images[5] = NaN;
+      yield { images, labels: Int32Array.from(ds.labels.subarray(b * 16, b * 16 + 16)), size: 16, index: b };
+    }
+  }
+}
+
+test('a NaN loss stops training with an error naming epoch and step, or is skipped when asked', async (t) => {
+  const model = createModel(TINY, { device: 'cpu', seed: 1 });
+  const sgd = new SGD(model, { lr: 0.1 });
+  const strict = new Trainer(model, sgd, { progress: 'none' });
+  const err = await t.throwsAsync(strict.fit({ train: new PoisonedSource(), imageSize: [8, 8], epochs: 1 }));
+  t.is((err as { code?: string }).code, 'SENET_NAN');
+  t.regex(err!.message, /epoch 1, step 2/);
+  const before = model.stateDict();
+  t.deepEqual(nonFiniteEntries(before), [], 'the failed step left the model as it was');
+  const lenient = new Trainer(model, sgd, { progress: 'none', nonFinite: 'skip' });
+  const r = await lenient.fit({ train: new PoisonedSource(), imageSize: [8, 8], epochs: 1 });
+  t.is(r.history[0]!.skippedSteps, 1);
+  t.true(Number.isFinite(r.history[0]!.trainLoss));
+  const after = model.stateDict();
+  t.true(sameState(after, before).length > 0, 'the other steps trained');
+  t.deepEqual(nonFiniteEntries(after), [], 'weights and running statistics stay finite');
+  strict.dispose();
+  lenient.dispose();
+  sgd.dispose();
+  model.dispose();
+});
+
+test('plain progress lines when the output is not a terminal', async (t) => {
+  const chunks: string[] = [];
+  const stream = { isTTY: false, write: (s: string) => (chunks.push(s), true) } as unknown as NodeJS.WriteStream;
+  const model = createModel(TINY, { device: 'cpu', seed: 2 });
+  const sgd = new SGD(model, { lr: 0.05, momentum: 0.9 });
+  const trainer = new Trainer(model, sgd, { stream });
+  const train = new BatchLoader(stripes(64, 1), { batchSize: 8, shuffle: true, augment: AUG, seed: 1, workers: 0 });
+  await trainer.fit({ train, imageSize: [8, 8], epochs: 2 });
+  const text = chunks.join('');
+  t.regex(text, /epoch 1\/2 {2}step \d+\/8 {2}loss \d+\.\d+ {2}acc \d+\.\d% {2}\d+ img\/s {2}eta/);
+  t.regex(text, /epoch 2\/2: train loss \d+\.\d+ acc \d+\.\d+%/);
+  trainer.dispose();
+  sgd.dispose();
+  model.dispose();
+});
