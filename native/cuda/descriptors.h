@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 
@@ -38,18 +39,48 @@ class PoolingDescriptor {
   dyn::cudnnPoolingDescriptor_t desc_ = nullptr;
 };
 
+class FilterDescriptor {
+ public:
+  /// A float32 filter of (K, R, S, C) = (Cout, kH, kW, Cin / groups), cuDNN's NHWC filter layout.
+  FilterDescriptor(int64_t k, int64_t c, int64_t h, int64_t w);
+  ~FilterDescriptor();
+  FilterDescriptor(const FilterDescriptor&) = delete;
+  FilterDescriptor& operator=(const FilterDescriptor&) = delete;
+  dyn::cudnnFilterDescriptor_t get() const { return desc_; }
+
+ private:
+  const CudnnApi& api_;
+  dyn::cudnnFilterDescriptor_t desc_ = nullptr;
+};
+
+class ConvolutionDescriptor {
+ public:
+  /// Cross-correlation (what deep learning calls convolution) with groups, float32, no TF32.
+  ConvolutionDescriptor(int pad_h, int pad_w, int stride_h, int stride_w, int groups);
+  ~ConvolutionDescriptor();
+  ConvolutionDescriptor(const ConvolutionDescriptor&) = delete;
+  ConvolutionDescriptor& operator=(const ConvolutionDescriptor&) = delete;
+  dyn::cudnnConvolutionDescriptor_t get() const { return desc_; }
+
+ private:
+  const CudnnApi& api_;
+  dyn::cudnnConvolutionDescriptor_t desc_ = nullptr;
+};
+
 /// Descriptors under a plain key (shape and parameters), built once.
 template <class T>
 class DescriptorCache {
  public:
   template <class Make>
   T& get(const std::string& key, Make&& make) {
+    std::lock_guard<std::mutex> lock(mutex_);
     auto it = entries_.find(key);
     if (it == entries_.end()) it = entries_.emplace(key, make()).first;
     return *it->second;
   }
 
  private:
+  std::mutex mutex_;
   std::unordered_map<std::string, std::unique_ptr<T>> entries_;
 };
 

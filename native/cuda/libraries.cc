@@ -99,7 +99,7 @@ void load_cudnn() {
     return;
   }
   // libcudnn.so.9 loads its sub-libraries lazily: check now that they load and match.
-  for (auto check : {api.cudnnGraphVersionCheck, api.cudnnOpsVersionCheck}) {
+  for (auto check : {api.cudnnGraphVersionCheck, api.cudnnOpsVersionCheck, api.cudnnCnnVersionCheck}) {
     dyn::cudnnStatus_t st = check();
     if (st != dyn::CUDNN_STATUS_SUCCESS) {
       s.info.reason = std::string("cuDNN at ") + s.info.path + " is incomplete: " + api.cudnnGetErrorString(st);

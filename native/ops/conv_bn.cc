@@ -80,6 +80,8 @@ void conv_bn_forward(const ConvBnParams& p, const Tensor& x, const Tensor& w, co
   if (d == Device::Cpu)
     return cpu::conv_bn_forward(p, x, w, gamma, beta, running_mean, running_var, y, z, save_mean,
                                 save_var);
+  SENET_ON_CUDA(d, conv_bn_forward(p, x, w, gamma, beta, running_mean, running_var, y, z, save_mean,
+                                save_var));
   unsupported_device(c, d);
 }
 
@@ -106,6 +108,8 @@ void conv_bn_backward(const ConvBnParams& p, const Tensor& dy, const Tensor& x, 
   if (d == Device::Cpu)
     return cpu::conv_bn_backward(p, dy, x, w, gamma, z, y, save_mean, save_var, dx, dw, dgamma,
                                  dbeta);
+  SENET_ON_CUDA(d, conv_bn_backward(p, dy, x, w, gamma, z, y, save_mean, save_var, dx, dw, dgamma,
+                                 dbeta));
   unsupported_device(c, d);
 }
 

@@ -47,4 +47,14 @@ void conv_bn_backward(const ConvBnParams& p, const Tensor& dy, const Tensor& x, 
                       Tensor& dgamma, Tensor& dbeta);
 }  // namespace cpu
 
+namespace cuda {
+void conv_bn_forward(const ConvBnParams& p, const Tensor& x, const Tensor& w, const Tensor& gamma,
+                     const Tensor& beta, Tensor& running_mean, Tensor& running_var, Tensor& y,
+                     Tensor* z, Tensor* save_mean, Tensor* save_var);
+void conv_bn_backward(const ConvBnParams& p, const Tensor& dy, const Tensor& x, const Tensor& w,
+                      const Tensor& gamma, const Tensor& z, const Tensor& y,
+                      const Tensor& save_mean, const Tensor& save_var, Tensor* dx, Tensor& dw,
+                      Tensor& dgamma, Tensor& dbeta);
+}  // namespace cuda
+
 }  // namespace senet

@@ -36,6 +36,7 @@ void se_forward(const Tensor& u, const Tensor& w1, const Tensor& b1, const Tenso
   c.distinct(u, "u", y, "y");
   Device d = c.same_device({&u, &w1, &b1, &w2, &b2, shortcut, &y, &pooled, &hidden, &gate});
   if (d == Device::Cpu) return cpu::se_forward(u, w1, b1, w2, b2, shortcut, y, pooled, hidden, gate);
+  SENET_ON_CUDA(d, se_forward(u, w1, b1, w2, b2, shortcut, y, pooled, hidden, gate));
   unsupported_device(c, d);
 }
 
@@ -66,6 +67,7 @@ void se_backward(const Tensor& dy, const Tensor& u, const Tensor* y, const Tenso
   if (d == Device::Cpu)
     return cpu::se_backward(dy, u, y, w1, w2, pooled, hidden, gate, du, dshortcut, dw1, db1, dw2,
                             db2);
+  SENET_ON_CUDA(d, se_backward(dy, u, y, w1, w2, pooled, hidden, gate, du, dshortcut, dw1, db1, dw2, db2));
   unsupported_device(c, d);
 }
 

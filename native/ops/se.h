@@ -32,4 +32,14 @@ void se_backward(const Tensor& dy, const Tensor& u, const Tensor* y, const Tenso
                  Tensor& db2);
 }  // namespace cpu
 
+namespace cuda {
+void se_forward(const Tensor& u, const Tensor& w1, const Tensor& b1, const Tensor& w2,
+                const Tensor& b2, const Tensor* shortcut, Tensor& y, Tensor& pooled,
+                Tensor& hidden, Tensor& gate);
+void se_backward(const Tensor& dy, const Tensor& u, const Tensor* y, const Tensor& w1,
+                 const Tensor& w2, const Tensor& pooled, const Tensor& hidden, const Tensor& gate,
+                 Tensor& du, Tensor* dshortcut, Tensor& dw1, Tensor& db1, Tensor& dw2,
+                 Tensor& db2);
+}  // namespace cuda
+
 }  // namespace senet

@@ -4,6 +4,7 @@
 #include <cublas_v2.h>
 #include <cudnn.h>
 
+#include <cstddef>
 #include <type_traits>
 
 #include "cuda/dyn_cublas.h"
@@ -43,5 +44,15 @@ SENET_CUBLAS_FUNCTIONS(SENET_CHECK_FUNCTION)
                 "senet's value of " #name " differs from the header");
 SENET_CUDNN_ENUM_VALUES(SENET_CHECK_VALUE)
 SENET_CUBLAS_ENUM_VALUES(SENET_CHECK_VALUE)
+
+#define SENET_CHECK_LAYOUT(type)                                                              \
+  static_assert(sizeof(senet::dyn::type) == sizeof(::type), "size of " #type);                 \
+  static_assert(offsetof(senet::dyn::type, algo) == offsetof(::type, algo), #type ".algo");    \
+  static_assert(offsetof(senet::dyn::type, status) == offsetof(::type, status), #type ".status"); \
+  static_assert(offsetof(senet::dyn::type, time) == offsetof(::type, time), #type ".time");    \
+  static_assert(offsetof(senet::dyn::type, memory) == offsetof(::type, memory), #type ".memory"); \
+  static_assert(offsetof(senet::dyn::type, determinism) == offsetof(::type, determinism), #type ".determinism"); \
+  static_assert(offsetof(senet::dyn::type, mathType) == offsetof(::type, mathType), #type ".mathType");
+SENET_CUDNN_STRUCTS(SENET_CHECK_LAYOUT)
 
 int main() { return 0; }

@@ -1,0 +1,130 @@
+// The SE block on the GPU: the squeeze and the two passes over the large (N, H, W, C) tensors are
+// our kernels (each reads u once: once for the squeeze, once for scale + residual + ReLU); the two
+// small fully connected layers are cuBLAS products. Backward keeps nothing larger than (N, C)
+// beyond its inputs.
+#include "cuda/blas.h"
+#include "cuda/context.h"
+#include "cuda/kernels.cuh"
+#include "ops/se.h"
+
+namespace senet::cuda {
+
+namespace {
+
+// gate = sigmoid(logit + b2), in place on (N, C).
+__global__ void gate_kernel(float* gate, const float* b2, int64_t n, int64_t c) {
+  const int64_t total = n * c;
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < total; i += int64_t{gridDim.x} * blockDim.x)
+    gate[i] = 1.f / (1.f + expf(-(gate[i] + b2[i % c])));
+}
+
+// y = u · gate[n, c] (+ shortcut, then ReLU).
+__global__ void scale_kernel(const float* u, const float* gate, const float* shortcut, float* y, int64_t total,
+                             int64_t hwc, int64_t c) {
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < total; i += int64_t{gridDim.x} * blockDim.x) {
+    const float s = gate[(i / hwc) * c + i % c];
+    float v = u[i] * s;
+    if (shortcut) {
+      v += shortcut[i];
+      v = v < 0.f ? 0.f : v;  // NaN passes
+    }
+    y[i] = v;
+  }
+}
+
+// Per (n, c): g = dy (through the final ReLU's mask when there is a shortcut, and then also the
+// shortcut's gradient), d gate = Σ over H, W of g · u, and the logit gradient d gate · s (1 − s).
+// Block (32, 8), grid (N, ceil(C / 32)).
+__global__ void gate_grad_kernel(const float* dy, const float* y, const float* u, const float* gate, float* dshortcut,
+                                 float* dlogit, int64_t hw, int64_t c) {
+  __shared__ float partial[8][32];
+  const int64_t ch = blockIdx.y * int64_t{32} + threadIdx.x;
+  const int64_t n = blockIdx.x;
+  float acc = 0.f;
+  if (ch < c) {
+    const int64_t base = n * hw * c + ch;
+    for (int64_t q = threadIdx.y; q < hw; q += 8) {
+      const int64_t i = base + q * c;
+      float g = dy[i];
+      if (dshortcut) {
+        g = y[i] > 0.f ? g : 0.f;
+        dshortcut[i] = g;
+      }
+      acc += g * u[i];
+    }
+  }
+  partial[threadIdx.y][threadIdx.x] = acc;
+  __syncthreads();
+  if (threadIdx.y == 0 && ch < c) {
+    float sum = 0.f;
+    for (int r = 0; r < 8; ++r) sum += partial[r][threadIdx.x];
+    const float s = gate[n * c + ch];
+    dlogit[n * c + ch] = sum * s * (1.f - s);
+  }
+}
+
+// dh *= (hidden > 0): the fc1 ReLU's mask, on (N, R).
+__global__ void relu_mask_kernel(float* dh, const float* hidden, int64_t total) {
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < total; i += int64_t{gridDim.x} * blockDim.x)
+    if (!(hidden[i] > 0.f)) dh[i] = 0.f;
+}
+
+// du = g · gate + d pooled / (H W), g read from dshortcut when there is one (already masked).
+__global__ void input_grad_kernel(const float* g, const float* gate, const float* dpooled, float* du, int64_t total,
+                                  int64_t hwc, int64_t c, float inv_hw) {
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < total; i += int64_t{gridDim.x} * blockDim.x) {
+    const int64_t nc = (i / hwc) * c + i % c;
+    du[i] = g[i] * gate[nc] + dpooled[nc] * inv_hw;
+  }
+}
+
+}  // namespace
+
+void se_forward(const Tensor& u, const Tensor& w1, const Tensor& b1, const Tensor& w2, const Tensor& b2,
+                const Tensor* shortcut, Tensor& y, Tensor& pooled, Tensor& hidden, Tensor& gate) {
+  const int64_t n = u.dim(0), hw = u.dim(1) * u.dim(2), c = u.dim(3), r = w1.dim(0), total = u.numel();
+  cudaStream_t s = Context::get().stream();
+  launch_channel_mean(u.data<float>(), pooled.data<float>(), n, hw, c, s);                     // (N, C)
+  gemm_forward(n, c, r, pooled.data<float>(), w1.data<float>(), hidden.data<float>());           // (N, R)
+  launch_add_bias(hidden.data<float>(), b1.data<float>(), n, r, true, s);
+  gemm_forward(n, r, c, hidden.data<float>(), w2.data<float>(), gate.data<float>());             // (N, C)
+  gate_kernel<<<blocks_for(n * c), kThreads, 0, s>>>(gate.data<float>(), b2.data<float>(), n, c);
+  SENET_CUDA_LAUNCHED();
+  scale_kernel<<<blocks_for(total), kThreads, 0, s>>>(u.data<float>(), gate.data<float>(),
+                                                      shortcut ? shortcut->data<float>() : nullptr, y.data<float>(),
+                                                      total, hw * c, c);
+  SENET_CUDA_LAUNCHED();
+}
+
+void se_backward(const Tensor& dy, const Tensor& u, const Tensor* y, const Tensor& w1, const Tensor& w2,
+                 const Tensor& pooled, const Tensor& hidden, const Tensor& gate, Tensor& du, Tensor* dshortcut,
+                 Tensor& dw1, Tensor& db1, Tensor& dw2, Tensor& db2) {
+  const int64_t n = u.dim(0), hw = u.dim(1) * u.dim(2), c = u.dim(3), r = w1.dim(0), total = u.numel();
+  Context& ctx = Context::get();
+  cudaStream_t s = ctx.stream();
+  // (N, C) logit gradient, (N, R) hidden gradient, (N, C) pooled gradient.
+  float* dlogit = static_cast<float*>(ctx.scratch(static_cast<size_t>(n) * (2 * c + r) * sizeof(float)));
+  float* dh = dlogit + n * c;
+  float* dpooled = dh + n * r;
+  float* dsc = dshortcut ? dshortcut->data<float>() : nullptr;
+  dim3 block(32, 8), grid(static_cast<unsigned>(n), static_cast<unsigned>((c + 31) / 32));
+  gate_grad_kernel<<<grid, block, 0, s>>>(dy.data<float>(), y ? y->data<float>() : nullptr, u.data<float>(),
+                                          gate.data<float>(), dsc, dlogit, hw, c);
+  SENET_CUDA_LAUNCHED();
+  // fc2: dw2 (C, R) = dlogit^T · hidden, db2 = Σ_n dlogit, dh = dlogit · w2, masked by the ReLU.
+  gemm_backward_weights(n, r, c, dlogit, hidden.data<float>(), dw2.data<float>());
+  launch_column_sum(dlogit, db2.data<float>(), n, c, s);
+  gemm_backward_data(n, r, c, dlogit, w2.data<float>(), dh);
+  relu_mask_kernel<<<blocks_for(n * r), kThreads, 0, s>>>(dh, hidden.data<float>(), n * r);
+  SENET_CUDA_LAUNCHED();
+  // fc1: dw1 (R, C) = dh^T · pooled, db1 = Σ_n dh, dpooled = dh · w1.
+  gemm_backward_weights(n, c, r, dh, pooled.data<float>(), dw1.data<float>());
+  launch_column_sum(dh, db1.data<float>(), n, r, s);
+  gemm_backward_data(n, c, r, dh, w1.data<float>(), dpooled);
+  input_grad_kernel<<<blocks_for(total), kThreads, 0, s>>>(dsc ? dsc : dy.data<float>(), gate.data<float>(), dpooled,
+                                                           du.data<float>(), total, hw * c, c,
+                                                           1.f / static_cast<float>(hw));
+  SENET_CUDA_LAUNCHED();
+}
+
+}  // namespace senet::cuda
