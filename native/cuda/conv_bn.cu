@@ -18,9 +18,25 @@ namespace {
 // ---------------------------------------------------------------------------------------------
 // Kernels. z, y, dy are (M, C) with M = N·Ho·Wo rows of C contiguous channels.
 
+// Adds the two sums of the 8 threads of a (32, 8) block that share a channel and writes them as
+// part blockIdx.y of that channel's partial sums.
+__device__ void write_block_sums(double a, double b, int64_t ch, int64_t c, double* pa, double* pb) {
+  __shared__ double s1[8][32], s2[8][32];
+  s1[threadIdx.y][threadIdx.x] = a;
+  s2[threadIdx.y][threadIdx.x] = b;
+  __syncthreads();
+  if (threadIdx.y == 0 && ch < c) {
+    for (int k = 1; k < 8; ++k) {
+      a += s1[k][threadIdx.x];
+      b += s2[k][threadIdx.x];
+    }
+    pa[blockIdx.y * c + ch] = a;
+    pb[blockIdx.y * c + ch] = b;
+  }
+}
+
 // Partial per-channel sums of z and z² over `rows` rows: block (32, 8), grid (ceil(C/32), parts).
 __global__ void stats_partial_kernel(const float* z, int64_t m, int64_t c, int64_t rows, double* psum, double* psq) {
-  __shared__ double s1[8][32], s2[8][32];
   const int64_t ch = blockIdx.x * int64_t{32} + threadIdx.x;
   const int64_t row0 = blockIdx.y * rows;
   double a = 0, b = 0;
@@ -31,17 +47,7 @@ __global__ void stats_partial_kernel(const float* z, int64_t m, int64_t c, int64
       b += v * v;
     }
   }
-  s1[threadIdx.y][threadIdx.x] = a;
-  s2[threadIdx.y][threadIdx.x] = b;
-  __syncthreads();
-  if (threadIdx.y == 0 && ch < c) {
-    for (int k = 1; k < 8; ++k) {
-      a += s1[k][threadIdx.x];
-      b += s2[k][threadIdx.x];
-    }
-    psum[blockIdx.y * c + ch] = a;
-    psq[blockIdx.y * c + ch] = b;
-  }
+  write_block_sums(a, b, ch, c, psum, psq);
 }
 
 // Per channel: batch mean and (biased) variance, the running statistics' update, and the affine
@@ -112,7 +118,6 @@ __global__ void affine_kernel4(const float4* z, float4* y, int64_t total4, int64
 // Backward partial sums per channel of g and g · (z − mean), g = dy through the ReLU's mask.
 __global__ void grad_partial_kernel(const float* dy, const float* y, const float* z, const float* mean, int64_t m,
                                     int64_t c, int64_t rows, bool relu, double* pg, double* pgz) {
-  __shared__ double s1[8][32], s2[8][32];
   const int64_t ch = blockIdx.x * int64_t{32} + threadIdx.x;
   const int64_t row0 = blockIdx.y * rows;
   double a = 0, b = 0;
@@ -125,17 +130,7 @@ __global__ void grad_partial_kernel(const float* dy, const float* y, const float
       b += static_cast<double>(g) * (z[i] - mu);
     }
   }
-  s1[threadIdx.y][threadIdx.x] = a;
-  s2[threadIdx.y][threadIdx.x] = b;
-  __syncthreads();
-  if (threadIdx.y == 0 && ch < c) {
-    for (int k = 1; k < 8; ++k) {
-      a += s1[k][threadIdx.x];
-      b += s2[k][threadIdx.x];
-    }
-    pg[blockIdx.y * c + ch] = a;
-    pgz[blockIdx.y * c + ch] = b;
-  }
+  write_block_sums(a, b, ch, c, pg, pgz);
 }
 
 // dgamma, dbeta, and dz = k · g − k2 · z + off, the training-mode batch-norm gradient:
