@@ -51,6 +51,9 @@ dnnl::memory::desc nhwc(int64_t n, int64_t c, int64_t h, int64_t w);
 dnnl::reorder make_reorder(const dnnl::memory::desc& from, const dnnl::memory::desc& to);
 /// Primitive attributes with a user-managed scratchpad.
 dnnl::primitive_attr user_scratchpad();
+/// C (m, n) = op(A) op(B), row-major, with oneDNN's sgemm (threaded); ta / tb are 'N' or 'T'.
+void sgemm(char ta, char tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+           const float* b, int64_t ldb, float* c, int64_t ldc);
 
 /// Per-thread cache of an op's primitives under a plain key.
 class PrimitiveCache {

@@ -1,5 +1,7 @@
 // The SE block on the CPU: our own loops (oneDNN has no fused gate). Each pass over the large
-// (N, H, W, C) tensors is parallel over rows of C contiguous floats, so it vectorises.
+// (N, H, W, C) tensors is parallel over rows of C contiguous floats, so it vectorises. The two
+// fully connected layers run for the whole batch at once as small matrix products (oneDNN's
+// sgemm), so that each weight matrix is read once per call rather than once per image.
 #include <cmath>
 
 #include "cpu/dnnl_context.h"
@@ -27,33 +29,33 @@ void se_forward(const Tensor& u, const Tensor& w1, const Tensor& b1, const Tenso
   const float* b2p = b2.data<float>();
   const float inv_hw = 1.f / static_cast<float>(hw);
 
+  // Squeeze: z (N, C) = the mean of u over H and W.
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < n; ++i) {
-    float* z = zp + i * c;
+    float* __restrict z = zp + i * c;
     for (int64_t k = 0; k < c; ++k) z[k] = 0.f;
     const float* ui = up + i * hw * c;
     for (int64_t q = 0; q < hw; ++q) {
-      const float* row = ui + q * c;
+      const float* __restrict row = ui + q * c;
 #pragma omp simd
       for (int64_t k = 0; k < c; ++k) z[k] += row[k];
     }
     for (int64_t k = 0; k < c; ++k) z[k] *= inv_hw;
+  }
+  // Excitation: h (N, R) = relu(z w1^T + b1), gate (N, C) = sigmoid(h w2^T + b2).
+  sgemm('N', 'T', n, r, c, zp, c, w1p, c, hp, r);
+  for (int64_t i = 0; i < n; ++i) {
     float* h = hp + i * r;
     for (int64_t j = 0; j < r; ++j) {
-      const float* wr = w1p + j * c;
-      float acc = b1p[j];
-#pragma omp simd reduction(+ : acc)
-      for (int64_t k = 0; k < c; ++k) acc += wr[k] * z[k];
-      h[j] = acc < 0.f ? 0.f : acc;  // NaN passes, as in PyTorch's relu
+      const float v = h[j] + b1p[j];
+      h[j] = v < 0.f ? 0.f : v;  // NaN passes, as in PyTorch's relu
     }
+  }
+  sgemm('N', 'T', n, c, r, hp, r, w2p, r, sp, c);
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; ++i) {
     float* s = sp + i * c;
-    for (int64_t k = 0; k < c; ++k) {
-      const float* wr = w2p + k * r;
-      float acc = b2p[k];
-#pragma omp simd reduction(+ : acc)
-      for (int64_t j = 0; j < r; ++j) acc += wr[j] * h[j];
-      s[k] = sigmoid(acc);
-    }
+    for (int64_t k = 0; k < c; ++k) s[k] = sigmoid(s[k] + b2p[k]);
   }
 
   const float* scp = shortcut ? shortcut->data<float>() : nullptr;
@@ -101,79 +103,56 @@ void se_backward(const Tensor& dy, const Tensor& u, const Tensor* y, const Tenso
   float* dh = small + n * c;
   float* dz = dh + n * r;
 
-  // Pass 1: d gate[n, c] = sum over H, W of g * u.
+  // Pass 1: d gate[n, c] = sum over H, W of g * u. (Every load is unconditional and the pointers
+  // are restrict, so that the masked loop vectorises: a conditional load would keep it scalar and
+  // branchy.)
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < n; ++i) {
-    float* dg = dlogit + i * c;
+    float* __restrict dg = dlogit + i * c;
     for (int64_t k = 0; k < c; ++k) dg[k] = 0.f;
     for (int64_t q = 0; q < hw; ++q) {
       const int64_t off = (i * hw + q) * c;
+      const float* __restrict dr = dyp + off;
+      const float* __restrict ur = up + off;
       if (masked) {
+        const float* __restrict yr = yp + off;
+        float* __restrict gr = dsc + off;
 #pragma omp simd
         for (int64_t k = 0; k < c; ++k) {
-          float g = yp[off + k] > 0.f ? dyp[off + k] : 0.f;
-          dsc[off + k] = g;
-          dg[k] += g * up[off + k];
+          const float d = dr[k];
+          const float g = yr[k] > 0.f ? d : 0.f;
+          gr[k] = g;
+          dg[k] += g * ur[k];
         }
       } else {
 #pragma omp simd
-        for (int64_t k = 0; k < c; ++k) dg[k] += dyp[off + k] * up[off + k];
+        for (int64_t k = 0; k < c; ++k) dg[k] += dr[k] * ur[k];
       }
     }
     const float* s = sp + i * c;
     for (int64_t k = 0; k < c; ++k) dg[k] *= s[k] * (1.f - s[k]);  // through the sigmoid
-    // Through fc2 and the ReLU.
-    const float* h = hp + i * r;
-    float* dhi = dh + i * r;
-    for (int64_t j = 0; j < r; ++j) {
-      float acc = 0.f;
-      if (h[j] > 0.f) {
-        for (int64_t k = 0; k < c; ++k) acc += dg[k] * w2p[k * r + j];
-      }
-      dhi[j] = acc;
-    }
-    // Through fc1, back to the pooled vector.
-    float* dzi = dz + i * c;
-    for (int64_t k = 0; k < c; ++k) dzi[k] = 0.f;
-    for (int64_t j = 0; j < r; ++j) {
-      const float g = dhi[j];
-      const float* wr = w1p + j * c;
-#pragma omp simd
-      for (int64_t k = 0; k < c; ++k) dzi[k] += g * wr[k];
-    }
   }
 
-  // fc weight and bias gradients: sums over the batch.
+  // Through fc2 and the ReLU: dh (N, R) = (dlogit w2) where h > 0; through fc1 back to the pooled
+  // vector: dz (N, C) = dh w1. Weight gradients: dw2 (C, R) = dlogit^T h, dw1 (R, C) = dh^T z.
+  sgemm('N', 'N', n, r, c, dlogit, c, w2p, r, dh, r);
+  for (int64_t e = 0; e < n * r; ++e) dh[e] = hp[e] > 0.f ? dh[e] : 0.f;
+  sgemm('N', 'N', n, c, r, dh, r, w1p, c, dz, c);
   float* dw2p = dw2.data<float>();
   float* db2p = db2.data<float>();
   float* dw1p = dw1.data<float>();
   float* db1p = db1.data<float>();
-#pragma omp parallel for schedule(static)
-  for (int64_t k = 0; k < c; ++k) {
-    float bsum = 0.f;
-    float* wrow = dw2p + k * r;
-    for (int64_t j = 0; j < r; ++j) wrow[j] = 0.f;
-    for (int64_t i = 0; i < n; ++i) {
-      const float g = dlogit[i * c + k];
-      bsum += g;
-      const float* h = hp + i * r;
-      for (int64_t j = 0; j < r; ++j) wrow[j] += g * h[j];
-    }
-    db2p[k] = bsum;
-  }
-#pragma omp parallel for schedule(static)
-  for (int64_t j = 0; j < r; ++j) {
-    float bsum = 0.f;
-    float* wrow = dw1p + j * c;
-    for (int64_t k = 0; k < c; ++k) wrow[k] = 0.f;
-    for (int64_t i = 0; i < n; ++i) {
-      const float g = dh[i * r + j];
-      bsum += g;
-      const float* z = zp + i * c;
+  sgemm('T', 'N', c, r, n, dlogit, c, hp, r, dw2p, r);
+  sgemm('T', 'N', r, c, n, dh, r, zp, c, dw1p, c);
+  // Bias gradients: sums over the batch.
+  for (int64_t k = 0; k < c; ++k) db2p[k] = 0.f;
+  for (int64_t j = 0; j < r; ++j) db1p[j] = 0.f;
+  for (int64_t i = 0; i < n; ++i) {
+    const float* __restrict g = dlogit + i * c;
 #pragma omp simd
-      for (int64_t k = 0; k < c; ++k) wrow[k] += g * z[k];
-    }
-    db1p[j] = bsum;
+    for (int64_t k = 0; k < c; ++k) db2p[k] += g[k];
+    const float* __restrict gh = dh + i * r;
+    for (int64_t j = 0; j < r; ++j) db1p[j] += gh[j];
   }
 
   // Pass 2: du = g * gate + d pooled / (H W).

@@ -17,6 +17,12 @@ const cases: Case[] = [
   { name: '3x3 stride 2, 4 groups, batch 3', n: 3, h: 6, w: 5, cin: 12, cout: 20, k: 3, stride: 2, pad: 1, groups: 4, relu: true },
   { name: '3x3 stride 2, one group per channel', n: 2, h: 7, w: 6, cin: 6, cout: 6, k: 3, stride: 2, pad: 1, groups: 6, relu: true },
   { name: '3x3, 32 groups of 2', n: 1, h: 5, w: 4, cin: 64, cout: 64, k: 3, stride: 1, pad: 1, groups: 32, relu: true },
+  // 1x1 stride 1 runs as a matrix product on the CPU: backward always, forward below 1024 rows
+  // (N H W), transposed up to 256 rows. Each way, with and without ReLU.
+  { name: '1x1 stride 1, batch 3, ReLU', n: 3, h: 5, w: 4, cin: 7, cout: 9, k: 1, stride: 1, pad: 0, groups: 1, relu: true },
+  { name: '1x1 stride 1, batch 1, no ReLU', n: 1, h: 3, w: 6, cin: 10, cout: 4, k: 1, stride: 1, pad: 0, groups: 1, relu: false },
+  { name: '1x1 stride 1, 264 rows, ReLU', n: 2, h: 12, w: 11, cin: 5, cout: 6, k: 1, stride: 1, pad: 0, groups: 1, relu: true },
+  { name: '1x1 stride 1, 1058 rows, ReLU', n: 2, h: 23, w: 23, cin: 3, cout: 4, k: 1, stride: 1, pad: 0, groups: 1, relu: true },
   { name: '1x1 stride 2 on even sizes, no ReLU', n: 2, h: 8, w: 6, cin: 6, cout: 10, k: 1, stride: 2, pad: 0, groups: 1, relu: false },
   { name: '7x7 stride 2 pad 3 (stem), 1 channel in', n: 2, h: 11, w: 9, cin: 1, cout: 7, k: 7, stride: 2, pad: 3, groups: 1, relu: true },
 ];
