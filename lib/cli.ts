@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 /**
- * The `senet` command: train, eval, info.
+ * The `senet` command: train, eval, info, bench.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { LibraryReport } from './backends';
+import { DEFAULT_BENCH, formatBench, runBench } from './bench';
 import { DATASET_NAMES, type DatasetName } from './data';
 import { SenetError } from './errors';
 import { backends, buildInfo } from './index';
@@ -19,6 +20,7 @@ Commands:
   train       train SE-ResNeXt (with no options: SE-ResNeXt-50 on Fashion-MNIST, a few minutes on a CPU)
   eval        test loss and accuracy of a checkpoint
   info        version, backends found, and why one is missing
+  bench       training and inference images per second and peak memory, side by side with PyTorch
   help        this help; senet <command> --help for a command's options
 
 Options:
@@ -59,6 +61,30 @@ const EVAL_HELP = `Usage: senet eval --checkpoint PATH [options]
   --data DIR          the dataset's files
   --batch-size N      (default 256)
   --device KIND       auto | cpu | cuda (default auto)
+  --json              print one JSON object as the last line
+`;
+
+const BENCH_HELP = `Usage: senet bench [options]
+
+Times training steps (upload, forward, loss, backward, SGD step) and inference steps on random
+data, as the median of repeats after warm-up steps, and reports peak memory. When a Python with
+torch is found ($SENET_PYTHON, python3, /usr/bin/python3), bench/pytorch/seresnext_bench.py runs
+the same network, batch and SGD in PyTorch with as many threads as senet's, and the ratios
+senet / PyTorch are printed.
+
+  --model NAME        ${MODELS.join(' | ')} (default ${DEFAULT_BENCH.model})
+  --batch-size N      (default ${DEFAULT_BENCH.batchSize})
+  --size N            image height and width (default ${DEFAULT_BENCH.size})
+  --channels N        image channels (default ${DEFAULT_BENCH.channels})
+  --classes N         (default ${DEFAULT_BENCH.classes})
+  --stem KIND         imagenet | cifar (default: the model's)
+  --device KIND       auto | cpu | cuda (default ${DEFAULT_BENCH.device}: CUDA when fully available)
+  --steps N           steps per timed repeat (default ${DEFAULT_BENCH.steps})
+  --warmup N          untimed steps first (default ${DEFAULT_BENCH.warmup})
+  --repeats N         timed repeats; each figure is their median (default ${DEFAULT_BENCH.repeats})
+  --breakdown         also time each op family (conv + BN + ReLU, SE, pooling, linear, loss, SGD, data, other)
+  --no-pytorch        do not run PyTorch
+  --pytorch-format F  PyTorch's memory format: nchw (its default) | channels_last | both (default ${DEFAULT_BENCH.pytorchFormat})
   --json              print one JSON object as the last line
 `;
 
@@ -154,6 +180,35 @@ async function evaluate(argv: string[]): Promise<number> {
   return 0;
 }
 
+async function bench(argv: string[]): Promise<number> {
+  const s = { type: 'string' } as const;
+  const { values: v } = parse(argv, {
+    model: s, 'batch-size': s, size: s, channels: s, classes: s, stem: s, device: s, steps: s, warmup: s, repeats: s,
+    'pytorch-format': s, breakdown: { type: 'boolean' }, 'no-pytorch': { type: 'boolean' },
+  });
+  if (v.help) return out(BENCH_HELP);
+  const w = 'senet bench';
+  const str = (k: string) => v[k] as string | undefined;
+  const opt = <T extends string>(k: string, choices: readonly T[]) => (str(k) === undefined ? undefined : checkOneOf(w, `--${k}`, str(k), choices));
+  const r = await runBench({
+    model: opt('model', MODELS),
+    batchSize: int(w, '--batch-size', str('batch-size'), 1),
+    size: int(w, '--size', str('size'), 1),
+    channels: int(w, '--channels', str('channels'), 1),
+    classes: int(w, '--classes', str('classes'), 1),
+    stem: opt('stem', ['imagenet', 'cifar'] as const),
+    device: opt('device', ['auto', 'cpu', 'cuda'] as const),
+    steps: int(w, '--steps', str('steps'), 1),
+    warmup: int(w, '--warmup', str('warmup'), 0),
+    repeats: int(w, '--repeats', str('repeats'), 1),
+    pytorchFormat: opt('pytorch-format', ['nchw', 'channels_last', 'both'] as const),
+    breakdown: v.breakdown === true,
+    pytorch: v['no-pytorch'] !== true,
+  });
+  process.stdout.write(v.json ? `${JSON.stringify(r)}\n` : formatBench(r));
+  return r.error ? 1 : 0;
+}
+
 function info(argv: string[]): number {
   const { values: v } = parse(argv, {});
   if (v.help) return out(INFO_HELP);
@@ -190,6 +245,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'train') return train(rest);
   if (command === 'eval') return evaluate(rest);
   if (command === 'info') return info(rest);
+  if (command === 'bench') return bench(rest);
   process.stderr.write(`senet: unknown command '${command}'\n\n${HELP}`);
   return 2;
 }

@@ -8,6 +8,7 @@
  */
 import type { NativeConvBnParams, NativeMaxPoolParams, NativeSgdParams } from '../binding';
 import { binding } from './binding';
+import { timed } from './profile';
 import { checkTensor, empty, type Tensor } from './tensor';
 import { checkBool, checkInt, checkNumber, checkOptions, describe, fail, shapeString } from './validate';
 
@@ -176,8 +177,8 @@ export function convBnForward(inputs: ConvBnInputs, options?: ConvBnOptions, out
     const z = keep || out?.z ? fresh(out?.z, made, () => alloc(outShape, x)) : null;
     const saveMean = keep || out?.saveMean ? fresh(out?.saveMean, made, () => alloc([cout], x)) : null;
     const saveVar = keep || out?.saveVar ? fresh(out?.saveVar, made, () => alloc([cout], x)) : null;
-    binding.convBnForward(x.native, w.native, gamma.native, beta.native, runningMean.native, runningVar.native,
-      y.native, nullable(z), nullable(saveMean), nullable(saveVar), params);
+    timed('conv', 'convBnForward', () => binding.convBnForward(x.native, w.native, gamma.native, beta.native, runningMean.native, runningVar.native,
+      y.native, nullable(z), nullable(saveMean), nullable(saveVar), params));
     return { y, z, saveMean, saveVar };
   });
 }
@@ -199,8 +200,8 @@ export function convBnBackward(dy: Tensor, saved: ConvBnSaved, options?: ConvBnO
     const dw = fresh(out?.dw, made, () => alloc(w.shape, x));
     const dgamma = fresh(out?.dgamma, made, () => alloc(gamma.shape, x));
     const dbeta = fresh(out?.dbeta, made, () => alloc(gamma.shape, x));
-    binding.convBnBackward(dy.native, x.native, w.native, gamma.native, z.native, y.native, saveMean.native, saveVar.native,
-      nullable(dx), dw.native, dgamma.native, dbeta.native, params);
+    timed('conv', 'convBnBackward', () => binding.convBnBackward(dy.native, x.native, w.native, gamma.native, z.native, y.native, saveMean.native, saveVar.native,
+      nullable(dx), dw.native, dgamma.native, dbeta.native, params));
     return { dx, dw, dgamma, dbeta };
   });
 }
@@ -270,8 +271,8 @@ export function seForward(u: Tensor, weights: SeWeights, shortcut?: Tensor | nul
     const pooled = fresh(out?.pooled, made, () => alloc([n, c], u));
     const hidden = fresh(out?.hidden, made, () => alloc([n, r], u));
     const gate = fresh(out?.gate, made, () => alloc([n, c], u));
-    binding.seForward(u.native, weights.w1.native, weights.b1.native, weights.w2.native, weights.b2.native,
-      nullable(shortcut), y.native, pooled.native, hidden.native, gate.native);
+    timed('se', 'seForward', () => binding.seForward(u.native, weights.w1.native, weights.b1.native, weights.w2.native, weights.b2.native,
+      nullable(shortcut), y.native, pooled.native, hidden.native, gate.native));
     return { y, pooled, hidden, gate };
   });
 }
@@ -292,8 +293,8 @@ export function seBackward(dy: Tensor, saved: SeSaved, weights: Pick<SeWeights, 
     const db1 = fresh(out?.db1, made, () => alloc([r], u));
     const dw2 = fresh(out?.dw2, made, () => alloc([c, r], u));
     const db2 = fresh(out?.db2, made, () => alloc([c], u));
-    binding.seBackward(dy.native, u.native, nullable(y), weights.w1.native, weights.w2.native, pooled.native, hidden.native,
-      gate.native, du.native, nullable(dshortcut), dw1.native, db1.native, dw2.native, db2.native);
+    timed('se', 'seBackward', () => binding.seBackward(dy.native, u.native, nullable(y), weights.w1.native, weights.w2.native, pooled.native, hidden.native,
+      gate.native, du.native, nullable(dshortcut), dw1.native, db1.native, dw2.native, db2.native));
     return { du, dshortcut, dw1, db1, dw2, db2 };
   });
 }
@@ -327,7 +328,7 @@ export function maxPoolForward(x: Tensor, options?: MaxPoolOptions, out?: Tensor
   const made: Tensor[] = [];
   return guard(made, () => {
     const y = fresh(out, made, () => alloc(outShape, x));
-    binding.maxPoolForward(x.native, y.native, params);
+    timed('pool', 'maxPoolForward', () => binding.maxPoolForward(x.native, y.native, params));
     return y;
   });
 }
@@ -340,7 +341,7 @@ export function maxPoolBackward(dy: Tensor, x: Tensor, y: Tensor, options?: MaxP
   const made: Tensor[] = [];
   return guard(made, () => {
     const dx = fresh(out, made, () => alloc(x.shape, x));
-    binding.maxPoolBackward(dy.native, x.native, y.native, dx.native, params);
+    timed('pool', 'maxPoolBackward', () => binding.maxPoolBackward(dy.native, x.native, y.native, dx.native, params));
     return dx;
   });
 }
@@ -351,7 +352,7 @@ export function globalAvgPoolForward(x: Tensor, out?: Tensor): Tensor {
   const made: Tensor[] = [];
   return guard(made, () => {
     const y = fresh(out, made, () => alloc([n, c], x));
-    binding.globalAvgPoolForward(x.native, y.native);
+    timed('pool', 'globalAvgPoolForward', () => binding.globalAvgPoolForward(x.native, y.native));
     return y;
   });
 }
@@ -362,7 +363,7 @@ export function globalAvgPoolBackward(dy: Tensor, inputShape: readonly number[],
   const made: Tensor[] = [];
   return guard(made, () => {
     const dx = fresh(out, made, () => empty(inputShape, { device: dy.device }));
-    binding.globalAvgPoolBackward(dy.native, dx.native);
+    timed('pool', 'globalAvgPoolBackward', () => binding.globalAvgPoolBackward(dy.native, dx.native));
     return dx;
   });
 }
@@ -386,7 +387,7 @@ export function linearForward(x: Tensor, w: Tensor, b?: Tensor | null, out?: Ten
   const made: Tensor[] = [];
   return guard(made, () => {
     const y = fresh(out, made, () => alloc([n, outF], x));
-    binding.linearForward(x.native, w.native, nullable(b), y.native);
+    timed('linear', 'linearForward', () => binding.linearForward(x.native, w.native, nullable(b), y.native));
     return y;
   });
 }
@@ -403,7 +404,7 @@ export function linearBackward(dy: Tensor, x: Tensor, w: Tensor, options?: { bia
     const dx = out?.dx === null ? null : fresh(out?.dx, made, () => alloc(x.shape, x));
     const dw = fresh(out?.dw, made, () => alloc(w.shape, x));
     const db = bias ? fresh(out?.db, made, () => alloc([outF], x)) : null;
-    binding.linearBackward(dy.native, x.native, w.native, nullable(dx), dw.native, nullable(db));
+    timed('linear', 'linearBackward', () => binding.linearBackward(dy.native, x.native, w.native, nullable(dx), dw.native, nullable(db)));
     return { dx, dw, db };
   });
 }
@@ -441,7 +442,7 @@ export function crossEntropyForward(logits: Tensor, labels: Tensor, options?: Cr
   return guard(made, () => {
     const loss = fresh(out?.loss, made, () => empty([], { device: logits.device }));
     const correct = fresh(out?.correct, made, () => empty([], { dtype: 'int32', device: logits.device }));
-    binding.crossEntropyForward(logits.native, labels.native, loss.native, correct.native, params);
+    timed('loss', 'crossEntropyForward', () => binding.crossEntropyForward(logits.native, labels.native, loss.native, correct.native, params));
     return { loss, correct };
   });
 }
@@ -452,7 +453,7 @@ export function crossEntropyBackward(logits: Tensor, labels: Tensor, options?: C
   const made: Tensor[] = [];
   return guard(made, () => {
     const dlogits = fresh(out, made, () => alloc(logits.shape, logits));
-    binding.crossEntropyBackward(logits.native, labels.native, dlogits.native, params);
+    timed('loss', 'crossEntropyBackward', () => binding.crossEntropyBackward(logits.native, labels.native, dlogits.native, params));
     return dlogits;
   });
 }
@@ -497,13 +498,13 @@ export function sgdStep(param: Tensor, grad: Tensor, momentumBuffer: Tensor | nu
     fail('SENET_ARGUMENT', where, 'nesterov', 'momentum > 0 and dampening 0 (as PyTorch)', `momentum ${params.momentum}, dampening ${params.dampening}`);
   }
   if (params.momentum !== 0 && !momentumBuffer) fail('SENET_ARGUMENT', where, 'momentumBuffer', 'a tensor when momentum is not 0', 'null');
-  binding.sgdStep(param.native, grad.native, nullable(momentumBuffer), params);
+  timed('sgd', 'sgdStep', () => binding.sgdStep(param.native, grad.native, nullable(momentumBuffer), params));
 }
 
 /** How many elements of a float32 tensor are NaN or infinite (reads back a number: a device sync on CUDA). */
 export function countNonFinite(t: Tensor): number {
   checkTensor('countNonFinite', 'tensor', t);
-  return binding.countNonFinite(t.native);
+  return timed('other', 'countNonFinite', () => binding.countNonFinite(t.native));
 }
 
 /** out = a + b (float32, same shapes); out may be a or b. */
@@ -513,7 +514,7 @@ export function add(a: Tensor, b: Tensor, out?: Tensor): Tensor {
   const made: Tensor[] = [];
   return guard(made, () => {
     const o = fresh(out, made, () => alloc(a.shape, a));
-    binding.add(a.native, b.native, o.native);
+    timed('other', 'add', () => binding.add(a.native, b.native, o.native));
     return o;
   });
 }

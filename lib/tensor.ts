@@ -7,6 +7,7 @@
 import type { NativeDevice, NativeDType, NativeTensor, NativeTypedArray } from '../binding';
 import { binding } from './binding';
 import { SenetError } from './errors';
+import { timed } from './profile';
 import { checkNumber, checkOneOf, checkShape, describe, fail, shapeString } from './validate';
 
 /** Element type of a tensor. */
@@ -251,6 +252,6 @@ export function rand(shape: readonly number[], options?: RandomOptions & { low?:
 export function copy(src: Tensor, dst: Tensor): Tensor {
   checkTensor('copy', 'src', src);
   checkTensor('copy', 'dst', dst);
-  binding.copy(src.native, dst.native);
+  timed('other', 'copy', () => binding.copy(src.native, dst.native));
   return dst;
 }

@@ -5,12 +5,14 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { SenetError } from '../errors';
 import { loadCheckpoint, saveCheckpoint, writeFileAtomic, type TensorToWrite } from '../io';
 import type { SEResNeXt, StateTensor } from '../nn';
 import * as ops from '../ops';
 import type { SGD } from '../optim';
 import { makeSchedule, type LrSchedule, type ScheduleSpec } from '../optim/schedules';
+import { addTime, timed } from '../profile';
 import { Slot } from '../nn/slot';
 import { copy, empty, type Tensor } from '../tensor';
 import { checkInt, checkNumber, checkOneOf, checkOptions } from '../validate';
@@ -179,9 +181,11 @@ export class Trainer {
   private upload(batch: TrainBatch, imageSize: readonly [number, number]): { x: Tensor; y: Tensor } {
     const [h, w] = imageSize;
     const x = this.x.get([batch.size, h, w, this.model.config.inChannels]);
-    x.set(batch.images.length === x.size ? batch.images : batch.images.subarray(0, x.size));
     const y = this.y.get([batch.size], 'int32');
-    y.set(batch.labels.length === batch.size ? batch.labels : batch.labels.subarray(0, batch.size));
+    timed('data', 'upload', () => {
+      x.set(batch.images.length === x.size ? batch.images : batch.images.subarray(0, x.size));
+      y.set(batch.labels.length === batch.size ? batch.labels : batch.labels.subarray(0, batch.size));
+    });
     return { x, y };
   }
 
@@ -219,7 +223,9 @@ export class Trainer {
       const epoch = pos.epoch;
       this.progress.start(epoch, epochs, perEpoch, pos.batch);
       let last = Date.now();
+      let waitFrom = performance.now();
       for await (const batch of data.train.epoch(epoch, pos.batch)) {
+        addTime('data', 'waitForBatch', performance.now() - waitFrom);
         if (pos.globalStep >= maxSteps) {
           stoppedEarly = true;
           break;
@@ -271,6 +277,7 @@ export class Trainer {
         });
         this.options.onBatchEnd?.({ epoch, step: batch.index, globalStep: pos.globalStep, loss: lossValue, correct, size: batch.size, lr, skipped });
         if (this.checkpointEvery && pos.globalStep % this.checkpointEvery === 0 && pos.batch < perEpoch) this.saveCheckpoint();
+        waitFrom = performance.now();
       }
       this.progress.stop();
       if (stoppedEarly || pos.batch < perEpoch) {
