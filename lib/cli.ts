@@ -47,7 +47,8 @@ const TRAIN_HELP = `Usage: senet train [options]
   --resume PATH       continue from a checkpoint, with its settings
   --limit N           use only the first N training images (default: all)
   --val N             training images held out for validation (default ${DEFAULT_RUN.valCount})
-  --no-augment        no random crops or flips while training (default: augment)
+  --augment           random crops (and flips where they fit the data) while training; for long runs
+  --no-augment        none (the default: the demo's few epochs learn faster without)
   --seed N            (default ${DEFAULT_RUN.seed})
   --workers N         data worker threads (default 1, 2 with more than 4 cores)
   --progress KIND     auto | bar | lines | none (default auto: a bar on a terminal)
@@ -120,6 +121,7 @@ async function train(argv: string[]): Promise<number> {
   const { values: v } = parse(argv, {
     dataset: s, data: s, model: s, stem: s, epochs: s, 'batch-size': s, lr: s, momentum: s, 'weight-decay': s,
     'label-smoothing': s, schedule: s, warmup: s, device: s, out: s, resume: s, limit: s, val: s, seed: s, workers: s, progress: s,
+    augment: { type: 'boolean' },
     'no-augment': { type: 'boolean' },
   });
   if (v.help) return out(TRAIN_HELP);
@@ -145,7 +147,7 @@ async function train(argv: string[]): Promise<number> {
     resume: str('resume'),
     limit: limit === 0 ? undefined : limit,
     valCount: int(w, '--val', str('val'), 0),
-    augment: v['no-augment'] ? false : undefined,
+    augment: v['augment'] ? true : v['no-augment'] ? false : undefined,
     seed: int(w, '--seed', str('seed'), 0),
     workers: int(w, '--workers', str('workers'), 0),
     progress: opt('progress', ['auto', 'bar', 'lines', 'none'] as const),
