@@ -36,14 +36,18 @@ export declare class NativeTensor {
   view(offset: number, shape: number[]): NativeTensor;
 }
 
-/** Parameters of convBnForward / convBnBackward. */
-export interface NativeConvBnParams {
+/** A sliding window: kernel, stride and zero padding, each as height and width. */
+export interface NativeWindow {
   kernelH: number;
   kernelW: number;
   strideH: number;
   strideW: number;
   padH: number;
   padW: number;
+}
+
+/** Parameters of convBnForward / convBnBackward. */
+export interface NativeConvBnParams extends NativeWindow {
   groups: number;
   relu: boolean;
   training: boolean;
@@ -52,14 +56,7 @@ export interface NativeConvBnParams {
 }
 
 /** Parameters of maxPoolForward / maxPoolBackward. */
-export interface NativeMaxPoolParams {
-  kernelH: number;
-  kernelW: number;
-  strideH: number;
-  strideW: number;
-  padH: number;
-  padW: number;
-}
+export type NativeMaxPoolParams = NativeWindow;
 
 /** Parameters of the cross-entropy ops. */
 export interface NativeCrossEntropyParams {
