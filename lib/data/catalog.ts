@@ -3,11 +3,12 @@
  */
 import { checkBool, checkOneOf, fail } from '../validate';
 import { DEFAULT_AUGMENT, type AugmentOptions } from './augment';
-import { loadCifar10 } from './cifar10';
+import { loadCifar10, loadCifar10Sync } from './cifar10';
 import type { DatasetName, DatasetSplits } from './dataset';
-import { loadFashionMnist, loadMnist } from './mnist';
+import { loadFashionMnist, loadFashionMnistSync, loadMnist, loadMnistSync } from './mnist';
+import type { LoadOptions } from './read';
 
-/** The names loadDataset accepts. */
+/** The names loadDataset and loadDatasetSync accept. */
 export const DATASET_NAMES: readonly DatasetName[] = ['fashion-mnist', 'mnist', 'cifar10'];
 
 /** The usual published per-channel mean and std of each training set (pixel values in [0, 1]). */
@@ -19,19 +20,38 @@ export const DATASET_NORMALIZATION: Record<DatasetName, { mean: number[]; std: n
 
 /**
  * Loads a dataset by name from `dir`, or from its default directory (Fashion-MNIST and MNIST only;
- * CIFAR-10 has none and needs `dir`).
+ * CIFAR-10 has none and needs `dir`), without blocking the event loop: files are read through
+ * fs.promises, gunzipped by a stream and refused with SENET_FORMAT past `options.maxBytes`
+ * (default 2 GiB) or, for IDX files, past the size their header promises.
  */
-export function loadDataset(name: DatasetName, dir?: string): DatasetSplits {
+export async function loadDataset(name: DatasetName, dir?: string, options?: LoadOptions): Promise<DatasetSplits> {
   checkOneOf('loadDataset', 'name', name, DATASET_NAMES);
   switch (name) {
     case 'fashion-mnist':
-      return loadFashionMnist(dir);
+      return loadFashionMnist(dir, options);
     case 'mnist':
-      return loadMnist(dir);
+      return loadMnist(dir, options);
     case 'cifar10':
-      if (dir === undefined) fail('SENET_ARGUMENT', 'loadDataset', 'dir', "CIFAR-10's directory (it has no default)", 'undefined');
-      return loadCifar10(dir);
+      return loadCifar10(cifarDir('loadDataset', dir), options);
   }
+}
+
+/** As `loadDataset`, but blocking: the event loop stops until every file is read and decoded. */
+export function loadDatasetSync(name: DatasetName, dir?: string, options?: LoadOptions): DatasetSplits {
+  checkOneOf('loadDatasetSync', 'name', name, DATASET_NAMES);
+  switch (name) {
+    case 'fashion-mnist':
+      return loadFashionMnistSync(dir, options);
+    case 'mnist':
+      return loadMnistSync(dir, options);
+    case 'cifar10':
+      return loadCifar10Sync(cifarDir('loadDatasetSync', dir), options);
+  }
+}
+
+function cifarDir(where: string, dir: string | undefined): string {
+  if (dir === undefined) fail('SENET_ARGUMENT', where, 'dir', "CIFAR-10's directory (it has no default)", 'undefined');
+  return dir;
 }
 
 /**

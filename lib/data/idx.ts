@@ -2,11 +2,8 @@
  * LeCun's IDX format (MNIST, Fashion-MNIST): a big-endian header, magic 0x000008NN where 08 says
  * unsigned bytes and NN the number of dimensions, then one u32 size per dimension, then the data.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import * as zlib from 'node:zlib';
-import { SenetError } from '../errors';
 import { fail } from '../validate';
+import { loadOptions, readMaybeGzip, readMaybeGzipSync, type ExpectedSize, type LoadOptions } from './read';
 
 /** Images read from an IDX3 file: (count, rows, cols) bytes. */
 export interface IdxImages {
@@ -16,35 +13,8 @@ export interface IdxImages {
   data: Uint8Array;
 }
 
-/**
- * Finds `name` or `name.gz` in `dir`, or throws SENET_IO naming the path and ending with `hint`.
- */
-export function findFile(where: string, dir: string, name: string, hint: string): string {
-  for (const candidate of [name, `${name}.gz`]) {
-    const file = path.join(dir, candidate);
-    if (fs.existsSync(file)) return file;
-  }
-  throw new SenetError('SENET_IO', `${where}: ${path.join(dir, name)}[.gz]: file not found; ${hint}`);
-}
-
-/** The bytes of `file`, gunzipped when they start with the gzip magic 1f 8b. */
-export function readMaybeGzip(where: string, file: string): Uint8Array {
-  let raw: Buffer;
-  try {
-    raw = fs.readFileSync(file);
-  } catch (err) {
-    throw new SenetError('SENET_IO', `${where}: ${file}: cannot read: ${(err as Error).message}`);
-  }
-  if (raw.length < 2 || raw[0] !== 0x1f || raw[1] !== 0x8b) return raw;
-  try {
-    return zlib.gunzipSync(raw);
-  } catch (err) {
-    return fail('SENET_FORMAT', where, file, 'a valid gzip stream', `a corrupt one (${(err as Error).message})`);
-  }
-}
-
-/** Parses IDX bytes whose magic must be 0x000008NN with NN = `dims`; returns the sizes and the data. */
-export function parseIdx(where: string, file: string, bytes: Uint8Array, dims: number): { sizes: number[]; data: Uint8Array } {
+/** The sizes an IDX header declares and the header's length; SENET_FORMAT if it is not one of `dims` u8 dimensions. */
+function parseIdxHeader(where: string, file: string, bytes: Uint8Array, dims: number): { sizes: number[]; header: number } {
   const header = 4 + 4 * dims;
   const expectedMagic = 0x800 + dims;
   const hex = (m: number) => `0x${m.toString(16).padStart(8, '0')}`;
@@ -54,6 +24,24 @@ export function parseIdx(where: string, file: string, bytes: Uint8Array, dims: n
   if (magic !== expectedMagic) fail('SENET_FORMAT', where, file, `IDX magic ${hex(expectedMagic)} (u8, ${dims}-d)`, `magic ${hex(magic)}`);
   const sizes: number[] = [];
   for (let d = 0; d < dims; d++) sizes.push(view.getUint32(4 + 4 * d, false));
+  return { sizes, header };
+}
+
+/**
+ * The total size (header and data) an IDX file of `dims` dimensions promises, read from its first
+ * bytes as they are gunzipped; SENET_FORMAT at once if they are no such header.
+ */
+function idxExpectedSize(where: string, file: string, dims: number): ExpectedSize {
+  return (head) => {
+    if (head.length < 4 + 4 * dims) return undefined;
+    const { sizes, header } = parseIdxHeader(where, file, head, dims);
+    return header + sizes.reduce((a, b) => a * b, 1);
+  };
+}
+
+/** Parses IDX bytes whose magic must be 0x000008NN with NN = `dims`; returns the sizes and the data. */
+export function parseIdx(where: string, file: string, bytes: Uint8Array, dims: number): { sizes: number[]; data: Uint8Array } {
+  const { sizes, header } = parseIdxHeader(where, file, bytes, dims);
   const n = sizes.reduce((a, b) => a * b, 1);
   const shape = sizes.join('x');
   if (bytes.length < header + n) {
@@ -66,15 +54,39 @@ export function parseIdx(where: string, file: string, bytes: Uint8Array, dims: n
   return { sizes, data: bytes.subarray(header) };
 }
 
-/** Reads an IDX3 u8 image file (magic 0x00000803), gzipped or not. */
-export function readIdxImages(where: string, file: string): IdxImages {
-  const { sizes, data } = parseIdx(where, file, readMaybeGzip(where, file), 3);
+/** The sizes and data of an IDX3 image file. */
+function toImages({ sizes, data }: { sizes: number[]; data: Uint8Array }): IdxImages {
   return { count: sizes[0], rows: sizes[1], cols: sizes[2], data };
 }
 
-/** Reads an IDX1 u8 label file (magic 0x00000801), gzipped or not; every label must be < `classes`. */
-export function readIdxLabels(where: string, file: string, classes: number): Uint8Array {
-  const { data } = parseIdx(where, file, readMaybeGzip(where, file), 1);
+/** Reads an IDX3 u8 image file (magic 0x00000803), gzipped or not. Blocking. */
+export function readIdxImagesSync(where: string, file: string, options?: LoadOptions): IdxImages {
+  const { maxBytes } = loadOptions(where, options);
+  return toImages(parseIdx(where, file, readMaybeGzipSync(where, file, maxBytes), 3));
+}
+
+/**
+ * Reads an IDX3 u8 image file (magic 0x00000803), gzipped or not, without blocking: gunzip stops
+ * once past the size the header promises or `options.maxBytes`.
+ */
+export async function readIdxImages(where: string, file: string, options?: LoadOptions): Promise<IdxImages> {
+  const { maxBytes } = loadOptions(where, options);
+  const bytes = await readMaybeGzip(where, file, maxBytes, idxExpectedSize(where, file, 3));
+  return toImages(parseIdx(where, file, bytes, 3));
+}
+
+/** Reads an IDX1 u8 label file (magic 0x00000801), gzipped or not; every label must be < `classes`. Blocking. */
+export function readIdxLabelsSync(where: string, file: string, classes: number, options?: LoadOptions): Uint8Array {
+  const { maxBytes } = loadOptions(where, options);
+  const { data } = parseIdx(where, file, readMaybeGzipSync(where, file, maxBytes), 1);
+  checkLabels(where, file, data, classes);
+  return data;
+}
+
+/** As `readIdxLabelsSync`, without blocking (see `readIdxImages`). */
+export async function readIdxLabels(where: string, file: string, classes: number, options?: LoadOptions): Promise<Uint8Array> {
+  const { maxBytes } = loadOptions(where, options);
+  const { data } = parseIdx(where, file, await readMaybeGzip(where, file, maxBytes, idxExpectedSize(where, file, 1)), 1);
   checkLabels(where, file, data, classes);
   return data;
 }

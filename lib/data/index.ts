@@ -10,10 +10,20 @@ export {
   type ImageDataset,
   type DatasetSplits,
 } from './dataset';
-export { readIdxImages, readIdxLabels, parseIdx, type IdxImages } from './idx';
-export { loadFashionMnist, loadMnist, FASHION_MNIST_CLASSES, MNIST_CLASSES, FASHION_MNIST_DIR, MNIST_DIR } from './mnist';
-export { loadCifar10, CIFAR10_CLASSES } from './cifar10';
-export { loadDataset, augmentOptions, DATASET_NAMES, DATASET_NORMALIZATION } from './catalog';
+export { readIdxImages, readIdxImagesSync, readIdxLabels, readIdxLabelsSync, parseIdx, type IdxImages } from './idx';
+export { DEFAULT_MAX_BYTES, type LoadOptions } from './read';
+export {
+  loadFashionMnist,
+  loadFashionMnistSync,
+  loadMnist,
+  loadMnistSync,
+  FASHION_MNIST_CLASSES,
+  MNIST_CLASSES,
+  FASHION_MNIST_DIR,
+  MNIST_DIR,
+} from './mnist';
+export { loadCifar10, loadCifar10Sync, CIFAR10_CLASSES } from './cifar10';
+export { loadDataset, loadDatasetSync, augmentOptions, DATASET_NAMES, DATASET_NORMALIZATION } from './catalog';
 export { makeBatch, checkAugment, DEFAULT_AUGMENT, type AugmentOptions, type Batch, type BatchStorage } from './augment';
 export { BatchLoader, type LoaderOptions } from './loader';
 export { permutation } from './random';

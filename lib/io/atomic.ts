@@ -23,6 +23,7 @@ function temporaryPathFor(target: string): string {
  * On failure the temporary file is removed and a `SENET_IO` error names the path and the system
  * error. A process killed (SIGKILL) mid-write leaves its temporary file (`.<name>.<pid>.<random>.tmp`)
  * behind, but `target` is untouched.
+ * Blocking: the event loop stops until the data is on disk; `writeFileAtomicAsync` does not block.
  */
 export function writeFileAtomic(target: string, data: Uint8Array | Buffer | readonly Uint8Array[]): void {
   if (typeof target !== 'string') fail('SENET_ARGUMENT', 'writeFileAtomic', 'path', 'a string', describe(target));
@@ -54,8 +55,52 @@ export function writeFileAtomic(target: string, data: Uint8Array | Buffer | read
   } catch (err) {
     if (fd >= 0) closeQuietly(fd);
     if (tmp) removeQuietly(tmp);
-    throw new SenetError('SENET_IO', `writeFileAtomic: cannot write ${JSON.stringify(target)}: ${systemMessage(err)}`);
+    throw cannotWrite('writeFileAtomic', target, err);
   }
+}
+
+/**
+ * As `writeFileAtomic`, with the same guarantees and errors, without blocking the event loop: every
+ * step (open, write, fsync, close, rename, fsync of the folder) runs on libuv's thread pool through
+ * fs.promises. The bytes of `data` are read while the promise is pending, so they must not change
+ * (nor their memory be freed) until it settles; copy them first to keep using them meanwhile.
+ */
+export async function writeFileAtomicAsync(target: string, data: Uint8Array | Buffer | readonly Uint8Array[]): Promise<void> {
+  const where = 'writeFileAtomicAsync';
+  if (typeof target !== 'string') fail('SENET_ARGUMENT', where, 'path', 'a string', describe(target));
+  let tmp = '';
+  let handle: fs.promises.FileHandle | undefined;
+  try {
+    for (let attempt = 0; handle === undefined; attempt++) {
+      tmp = temporaryPathFor(target);
+      try {
+        handle = await fs.promises.open(tmp, 'wx', 0o666);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 8) {
+          tmp = '';
+          throw err;
+        }
+      }
+    }
+    for (const chunk of data instanceof Uint8Array ? [data] : data) {
+      for (let off = 0; off < chunk.byteLength; ) off += (await handle.write(chunk, off, chunk.byteLength - off)).bytesWritten;
+    }
+    await handle.sync();
+    const closing = handle;
+    handle = undefined;
+    await closing.close();
+    await fs.promises.rename(tmp, target);
+    tmp = '';
+    await syncFolderAsync(path.dirname(path.resolve(target)));
+  } catch (err) {
+    if (handle !== undefined) await handle.close().catch(() => undefined);
+    if (tmp) await fs.promises.unlink(tmp).catch(() => undefined);
+    throw cannotWrite(where, target, err);
+  }
+}
+
+function cannotWrite(where: string, target: string, err: unknown): SenetError {
+  return new SenetError('SENET_IO', `${where}: cannot write ${JSON.stringify(target)}: ${systemMessage(err)}`);
 }
 
 /** A system error as "ENOENT: no such file or directory, open '…'" (Node's messages mostly start with the code). */
@@ -65,17 +110,35 @@ export function systemMessage(err: unknown): string {
   return e.code && !message.startsWith(e.code) ? `${e.code}: ${message}` : message;
 }
 
-/** Fsyncs a folder; platforms that cannot (Windows) are skipped, as the rename is all they offer. */
+/** Errors of opening or fsyncing a folder on platforms that cannot (Windows): the rename is all they offer. */
+function cannotSyncFolders(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'EISDIR' || code === 'EPERM' || code === 'EINVAL' || code === 'EBADF' || code === 'EACCES';
+}
+
+/** Fsyncs a folder; platforms that cannot are skipped. */
 function syncFolder(dir: string): void {
   let fd = -1;
   try {
     fd = fs.openSync(dir, 'r');
     fs.fsyncSync(fd);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'EISDIR' && code !== 'EPERM' && code !== 'EINVAL' && code !== 'EBADF' && code !== 'EACCES') throw err;
+    if (!cannotSyncFolders(err)) throw err;
   } finally {
     if (fd >= 0) closeQuietly(fd);
+  }
+}
+
+/** As `syncFolder`, without blocking. */
+async function syncFolderAsync(dir: string): Promise<void> {
+  let handle: fs.promises.FileHandle | undefined;
+  try {
+    handle = await fs.promises.open(dir, 'r');
+    await handle.sync();
+  } catch (err) {
+    if (!cannotSyncFolders(err)) throw err;
+  } finally {
+    if (handle !== undefined) await handle.close().catch(() => undefined);
   }
 }
 

@@ -5,7 +5,15 @@
  */
 import { SenetError } from '../errors';
 import { describe, fail } from '../validate';
-import { readSafetensors, writeSafetensors, type SafetensorsTensor, type TensorToWrite } from './safetensors';
+import {
+  readSafetensors,
+  readSafetensorsAsync,
+  writeSafetensors,
+  writeSafetensorsAsync,
+  type SafetensorsFile,
+  type SafetensorsTensor,
+  type TensorToWrite,
+} from './safetensors';
 
 /** The metadata `format` value that marks a senet checkpoint. */
 const FORMAT = 'senet-checkpoint/1';
@@ -31,14 +39,26 @@ export interface Checkpoint<S> {
  * Saves tensors and a JSON-serializable `state` (step, epoch, learning rate, RNG seeds, ...) to
  * `path`, atomically: `path` holds the previous checkpoint until the new one is complete.
  * `SENET_ARGUMENT` if `state` cannot round-trip through JSON (cycles, BigInt, NaN or Infinity,
- * undefined at the top).
+ * undefined at the top). Blocking: the event loop stops until the file is on disk.
  */
 export function saveCheckpoint<S>(path: string, tensors: Record<string, TensorToWrite>, state: S): void {
-  writeSafetensors(path, tensors, { format: FORMAT, [STATE_KEY]: stateJson(state) });
+  writeSafetensors(path, tensors, metadataFor('saveCheckpoint', state));
 }
 
-function stateJson(state: unknown): string {
-  const where = 'saveCheckpoint';
+/**
+ * As `saveCheckpoint` (the same bytes and guarantees), without blocking the event loop; errors
+ * reject the promise. The tensors' data are written from where they lie, so they must not change
+ * (e.g. by an optimizer step) nor be freed until the promise settles; copy them first to train on meanwhile.
+ */
+export async function saveCheckpointAsync<S>(path: string, tensors: Record<string, TensorToWrite>, state: S): Promise<void> {
+  await writeSafetensorsAsync(path, tensors, metadataFor('saveCheckpointAsync', state));
+}
+
+function metadataFor(where: string, state: unknown): Record<string, string> {
+  return { format: FORMAT, [STATE_KEY]: stateJson(where, state) };
+}
+
+function stateJson(where: string, state: unknown): string {
   let text: string | undefined;
   try {
     // JSON.stringify would silently write NaN and Infinity as null; refuse instead.
@@ -60,10 +80,19 @@ function stateJson(state: unknown): string {
  * Loads a checkpoint written by `saveCheckpoint`. `SENET_IO` if the file cannot be read,
  * `SENET_FORMAT` if it is not a valid safetensors file or not a senet checkpoint (wrong or missing
  * `format`, missing or unparsable state). The state's type `S` is the caller's claim, not checked.
+ * Blocking: the event loop stops while the file is read.
  */
 export function loadCheckpoint<S>(path: string): Checkpoint<S> {
-  const where = `loadCheckpoint: ${path}`;
-  const { tensors, metadata } = readSafetensors(path);
+  return checkpointOf<S>(`loadCheckpoint: ${path}`, readSafetensors(path));
+}
+
+/** As `loadCheckpoint` (the same checks), without blocking the event loop; errors reject the promise. */
+export async function loadCheckpointAsync<S>(path: string): Promise<Checkpoint<S>> {
+  return checkpointOf<S>(`loadCheckpointAsync: ${path}`, await readSafetensorsAsync(path));
+}
+
+/** The checkpoint a parsed file holds, or SENET_FORMAT if it holds none. */
+function checkpointOf<S>(where: string, { tensors, metadata }: SafetensorsFile): Checkpoint<S> {
   const format = metadata.format;
   if (format !== FORMAT) {
     fail('SENET_FORMAT', where, 'metadata format', `'${FORMAT}' (a senet checkpoint)`, format === undefined ? 'none' : describe(format));

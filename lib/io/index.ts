@@ -1,12 +1,14 @@
 /**
  * File I/O: safetensors reading and writing, atomic file replacement, checkpoints.
  */
-export { writeFileAtomic } from './atomic';
+export { writeFileAtomic, writeFileAtomicAsync } from './atomic';
 export {
   parseSafetensors,
   readSafetensors,
+  readSafetensorsAsync,
   serializeSafetensors,
   writeSafetensors,
+  writeSafetensorsAsync,
   toFloat32,
   toBigInt64,
   dtypeSize,
@@ -15,4 +17,4 @@ export {
   type SafetensorsFile,
   type TensorToWrite,
 } from './safetensors';
-export { saveCheckpoint, loadCheckpoint, type Checkpoint, type CheckpointTensors } from './checkpoint';
+export { saveCheckpoint, saveCheckpointAsync, loadCheckpoint, loadCheckpointAsync, type Checkpoint, type CheckpointTensors } from './checkpoint';

@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import { SenetError } from '../errors';
 import { describe, fail } from '../validate';
-import { systemMessage, writeFileAtomic } from './atomic';
+import { systemMessage, writeFileAtomic, writeFileAtomicAsync } from './atomic';
 
 /** The element types safetensors names. */
 export type SafetensorsDType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U64' | 'U32' | 'U16' | 'U8' | 'BOOL';
@@ -174,16 +174,38 @@ function parseMetadata(where: string, value: unknown): Record<string, string> {
   return Object.fromEntries(Object.entries(value)) as Record<string, string>;
 }
 
-/** Reads and parses a safetensors file; `SENET_IO` naming the path if it cannot be read. */
+/**
+ * Reads and parses a safetensors file; `SENET_IO` naming the path if it cannot be read.
+ * Blocking: the event loop stops while the file is read; `readSafetensorsAsync` does not block.
+ */
 export function readSafetensors(path: string): SafetensorsFile {
   if (typeof path !== 'string') fail('SENET_ARGUMENT', 'readSafetensors', 'path', 'a string', describe(path));
   let bytes: Buffer;
   try {
     bytes = fs.readFileSync(path);
   } catch (err) {
-    throw new SenetError('SENET_IO', `readSafetensors: cannot read ${JSON.stringify(path)}: ${systemMessage(err)}`);
+    throw cannotRead('readSafetensors', path, err);
   }
   return parseSafetensors(bytes, path);
+}
+
+/**
+ * As `readSafetensors`, without blocking the event loop: the file is read through fs.promises,
+ * then validated as `parseSafetensors` does (which only walks the header, not the data).
+ */
+export async function readSafetensorsAsync(path: string): Promise<SafetensorsFile> {
+  if (typeof path !== 'string') fail('SENET_ARGUMENT', 'readSafetensorsAsync', 'path', 'a string', describe(path));
+  let bytes: Buffer;
+  try {
+    bytes = await fs.promises.readFile(path);
+  } catch (err) {
+    throw cannotRead('readSafetensorsAsync', path, err);
+  }
+  return parseSafetensors(bytes, path);
+}
+
+function cannotRead(where: string, path: string, err: unknown): SenetError {
+  return new SenetError('SENET_IO', `${where}: cannot read ${JSON.stringify(path)}: ${systemMessage(err)}`);
 }
 
 /**
@@ -263,7 +285,10 @@ function checkTensor(where: string, name: string, t: TensorToWrite): Uint8Array 
   return new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
 }
 
-/** Writes a safetensors file atomically (see `writeFileAtomic`); arguments as `serializeSafetensors`. */
+/**
+ * Writes a safetensors file atomically (see `writeFileAtomic`); arguments as `serializeSafetensors`.
+ * Blocking: the event loop stops until the file is on disk; `writeSafetensorsAsync` does not block.
+ */
 export function writeSafetensors(
   path: string,
   tensors: Record<string, TensorToWrite> | ReadonlyMap<string, TensorToWrite>,
@@ -271,6 +296,19 @@ export function writeSafetensors(
 ): void {
   // Chunks rather than one buffer: a large checkpoint is not copied in memory before writing.
   writeFileAtomic(path, layout('writeSafetensors', tensors, metadata));
+}
+
+/**
+ * As `writeSafetensors` (the same bytes), without blocking the event loop (see
+ * `writeFileAtomicAsync`); bad arguments reject with `SENET_ARGUMENT`. The tensors' data are written
+ * from where they lie, not copied, so they must not change (nor be freed) until the promise settles.
+ */
+export async function writeSafetensorsAsync(
+  path: string,
+  tensors: Record<string, TensorToWrite> | ReadonlyMap<string, TensorToWrite>,
+  metadata?: Record<string, string>,
+): Promise<void> {
+  await writeFileAtomicAsync(path, layout('writeSafetensorsAsync', tensors, metadata));
 }
 
 /** The element count, checked against the bytes (a caller may have built the tensor by hand). */

@@ -124,7 +124,7 @@ export async function runTraining(options: Partial<RunOptions>, stream: NodeJS.W
   const resumed = options.resume ? loadTrainingCheckpoint(options.resume) : undefined;
   const saved = (resumed?.info['run'] ?? {}) as Partial<RunOptions>;
   const o: RunOptions = { ...DEFAULT_RUN, ...saved, ...definedOnly(options) };
-  const splits = loadDataset(o.dataset, o.data);
+  const splits = await loadDataset(o.dataset, o.data);
   const { train: trainAll, val } = splitValidation(splits.train, Math.min(o.valCount, splits.train.count - 1), o.seed);
   const train = o.limit ? limitDataset(trainAll, o.limit) : trainAll;
   const config = resumed?.config ?? { ...PRESETS[o.model], numClasses: splits.train.classes.length, inChannels: splits.train.channels, stem: o.stem ?? PRESETS[o.model].stem };
@@ -174,7 +174,7 @@ export async function runTraining(options: Partial<RunOptions>, stream: NodeJS.W
 export async function runEvaluation(options: { checkpoint: string; dataset?: DatasetName; data?: string; batchSize?: number; device?: DeviceRequest; progress?: ProgressMode }): Promise<{ testLoss: number; testAccuracy: number; images: number; device: string }> {
   const ck = loadTrainingCheckpoint(options.checkpoint);
   const dataset = options.dataset ?? (ck.info['dataset'] as DatasetName | undefined) ?? 'fashion-mnist';
-  const splits = loadDataset(dataset, options.data);
+  const splits = await loadDataset(dataset, options.data);
   const device = resolveDevice(options.device ?? 'auto');
   const model = createModel(ck.config, { device });
   const sgd = new SGD(model, { lr: 0 });

@@ -1,14 +1,15 @@
 import test from 'ava';
 import * as fs from 'node:fs';
-import { FASHION_MNIST_DIR, loadFashionMnist } from '../../lib/data';
+import { FASHION_MNIST_DIR, loadFashionMnist, loadFashionMnistSync, type DatasetSplits } from '../../lib/data';
 
 // The real data set, where Debian's dataset-fashion-mnist package is installed.
 const present = fs.existsSync(FASHION_MNIST_DIR);
 const title = 'Fashion-MNIST from /usr/share/datasets: counts, shape, balanced labels';
 
 if (!present) test.skip(`${title} (skipped: ${FASHION_MNIST_DIR} is absent; apt-get install dataset-fashion-mnist)`, () => undefined);
-else test(title, (t) => {
-  const { train, test: tst } = loadFashionMnist();
+else test(title, async (t) => {
+  const splits = await loadFashionMnist();
+  const { train, test: tst } = splits;
   t.is(train.count, 60000);
   t.is(tst.count, 10000);
   for (const ds of [train, tst]) {
@@ -25,4 +26,10 @@ else test(title, (t) => {
   // Real pictures: some dark background, some bright pixels.
   t.true(train.images.subarray(0, 784).some((b) => b > 200));
   t.is(train.images[0], 0);
+  // The blocking loader reads the same bytes.
+  const sync: DatasetSplits = loadFashionMnistSync();
+  for (const split of ['train', 'test'] as const) {
+    t.true(Buffer.from(sync[split].images).equals(Buffer.from(splits[split].images)), `${split} images`);
+    t.true(Buffer.from(sync[split].labels).equals(Buffer.from(splits[split].labels)), `${split} labels`);
+  }
 });

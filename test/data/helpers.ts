@@ -95,3 +95,31 @@ export function thrown(fn: () => unknown): { code?: string; message: string } {
   }
   throw new Error('expected a throw');
 }
+
+/** The error `promise` rejects with (fails the test if it resolves). */
+export async function rejected(promise: Promise<unknown>): Promise<{ code?: string; message: string }> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as { code?: string; message: string };
+  }
+  throw new Error('expected a rejection');
+}
+
+/** The errors of the blocking call and of the non-blocking one, in that order. */
+export async function bothErrors(sync: () => unknown, nonBlocking: () => Promise<unknown>): Promise<{ code?: string; message: string }[]> {
+  return [thrown(sync), await rejected(nonBlocking())];
+}
+
+/** Counts turns of the event loop (a setImmediate chain) until the returned function is called, which gives the count. */
+export function countTurns(): () => number {
+  let turns = 0;
+  let next = setImmediate(function turn() {
+    turns++;
+    next = setImmediate(turn);
+  });
+  return () => {
+    clearImmediate(next);
+    return turns;
+  };
+}
