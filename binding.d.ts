@@ -1,11 +1,15 @@
 /**
- * The native addon's interface, as `native/addon` exports it. Use the typed, validated API in
- * `lib/` (`senet`'s exports) rather than this directly: these functions check their arguments
- * again and throw an `Error` with a `code`, but their messages speak of positional arguments.
+ * The native addon's interface, as `native/addon` exports it. Use the typed API in `lib/`
+ * (`senet`'s exports) rather than this directly.
+ *
+ * Every op takes one object of named arguments: tensors by name and a `params` object. The
+ * native side checks them all (it is the one owner of every rule) and throws an `Error` with a
+ * `code` naming the argument, then queues the op on the device's executor and returns at once.
+ * Outputs: a tensor given is written into, `null` means "not wanted", and an output left
+ * undefined is allocated when the op makes it by default; the returned object lists every output.
  *
  * Layouts: activations (N, H, W, C); conv weights (Cout, kH, kW, Cin / groups); linear weights
- * (Out, In). Outputs are passed in and overwritten; nothing here allocates a tensor but `empty`,
- * `fromTypedArray` and `NativeTensor.view`.
+ * (Out, In).
  */
 
 /** Element types a tensor can hold. */
@@ -26,11 +30,15 @@ export declare class NativeTensor {
   readonly isView: boolean;
   /** True after dispose(), or after the tensor a view looks into was disposed. */
   readonly disposed: boolean;
-  /** Frees the memory now (for a view: drops the view only). Calling it twice is harmless. */
+  /** Bytes of the elements (0 once disposed). */
+  readonly bytes: number;
+  /** Releases the memory now (freed after the work already queued on it); a view drops only itself. */
   dispose(): void;
-  /** A copy of the contents in a new typed array of the tensor's dtype. */
+  /** A copy of the contents, after the work queued before it: BLOCKS the calling thread until then. */
   toTypedArray(): NativeTypedArray;
-  /** Overwrites the contents from a typed array of the same dtype and element count. */
+  /** A copy of the contents, after the work queued before it, without blocking. */
+  data(): Promise<NativeTypedArray>;
+  /** Overwrites the contents (in queue order) from a typed array of the same dtype and element count. */
   set(data: NativeTypedArray): void;
   /** A view of `shape`'s element count starting at element `offset`, sharing memory. */
   view(offset: number, shape: number[]): NativeTensor;
@@ -105,8 +113,21 @@ export interface NativeCudaProbe {
   cublas: NativeLibraryInfo;
 }
 
+/** Native memory in use. */
+export interface NativeMemory {
+  /** Live allocations (tensors; views share their base's). */
+  allocations: number;
+  cpuBytes: number;
+  cudaBytes: number;
+  /** What CUDA's memory pool holds from the driver (in use or cached). */
+  cudaPoolBytes: number;
+  /** Reads (data()) not yet settled in this thread. */
+  pendingReads: number;
+}
+
 type T = NativeTensor;
-type Opt = NativeTensor | null;
+/** An output: a tensor to write, null for "not wanted", undefined to have it allocated. */
+type Out = NativeTensor | null | undefined;
 
 /** The addon module. */
 export interface NativeBinding {
@@ -116,29 +137,55 @@ export interface NativeBinding {
   buildInfo(): NativeBuildInfo;
   cudaProbe(): NativeCudaProbe;
   selectCudaDevice(index: number): void;
-  cudaSynchronize(): void;
+  /** Blocks until the work queued on the device has finished; throws an error pending there. */
+  synchronize(device: NativeDevice): void;
+  memory(): NativeMemory;
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  /** The function that runs a full garbage collection before a failed GPU allocation is retried. */
+  setGarbageCollector(gc: () => void): void;
 
-  fill(t: T, value: number): void;
-  fillNormal(t: T, mean: number, std: number, seed: number | bigint): void;
-  fillUniform(t: T, low: number, high: number, seed: number | bigint): void;
-  copy(src: T, dst: T): void;
-  add(a: T, b: T, out: T): void;
-  countNonFinite(t: T): number;
+  fill(a: { tensor: T; params: { value: number } }): object;
+  fillNormal(a: { tensor: T; params: { mean: number; std: number; seed: number | bigint } }): object;
+  fillUniform(a: { tensor: T; params: { low: number; high: number; seed: number | bigint } }): object;
+  copy(a: { src: T; dst: T; onlyIf?: T | null }): object;
+  add(a: { a: T; b: T; out?: Out }): { out: T };
+  countNonFinite(a: { tensors: T[]; count?: Out }): { count: T };
+  toChannelsLast(a: { x: T; y?: Out }): { y: T };
 
-  convBnForward(x: T, w: T, gamma: T, beta: T, runningMean: T, runningVar: T, y: T, z: Opt,
-    saveMean: Opt, saveVar: Opt, params: NativeConvBnParams): void;
-  convBnBackward(dy: T, x: T, w: T, gamma: T, z: T, y: T, saveMean: T, saveVar: T, dx: Opt, dw: T,
-    dgamma: T, dbeta: T, params: NativeConvBnParams): void;
-  seForward(u: T, w1: T, b1: T, w2: T, b2: T, shortcut: Opt, y: T, pooled: T, hidden: T, gate: T): void;
-  seBackward(dy: T, u: T, y: Opt, w1: T, w2: T, pooled: T, hidden: T, gate: T, du: T, dshortcut: Opt,
-    dw1: T, db1: T, dw2: T, db2: T): void;
-  maxPoolForward(x: T, y: T, params: NativeMaxPoolParams): void;
-  maxPoolBackward(dy: T, x: T, y: T, dx: T, params: NativeMaxPoolParams): void;
-  globalAvgPoolForward(x: T, y: T): void;
-  globalAvgPoolBackward(dy: T, dx: T): void;
-  linearForward(x: T, w: T, b: Opt, y: T): void;
-  linearBackward(dy: T, x: T, w: T, dx: Opt, dw: T, db: Opt): void;
-  crossEntropyForward(logits: T, labels: T, loss: T, correct: Opt, params: NativeCrossEntropyParams): void;
-  crossEntropyBackward(logits: T, labels: T, dlogits: T, params: NativeCrossEntropyParams): void;
-  sgdStep(param: T, grad: T, momentumBuffer: Opt, params: NativeSgdParams): void;
+  convBnForward(a: {
+    x: T; w: T; gamma: T; beta: T; runningMean: T; runningVar: T;
+    y?: Out; z?: Out; saveMean?: Out; saveVar?: Out; params: NativeConvBnParams;
+  }): { y: T; z: T | null; saveMean: T | null; saveVar: T | null };
+  /** convBnForward's output shape for these inputs, checked as the op checks them. */
+  convBnOutputShape(a: { x: T; w: T; gamma: T; beta: T; runningMean: T; runningVar: T; params: NativeConvBnParams }): number[];
+  /** maxPoolForward's output shape. */
+  maxPoolOutputShape(a: { x: T; params: NativeMaxPoolParams }): number[];
+  convBnBackward(a: {
+    dy: T; x: T; w: T; gamma: T; z: T; y: T; saveMean: T; saveVar: T;
+    dx?: Out; dw?: Out; dgamma?: Out; dbeta?: Out; params: NativeConvBnParams;
+  }): { dx: T | null; dw: T; dgamma: T; dbeta: T };
+  seForward(a: {
+    u: T; w1: T; b1: T; w2: T; b2: T; shortcut?: T | null;
+    y?: Out; pooled?: Out; hidden?: Out; gate?: Out;
+  }): { y: T; pooled: T; hidden: T; gate: T };
+  seBackward(a: {
+    dy: T; u: T; y?: T | null; w1: T; w2: T; pooled: T; hidden: T; gate: T;
+    du?: Out; dshortcut?: Out; dw1?: Out; db1?: Out; dw2?: Out; db2?: Out; params: { residual: boolean };
+  }): { du: T; dshortcut: T | null; dw1: T; db1: T; dw2: T; db2: T };
+  maxPoolForward(a: { x: T; y?: Out; params: NativeMaxPoolParams }): { y: T };
+  maxPoolBackward(a: { dy: T; x: T; y: T; dx?: Out; params: NativeMaxPoolParams }): { dx: T };
+  globalAvgPoolForward(a: { x: T; y?: Out }): { y: T };
+  globalAvgPoolBackward(a: { dy: T; dx?: Out; params?: { height: number; width: number } }): { dx: T };
+  linearForward(a: { x: T; w: T; b?: T | null; y?: Out }): { y: T };
+  linearBackward(a: { dy: T; x: T; w: T; dx?: Out; dw?: Out; db?: Out; params: { bias: boolean } }): {
+    dx: T | null; dw: T; db: T | null;
+  };
+  crossEntropyForward(a: { logits: T; labels: T; loss?: Out; correct?: Out; params: NativeCrossEntropyParams }): {
+    loss: T; correct: T | null;
+  };
+  crossEntropyBackward(a: { logits: T; labels: T; dlogits?: Out; params: NativeCrossEntropyParams }): { dlogits: T };
+  /** Checks SGD's hyper-parameters alone (as sgdStep would). */
+  sgdCheckParams(a: { params: NativeSgdParams }): object;
+  sgdStep(a: { param: T; grad: T; momentumBuffer?: T | null; skip?: T | null; params: NativeSgdParams }): object;
 }

@@ -58,6 +58,10 @@ export interface CpuReport {
   isa: string;
   /** Threading runtime. */
   runtime: string;
+  /** Threads it computes with (setNumThreads). */
+  threads: number;
+  /** OpenMP's wait policy: 'passive' unless $OMP_WAIT_POLICY said otherwise before senet loaded. */
+  waitPolicy: string;
 }
 
 /** What `backends()` returns. */
@@ -70,7 +74,7 @@ export interface BackendsReport {
 export function backends(): BackendsReport {
   const b = binding.buildInfo();
   return {
-    cpu: { available: true, onednn: b.onednn, isa: b.cpuIsa, runtime: b.onednnCpuRuntime },
+    cpu: { available: true, onednn: b.onednn, isa: b.cpuIsa, runtime: b.onednnCpuRuntime, threads: binding.getNumThreads(), waitPolicy: (process.env['OMP_WAIT_POLICY'] ?? 'active').toLowerCase() },
     cuda: binding.cudaProbe(),
   };
 }
@@ -90,7 +94,25 @@ export function selectCudaDevice(index: number): void {
   binding.selectCudaDevice(checkInt('selectCudaDevice', 'index', index, 0));
 }
 
-/** Waits until all queued GPU work has finished (nothing to wait for on the CPU). */
-export function synchronize(): void {
-  binding.cudaSynchronize();
+/**
+ * BLOCKS until the work queued on `device` (default: both) has finished, and throws the error of
+ * a queued op that failed. Reading a tensor (`await t.data()`) waits without blocking.
+ */
+export function synchronize(device?: Device): void {
+  if (device !== undefined) checkOneOf('synchronize', 'device', device, ['cpu', 'cuda'] as const);
+  if (device !== 'cuda') binding.synchronize('cpu');
+  if (device !== 'cpu' && binding.buildInfo().cudaBuilt) binding.synchronize('cuda');
+}
+
+/**
+ * The threads the CPU backend computes with (oneDNN and senet's loops). The default is
+ * $OMP_NUM_THREADS, else every core this process may use. Applies to ops queued after the call.
+ */
+export function setNumThreads(n: number): void {
+  binding.setNumThreads(checkInt('setNumThreads', 'n', n, 1, 4096));
+}
+
+/** The threads the CPU backend computes with. */
+export function getNumThreads(): number {
+  return binding.getNumThreads();
 }

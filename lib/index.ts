@@ -32,6 +32,8 @@ export {
   resolveDevice,
   selectCudaDevice,
   synchronize,
+  setNumThreads,
+  getNumThreads,
   type BackendsReport,
   type CpuReport,
   type CudaReport,
@@ -40,6 +42,7 @@ export {
   type DeviceRequest,
 } from './backends';
 export { kaimingNormal, fans, type KaimingOptions } from './init';
+export { memory, type MemoryInfo } from './memory';
 export * as ops from './ops';
 export * from './nn';
 export * from './optim';

@@ -1,67 +1,61 @@
 /**
- * The ops, typed and validated: each has a forward and a backward. Every function takes its
- * outputs optionally: pass tensors in `out` to reuse buffers (what modules do, so that a training
- * step allocates nothing); leave them out and new tensors are made (yours to dispose).
+ * The ops, typed: each has a forward and a backward. An op checks its arguments at the call
+ * (bad shapes throw there, with their code), queues the work on the device's executor and
+ * returns at once; the results are read with `await t.data()` (or the blocking `t.toArray()`).
+ * Errors that can only appear while running (an out-of-range label, CUDA out of memory) reject
+ * the next read.
+ *
+ * Every function takes its outputs optionally: pass tensors in `out` to reuse buffers (what
+ * modules do, so that a training step allocates nothing); leave them out and new tensors are
+ * made (yours to dispose). The native side owns every argument rule; this layer supplies the
+ * defaults and the types.
  *
  * Layouts: activations (N, H, W, C); conv weights (Cout, kH, kW, Cin / groups); linear and SE
  * fc weights (Out, In).
  */
-import type { NativeConvBnParams, NativeMaxPoolParams, NativeSgdParams } from '../binding';
+import type { NativeConvBnParams, NativeMaxPoolParams, NativeSgdParams, NativeTensor } from '../binding';
 import { binding } from './binding';
-import { timed } from './profile';
-import { checkTensor, empty, type Tensor } from './tensor';
-import { checkBool, checkInt, checkNumber, checkOptions, describe, fail, shapeString } from './validate';
+import { timed, type OpFamily } from './profile';
+import { Tensor } from './tensor';
+import { checkOptions, describe, fail } from './validate';
 
 /** A size given once for both dimensions, or as [height, width]. */
 export type Pair = number | readonly [number, number];
 
-function pair(where: string, what: string, value: Pair | undefined, fallback: number, min: number): [number, number] {
+// Numbers pass through unchecked: the native side names a bad one (e.g. "strideH: expected …").
+function pair(value: Pair | undefined, fallback: number): [number, number] {
   if (value === undefined) return [fallback, fallback];
-  if (typeof value === 'number') {
-    const v = checkInt(where, what, value, min);
-    return [v, v];
-  }
-  if (!Array.isArray(value) || value.length !== 2) fail('SENET_ARGUMENT', where, what, 'an integer or [height, width]', describe(value));
-  return [checkInt(where, `${what}[0]`, value[0], min), checkInt(where, `${what}[1]`, value[1], min)];
+  if (Array.isArray(value)) return [value[0] as number, value[1] as number];
+  return [value as number, value as number];
 }
 
-function rank(where: string, what: string, t: Tensor, r: number): readonly number[] {
-  checkTensor(where, what, t);
-  if (t.dtype !== 'float32') fail('SENET_DTYPE', where, what, 'dtype float32', t.dtype);
-  if (t.shape.length !== r) fail('SENET_SHAPE', where, what, `rank ${r}`, `shape ${shapeString(t.shape)}`);
-  t.shape.forEach((d, i) => {
-    if (d <= 0) fail('SENET_SHAPE', where, `${what}.shape[${i}]`, 'a size > 0', String(d));
-  });
-  return t.shape;
+// A Tensor's native handle; anything else goes through as it is, for the native check to name.
+function n(t: unknown): NativeTensor {
+  return (t instanceof Tensor ? t.native : t) as NativeTensor;
 }
 
-function alloc(shape: readonly number[], like: Tensor): Tensor {
-  return empty(shape, { device: like.device });
+// An output argument: a tensor to write, null (not wanted) or undefined (to be made).
+function o(t: Tensor | null | undefined): NativeTensor | null | undefined {
+  return t === null ? null : t === undefined ? undefined : n(t);
 }
 
-function outputSize(size: number, kernel: number, stride: number, pad: number): number {
-  return Math.floor((size + 2 * pad - kernel) / stride) + 1;
+// The Tensor for an output the op returned: the one given, or a new wrapper for one it made.
+function back(native: NativeTensor, given: Tensor | null | undefined): Tensor {
+  return given instanceof Tensor && given.native === native ? given : new Tensor(native);
 }
 
-function nullable(t: Tensor | null | undefined): Tensor['native'] | null {
-  return t ? t.native : null;
+function backOrNull(native: NativeTensor | null, given: Tensor | null | undefined): Tensor | null {
+  return native === null ? null : back(native, given);
 }
 
-// Disposes what an op allocated when the op itself throws, so that a failed call leaks nothing.
-function guard<R>(made: Tensor[], run: () => R): R {
-  try {
-    return run();
-  } catch (err) {
-    for (const t of made) t.dispose();
-    throw err;
-  }
+function object<T>(where: string, what: string, value: T, expected: string): T {
+  if (value === null || typeof value !== 'object') fail('SENET_ARGUMENT', where, what, expected, describe(value));
+  return value;
 }
 
-function fresh(given: Tensor | null | undefined, made: Tensor[], make: () => Tensor): Tensor {
-  if (given) return given;
-  const t = make();
-  made.push(t);
-  return t;
+// The op's call, timed while the profiler is on.
+function run<R>(family: OpFamily, op: string, fn: () => R): R {
+  return timed(family, op, fn);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -132,55 +126,47 @@ export interface ConvBnGrads {
   dbeta: Tensor;
 }
 
-/** The parameters a conv + BN call resolves to, with the output shape. */
-export function convBnParams(where: string, x: Tensor, w: Tensor, options?: ConvBnOptions): { params: NativeConvBnParams; outShape: number[] } {
-  const o = checkOptions(where, options);
-  const [n, h, wd, cin] = rank(where, 'x', x, 4) as [number, number, number, number];
-  const [cout, kh, kw, cg] = rank(where, 'w', w, 4) as [number, number, number, number];
-  const [strideH, strideW] = pair(where, 'stride', o.stride, 1, 1);
-  const [padH, padW] = pair(where, 'padding', o.padding, 0, 0);
-  const groups = checkInt(where, 'groups', o.groups ?? 1, 1);
-  if (cin % groups !== 0) fail('SENET_ARGUMENT', where, 'groups', `a divisor of the input channels (${cin})`, String(groups));
-  if (cout % groups !== 0) fail('SENET_ARGUMENT', where, 'groups', `a divisor of the output channels (${cout})`, String(groups));
-  if (cg !== cin / groups) fail('SENET_SHAPE', where, 'w', `shape [${cout}, ${kh}, ${kw}, ${cin / groups}] for ${cin} input channels in ${groups} groups`, shapeString(w.shape));
-  const ho = outputSize(h, kh, strideH, padH);
-  const wo = outputSize(wd, kw, strideW, padW);
-  if (ho <= 0 || wo <= 0) fail('SENET_SHAPE', where, 'x', `an input at least as large as the kernel ${kh}x${kw} with its padding`, shapeString(x.shape));
-  const params: NativeConvBnParams = {
-    kernelH: kh,
-    kernelW: kw,
+/** The native parameters of a conv + BN with weight w (its kernel size) and these options. */
+export function convBnParams(where: string, w: Tensor, options?: ConvBnOptions): NativeConvBnParams {
+  const opts = checkOptions(where, options);
+  const shape = w instanceof Tensor ? w.shape : [];
+  const [strideH, strideW] = pair(opts.stride, 1);
+  const [padH, padW] = pair(opts.padding, 0);
+  return {
+    kernelH: shape[1] ?? 1,
+    kernelW: shape[2] ?? 1,
     strideH,
     strideW,
     padH,
     padW,
-    groups,
-    relu: checkBool(where, 'relu', o.relu ?? true),
-    training: checkBool(where, 'training', o.training ?? true),
-    eps: checkNumber(where, 'eps', o.eps ?? 1e-5, Number.MIN_VALUE),
-    momentum: checkNumber(where, 'momentum', o.momentum ?? 0.1, 0, 1),
+    groups: opts.groups ?? 1,
+    relu: opts.relu ?? true,
+    training: opts.training ?? true,
+    eps: opts.eps ?? 1e-5,
+    momentum: opts.momentum ?? 0.1,
   };
-  return { params, outShape: [n, ho, wo, cout] };
+}
+
+/** The output shape (N, Ho, Wo, Cout) convBnForward gives for these inputs (checked as the op checks them). */
+export function convBnOutputShape(inputs: ConvBnInputs, options?: ConvBnOptions): number[] {
+  const where = 'convBnOutputShape';
+  const i = object(where, 'inputs', inputs, 'an object { x, w, gamma, beta, runningMean, runningVar }');
+  const params = convBnParams(where, i.w, options);
+  return binding.convBnOutputShape({ x: n(i.x), w: n(i.w), gamma: n(i.gamma), beta: n(i.beta), runningMean: n(i.runningMean), runningVar: n(i.runningVar), params });
 }
 
 /** y = relu?(batchNorm(conv(x, w))). In training mode also updates the running statistics. */
 export function convBnForward(inputs: ConvBnInputs, options?: ConvBnOptions, out?: Partial<ConvBnOutputs>): ConvBnOutputs {
   const where = 'convBnForward';
-  if (inputs === null || typeof inputs !== 'object') fail('SENET_ARGUMENT', where, 'inputs', 'an object { x, w, gamma, beta, runningMean, runningVar }', describe(inputs));
-  const { x, w, gamma, beta, runningMean, runningVar } = inputs;
-  const { params, outShape } = convBnParams(where, x, w, options);
-  for (const [name, t] of Object.entries({ gamma, beta, runningMean, runningVar })) checkTensor(where, name, t);
-  const cout = outShape[3]!;
-  const made: Tensor[] = [];
-  return guard(made, () => {
-    const y = fresh(out?.y, made, () => alloc(outShape, x));
-    const keep = params.training;
-    const z = keep || out?.z ? fresh(out?.z, made, () => alloc(outShape, x)) : null;
-    const saveMean = keep || out?.saveMean ? fresh(out?.saveMean, made, () => alloc([cout], x)) : null;
-    const saveVar = keep || out?.saveVar ? fresh(out?.saveVar, made, () => alloc([cout], x)) : null;
-    timed('conv', 'convBnForward', () => binding.convBnForward(x.native, w.native, gamma.native, beta.native, runningMean.native, runningVar.native,
-      y.native, nullable(z), nullable(saveMean), nullable(saveVar), params));
-    return { y, z, saveMean, saveVar };
-  });
+  const i = object(where, 'inputs', inputs, 'an object { x, w, gamma, beta, runningMean, runningVar }');
+  const params = convBnParams(where, i.w, options);
+  const r = run('conv', where, () =>
+    binding.convBnForward({
+      x: n(i.x), w: n(i.w), gamma: n(i.gamma), beta: n(i.beta), runningMean: n(i.runningMean), runningVar: n(i.runningVar),
+      y: o(out?.y), z: o(out?.z), saveMean: o(out?.saveMean), saveVar: o(out?.saveVar), params,
+    }),
+  );
+  return { y: back(r.y, out?.y), z: backOrNull(r.z, out?.z), saveMean: backOrNull(r.saveMean, out?.saveMean), saveVar: backOrNull(r.saveVar, out?.saveVar) };
 }
 
 /**
@@ -189,21 +175,15 @@ export function convBnForward(inputs: ConvBnInputs, options?: ConvBnOptions, out
  */
 export function convBnBackward(dy: Tensor, saved: ConvBnSaved, options?: ConvBnOptions, out?: Partial<ConvBnGrads>): ConvBnGrads {
   const where = 'convBnBackward';
-  if (saved === null || typeof saved !== 'object') fail('SENET_ARGUMENT', where, 'saved', 'an object { x, w, gamma, z, y, saveMean, saveVar }', describe(saved));
-  const { x, w, gamma, z, y, saveMean, saveVar } = saved;
-  const { params } = convBnParams(where, x, w, options);
-  checkTensor(where, 'dy', dy);
-  for (const [name, t] of Object.entries({ gamma, z, y, saveMean, saveVar })) checkTensor(where, name, t);
-  const made: Tensor[] = [];
-  return guard(made, () => {
-    const dx = out?.dx === null ? null : fresh(out?.dx, made, () => alloc(x.shape, x));
-    const dw = fresh(out?.dw, made, () => alloc(w.shape, x));
-    const dgamma = fresh(out?.dgamma, made, () => alloc(gamma.shape, x));
-    const dbeta = fresh(out?.dbeta, made, () => alloc(gamma.shape, x));
-    timed('conv', 'convBnBackward', () => binding.convBnBackward(dy.native, x.native, w.native, gamma.native, z.native, y.native, saveMean.native, saveVar.native,
-      nullable(dx), dw.native, dgamma.native, dbeta.native, params));
-    return { dx, dw, dgamma, dbeta };
-  });
+  const s = object(where, 'saved', saved, 'an object { x, w, gamma, z, y, saveMean, saveVar }');
+  const params = convBnParams(where, s.w, options);
+  const r = run('conv', where, () =>
+    binding.convBnBackward({
+      dy: n(dy), x: n(s.x), w: n(s.w), gamma: n(s.gamma), z: n(s.z), y: n(s.y), saveMean: n(s.saveMean), saveVar: n(s.saveVar),
+      dx: o(out?.dx), dw: o(out?.dw), dgamma: o(out?.dgamma), dbeta: o(out?.dbeta), params,
+    }),
+  );
+  return { dx: backOrNull(r.dx, out?.dx), dw: back(r.dw, out?.dw), dgamma: back(r.dgamma, out?.dgamma), dbeta: back(r.dbeta, out?.dbeta) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -227,14 +207,20 @@ export interface SeOutputs {
   hidden: Tensor;
   /** (N, C) the sigmoid gate */
   gate: Tensor;
+  /** True when the forward had a shortcut (the fused residual add + ReLU). */
+  residual: boolean;
 }
 
-/** What seBackward reads. Give `y` exactly when the forward had a shortcut (its ReLU's mask). */
+/**
+ * What seBackward reads: the forward's outputs with its input u. `residual` must say whether the
+ * forward had a shortcut; then `y` (its output, for the final ReLU's mask) is required.
+ */
 export interface SeSaved {
   u: Tensor;
   pooled: Tensor;
   hidden: Tensor;
   gate: Tensor;
+  residual: boolean;
   y?: Tensor;
 }
 
@@ -248,55 +234,40 @@ export interface SeGrads {
   db2: Tensor;
 }
 
-function seShapes(where: string, u: Tensor, weights: Partial<SeWeights>): { n: number; c: number; r: number } {
-  if (weights === null || typeof weights !== 'object') fail('SENET_ARGUMENT', where, 'weights', 'an object { w1, b1, w2, b2 }', describe(weights));
-  const [n, , , c] = rank(where, 'u', u, 4) as [number, number, number, number];
-  const [r, c1] = rank(where, 'w1', weights.w1 as Tensor, 2) as [number, number];
-  if (c1 !== c) fail('SENET_SHAPE', where, 'w1', `shape [${r}, ${c}] for ${c} channels`, shapeString((weights.w1 as Tensor).shape));
-  return { n, c, r };
-}
-
 /**
  * The SE block: y = u · sigmoid(fc2(relu(fc1(mean_hw(u))))), or with a shortcut the bottleneck's
  * fused end, y = relu(u · gate + shortcut).
  */
-export function seForward(u: Tensor, weights: SeWeights, shortcut?: Tensor | null, out?: Partial<SeOutputs>): SeOutputs {
+export function seForward(u: Tensor, weights: SeWeights, shortcut?: Tensor | null, out?: Partial<Omit<SeOutputs, 'residual'>>): SeOutputs {
   const where = 'seForward';
-  const { n, c, r } = seShapes(where, u, weights);
-  for (const [name, t] of Object.entries(weights)) checkTensor(where, name, t);
-  if (shortcut) checkTensor(where, 'shortcut', shortcut);
-  const made: Tensor[] = [];
-  return guard(made, () => {
-    const y = fresh(out?.y, made, () => alloc(u.shape, u));
-    const pooled = fresh(out?.pooled, made, () => alloc([n, c], u));
-    const hidden = fresh(out?.hidden, made, () => alloc([n, r], u));
-    const gate = fresh(out?.gate, made, () => alloc([n, c], u));
-    timed('se', 'seForward', () => binding.seForward(u.native, weights.w1.native, weights.b1.native, weights.w2.native, weights.b2.native,
-      nullable(shortcut), y.native, pooled.native, hidden.native, gate.native));
-    return { y, pooled, hidden, gate };
-  });
+  const w = object(where, 'weights', weights, 'an object { w1, b1, w2, b2 }');
+  const residual = shortcut !== undefined && shortcut !== null;
+  const r = run('se', where, () =>
+    binding.seForward({
+      u: n(u), w1: n(w.w1), b1: n(w.b1), w2: n(w.w2), b2: n(w.b2), shortcut: residual ? n(shortcut) : null,
+      y: o(out?.y), pooled: o(out?.pooled), hidden: o(out?.hidden), gate: o(out?.gate),
+    }),
+  );
+  return { y: back(r.y, out?.y), pooled: back(r.pooled, out?.pooled), hidden: back(r.hidden, out?.hidden), gate: back(r.gate, out?.gate), residual };
 }
 
 /** Gradients of seForward: du, dshortcut (with a shortcut) and the four fc gradients (overwritten). */
 export function seBackward(dy: Tensor, saved: SeSaved, weights: Pick<SeWeights, 'w1' | 'w2'>, out?: Partial<SeGrads>): SeGrads {
   const where = 'seBackward';
-  if (saved === null || typeof saved !== 'object') fail('SENET_ARGUMENT', where, 'saved', 'an object { u, pooled, hidden, gate, y? }', describe(saved));
-  const { u, pooled, hidden, gate, y } = saved;
-  const { c, r } = seShapes(where, u, weights);
-  checkTensor(where, 'dy', dy);
-  for (const [name, t] of Object.entries({ pooled, hidden, gate, w2: weights.w2 })) checkTensor(where, name, t);
-  const made: Tensor[] = [];
-  return guard(made, () => {
-    const du = fresh(out?.du, made, () => alloc(u.shape, u));
-    const dshortcut = y ? fresh(out?.dshortcut, made, () => alloc(u.shape, u)) : null;
-    const dw1 = fresh(out?.dw1, made, () => alloc([r, c], u));
-    const db1 = fresh(out?.db1, made, () => alloc([r], u));
-    const dw2 = fresh(out?.dw2, made, () => alloc([c, r], u));
-    const db2 = fresh(out?.db2, made, () => alloc([c], u));
-    timed('se', 'seBackward', () => binding.seBackward(dy.native, u.native, nullable(y), weights.w1.native, weights.w2.native, pooled.native, hidden.native,
-      gate.native, du.native, nullable(dshortcut), dw1.native, db1.native, dw2.native, db2.native));
-    return { du, dshortcut, dw1, db1, dw2, db2 };
-  });
+  const s = object(where, 'saved', saved, 'an object { u, pooled, hidden, gate, residual, y? }');
+  const w = object(where, 'weights', weights, 'an object { w1, w2 }');
+  if (typeof s.residual !== 'boolean') fail('SENET_ARGUMENT', where, 'saved.residual', 'a boolean (whether the forward had a shortcut)', describe(s.residual));
+  const r = run('se', where, () =>
+    binding.seBackward({
+      dy: n(dy), u: n(s.u), y: s.y === undefined ? null : n(s.y), w1: n(w.w1), w2: n(w.w2), pooled: n(s.pooled), hidden: n(s.hidden), gate: n(s.gate),
+      du: o(out?.du), dshortcut: o(out?.dshortcut), dw1: o(out?.dw1), db1: o(out?.db1), dw2: o(out?.dw2), db2: o(out?.db2),
+      params: { residual: s.residual },
+    }),
+  );
+  return {
+    du: back(r.du, out?.du), dshortcut: backOrNull(r.dshortcut, out?.dshortcut),
+    dw1: back(r.dw1, out?.dw1), db1: back(r.db1, out?.db1), dw2: back(r.dw2, out?.dw2), db2: back(r.db2, out?.db2),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -309,63 +280,48 @@ export interface MaxPoolOptions {
   padding?: Pair;
 }
 
-function maxPoolParams(where: string, x: Tensor, options?: MaxPoolOptions): { params: NativeMaxPoolParams; outShape: number[] } {
-  const o = checkOptions(where, options);
-  const [n, h, w, c] = rank(where, 'x', x, 4) as [number, number, number, number];
-  const [kernelH, kernelW] = pair(where, 'kernel', o.kernel, 3, 1);
-  const [strideH, strideW] = pair(where, 'stride', o.stride, 2, 1);
-  const [padH, padW] = pair(where, 'padding', o.padding, 1, 0);
-  if (2 * padH > kernelH || 2 * padW > kernelW) fail('SENET_ARGUMENT', where, 'padding', 'at most half the kernel', `${padH}x${padW} for kernel ${kernelH}x${kernelW}`);
-  const ho = outputSize(h, kernelH, strideH, padH);
-  const wo = outputSize(w, kernelW, strideW, padW);
-  if (ho <= 0 || wo <= 0) fail('SENET_SHAPE', where, 'x', `an input at least as large as the window ${kernelH}x${kernelW}`, shapeString(x.shape));
-  return { params: { kernelH, kernelW, strideH, strideW, padH, padW }, outShape: [n, ho, wo, c] };
+function maxPoolParams(where: string, options?: MaxPoolOptions): NativeMaxPoolParams {
+  const opts = checkOptions(where, options);
+  const [kernelH, kernelW] = pair(opts.kernel, 3);
+  const [strideH, strideW] = pair(opts.stride, 2);
+  const [padH, padW] = pair(opts.padding, 1);
+  return { kernelH, kernelW, strideH, strideW, padH, padW };
+}
+
+/** The output shape maxPoolForward gives for x. */
+export function maxPoolOutputShape(x: Tensor, options?: MaxPoolOptions): number[] {
+  return binding.maxPoolOutputShape({ x: n(x), params: maxPoolParams('maxPoolOutputShape', options) });
 }
 
 /** Max pooling over (N, H, W, C); padding never wins. */
 export function maxPoolForward(x: Tensor, options?: MaxPoolOptions, out?: Tensor): Tensor {
-  const { params, outShape } = maxPoolParams('maxPoolForward', x, options);
-  const made: Tensor[] = [];
-  return guard(made, () => {
-    const y = fresh(out, made, () => alloc(outShape, x));
-    timed('pool', 'maxPoolForward', () => binding.maxPoolForward(x.native, y.native, params));
-    return y;
-  });
+  const where = 'maxPoolForward';
+  const params = maxPoolParams(where, options);
+  const r = run('pool', where, () => binding.maxPoolForward({ x: n(x), y: o(out), params }));
+  return back(r.y, out);
 }
 
 /** dx of max pooling from dy and the forward's x and y; each window's gradient goes to its first maximum. */
 export function maxPoolBackward(dy: Tensor, x: Tensor, y: Tensor, options?: MaxPoolOptions, out?: Tensor): Tensor {
-  const { params } = maxPoolParams('maxPoolBackward', x, options);
-  checkTensor('maxPoolBackward', 'dy', dy);
-  checkTensor('maxPoolBackward', 'y', y);
-  const made: Tensor[] = [];
-  return guard(made, () => {
-    const dx = fresh(out, made, () => alloc(x.shape, x));
-    timed('pool', 'maxPoolBackward', () => binding.maxPoolBackward(dy.native, x.native, y.native, dx.native, params));
-    return dx;
-  });
+  const where = 'maxPoolBackward';
+  const params = maxPoolParams(where, options);
+  const r = run('pool', where, () => binding.maxPoolBackward({ dy: n(dy), x: n(x), y: n(y), dx: o(out), params }));
+  return back(r.dx, out);
 }
 
 /** Mean over H and W: (N, H, W, C) → (N, C). */
 export function globalAvgPoolForward(x: Tensor, out?: Tensor): Tensor {
-  const [n, , , c] = rank('globalAvgPoolForward', 'x', x, 4) as [number, number, number, number];
-  const made: Tensor[] = [];
-  return guard(made, () => {
-    const y = fresh(out, made, () => alloc([n, c], x));
-    timed('pool', 'globalAvgPoolForward', () => binding.globalAvgPoolForward(x.native, y.native));
-    return y;
-  });
+  const r = run('pool', 'globalAvgPoolForward', () => binding.globalAvgPoolForward({ x: n(x), y: o(out) }));
+  return back(r.y, out);
 }
 
 /** dx (N, H, W, C) of global average pooling from dy (N, C); `inputShape` is the forward's x shape. */
 export function globalAvgPoolBackward(dy: Tensor, inputShape: readonly number[], out?: Tensor): Tensor {
-  checkTensor('globalAvgPoolBackward', 'dy', dy);
-  const made: Tensor[] = [];
-  return guard(made, () => {
-    const dx = fresh(out, made, () => empty(inputShape, { device: dy.device }));
-    timed('pool', 'globalAvgPoolBackward', () => binding.globalAvgPoolBackward(dy.native, dx.native));
-    return dx;
-  });
+  const where = 'globalAvgPoolBackward';
+  if (!Array.isArray(inputShape)) fail('SENET_ARGUMENT', where, 'inputShape', "the forward's input shape [N, H, W, C]", describe(inputShape));
+  const params = { height: inputShape[1] as number, width: inputShape[2] as number };
+  const r = run('pool', where, () => binding.globalAvgPoolBackward({ dy: n(dy), dx: o(out), params }));
+  return back(r.dx, out);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -380,33 +336,18 @@ export interface LinearGrads {
 
 /** y = x wᵀ + b, with x (N, In), w (Out, In), b (Out) or null. */
 export function linearForward(x: Tensor, w: Tensor, b?: Tensor | null, out?: Tensor): Tensor {
-  const where = 'linearForward';
-  const [n] = rank(where, 'x', x, 2) as [number];
-  const [outF] = rank(where, 'w', w, 2) as [number];
-  if (b) checkTensor(where, 'b', b);
-  const made: Tensor[] = [];
-  return guard(made, () => {
-    const y = fresh(out, made, () => alloc([n, outF], x));
-    timed('linear', 'linearForward', () => binding.linearForward(x.native, w.native, nullable(b), y.native));
-    return y;
-  });
+  const r = run('linear', 'linearForward', () => binding.linearForward({ x: n(x), w: n(w), b: b === undefined || b === null ? null : n(b), y: o(out) }));
+  return back(r.y, out);
 }
 
 /** Gradients of linearForward. `bias` (default true) says whether the forward had one; `out.dx = null` skips dx. */
 export function linearBackward(dy: Tensor, x: Tensor, w: Tensor, options?: { bias?: boolean }, out?: Partial<LinearGrads>): LinearGrads {
   const where = 'linearBackward';
-  rank(where, 'x', x, 2);
-  const [outF] = rank(where, 'w', w, 2) as [number];
-  checkTensor(where, 'dy', dy);
-  const bias = checkBool(where, 'bias', checkOptions(where, options).bias ?? true);
-  const made: Tensor[] = [];
-  return guard(made, () => {
-    const dx = out?.dx === null ? null : fresh(out?.dx, made, () => alloc(x.shape, x));
-    const dw = fresh(out?.dw, made, () => alloc(w.shape, x));
-    const db = bias ? fresh(out?.db, made, () => alloc([outF], x)) : null;
-    timed('linear', 'linearBackward', () => binding.linearBackward(dy.native, x.native, w.native, nullable(dx), dw.native, nullable(db)));
-    return { dx, dw, db };
-  });
+  const bias = checkOptions(where, options).bias ?? true;
+  const r = run('linear', where, () =>
+    binding.linearBackward({ dy: n(dy), x: n(x), w: n(w), dx: o(out?.dx), dw: o(out?.dw), db: bias ? o(out?.db) : null, params: { bias } }),
+  );
+  return { dx: backOrNull(r.dx, out?.dx), dw: back(r.dw, out?.dw), db: backOrNull(r.db, out?.db) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -424,38 +365,28 @@ export interface CrossEntropyOutputs {
   correct: Tensor;
 }
 
-function lossParams(where: string, logits: Tensor, labels: Tensor, options?: CrossEntropyOptions): { labelSmoothing: number } {
-  rank(where, 'logits', logits, 2);
-  checkTensor(where, 'labels', labels);
-  if (labels.dtype !== 'int64' && labels.dtype !== 'int32') fail('SENET_DTYPE', where, 'labels', 'dtype int64 or int32', labels.dtype);
-  const o = checkOptions(where, options);
-  return { labelSmoothing: checkNumber(where, 'labelSmoothing', o.labelSmoothing ?? 0, 0, 1) };
+function lossParams(where: string, options?: CrossEntropyOptions): { labelSmoothing: number } {
+  return { labelSmoothing: checkOptions(where, options).labelSmoothing ?? 0 };
 }
 
 /**
  * Mean softmax cross-entropy of logits (N, K) against labels (N), and the number of rows whose
- * first arg-max is the label. Both stay on the tensors' device until read.
+ * first arg-max is the label. Both stay on the tensors' device until read. A label outside
+ * [0, K) rejects the next read with SENET_ARGUMENT (on both backends).
  */
 export function crossEntropyForward(logits: Tensor, labels: Tensor, options?: CrossEntropyOptions, out?: Partial<CrossEntropyOutputs>): CrossEntropyOutputs {
-  const params = lossParams('crossEntropyForward', logits, labels, options);
-  const made: Tensor[] = [];
-  return guard(made, () => {
-    const loss = fresh(out?.loss, made, () => empty([], { device: logits.device }));
-    const correct = fresh(out?.correct, made, () => empty([], { dtype: 'int32', device: logits.device }));
-    timed('loss', 'crossEntropyForward', () => binding.crossEntropyForward(logits.native, labels.native, loss.native, correct.native, params));
-    return { loss, correct };
-  });
+  const where = 'crossEntropyForward';
+  const params = lossParams(where, options);
+  const r = run('loss', where, () => binding.crossEntropyForward({ logits: n(logits), labels: n(labels), loss: o(out?.loss), correct: o(out?.correct), params }));
+  return { loss: back(r.loss, out?.loss), correct: back(r.correct as NativeTensor, out?.correct) };
 }
 
 /** d(mean loss) / d logits, (N, K). */
 export function crossEntropyBackward(logits: Tensor, labels: Tensor, options?: CrossEntropyOptions, out?: Tensor): Tensor {
-  const params = lossParams('crossEntropyBackward', logits, labels, options);
-  const made: Tensor[] = [];
-  return guard(made, () => {
-    const dlogits = fresh(out, made, () => alloc(logits.shape, logits));
-    timed('loss', 'crossEntropyBackward', () => binding.crossEntropyBackward(logits.native, labels.native, dlogits.native, params));
-    return dlogits;
-  });
+  const where = 'crossEntropyBackward';
+  const params = lossParams(where, options);
+  const r = run('loss', where, () => binding.crossEntropyBackward({ logits: n(logits), labels: n(labels), dlogits: o(out), params }));
+  return back(r.dlogits, out);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -474,6 +405,8 @@ export interface SgdStepOptions {
   nesterov?: boolean;
   /** True on the first step, when the momentum buffer is set to the gradient; default true. */
   firstStep?: boolean;
+  /** An int32 scalar on the device: the step is skipped when it is not 0 when the step runs. */
+  skipIf?: Tensor | null;
 }
 
 /**
@@ -482,39 +415,50 @@ export interface SgdStepOptions {
  */
 export function sgdStep(param: Tensor, grad: Tensor, momentumBuffer: Tensor | null, options: SgdStepOptions): void {
   const where = 'sgdStep';
-  checkTensor(where, 'param', param);
-  checkTensor(where, 'grad', grad);
-  if (momentumBuffer) checkTensor(where, 'momentumBuffer', momentumBuffer);
-  if (options === null || typeof options !== 'object') fail('SENET_ARGUMENT', where, 'options', 'an object with lr', describe(options));
+  const opts = object(where, 'options', options, 'an object with lr');
   const params: NativeSgdParams = {
-    lr: checkNumber(where, 'lr', options.lr, 0),
-    momentum: checkNumber(where, 'momentum', options.momentum ?? 0, 0),
-    dampening: checkNumber(where, 'dampening', options.dampening ?? 0),
-    weightDecay: checkNumber(where, 'weightDecay', options.weightDecay ?? 0, 0),
-    nesterov: checkBool(where, 'nesterov', options.nesterov ?? false),
-    firstStep: checkBool(where, 'firstStep', options.firstStep ?? true),
+    lr: opts.lr,
+    momentum: opts.momentum ?? 0,
+    dampening: opts.dampening ?? 0,
+    weightDecay: opts.weightDecay ?? 0,
+    nesterov: opts.nesterov ?? false,
+    firstStep: opts.firstStep ?? true,
   };
-  if (params.nesterov && (params.momentum <= 0 || params.dampening !== 0)) {
-    fail('SENET_ARGUMENT', where, 'nesterov', 'momentum > 0 and dampening 0 (as PyTorch)', `momentum ${params.momentum}, dampening ${params.dampening}`);
-  }
-  if (params.momentum !== 0 && !momentumBuffer) fail('SENET_ARGUMENT', where, 'momentumBuffer', 'a tensor when momentum is not 0', 'null');
-  timed('sgd', 'sgdStep', () => binding.sgdStep(param.native, grad.native, nullable(momentumBuffer), params));
+  if (params.lr === undefined) fail('SENET_ARGUMENT', where, 'lr', 'a finite number >= 0', 'undefined');
+  run('sgd', where, () =>
+    binding.sgdStep({ param: n(param), grad: n(grad), momentumBuffer: momentumBuffer === null ? null : n(momentumBuffer), skip: opts.skipIf ? n(opts.skipIf) : null, params }),
+  );
 }
 
-/** How many elements of a float32 tensor are NaN or infinite (reads back a number: a device sync on CUDA). */
+/**
+ * The number of NaN or infinite elements of float32 tensors (of one device), into an int32
+ * scalar on that device: a training loop's check that never waits for the device.
+ */
+export function nonFiniteCount(tensors: readonly Tensor[], out?: Tensor): Tensor {
+  const where = 'nonFiniteCount';
+  if (!Array.isArray(tensors)) fail('SENET_ARGUMENT', where, 'tensors', 'an array of Tensors', describe(tensors));
+  const r = run('other', where, () => binding.countNonFinite({ tensors: tensors.map(n), count: o(out) }));
+  return back(r.count, out);
+}
+
+/** How many elements of a float32 tensor are NaN or infinite. Blocking: it waits for the device (see nonFiniteCount). */
 export function countNonFinite(t: Tensor): number {
-  checkTensor('countNonFinite', 'tensor', t);
-  return timed('other', 'countNonFinite', () => binding.countNonFinite(t.native));
+  const count = nonFiniteCount([t]);
+  try {
+    return (count.toArray() as Int32Array)[0]!;
+  } finally {
+    count.dispose();
+  }
 }
 
 /** out = a + b (float32, same shapes); out may be a or b. */
 export function add(a: Tensor, b: Tensor, out?: Tensor): Tensor {
-  checkTensor('add', 'a', a);
-  checkTensor('add', 'b', b);
-  const made: Tensor[] = [];
-  return guard(made, () => {
-    const o = fresh(out, made, () => alloc(a.shape, a));
-    timed('other', 'add', () => binding.add(a.native, b.native, o.native));
-    return o;
-  });
+  const r = run('other', 'add', () => binding.add({ a: n(a), b: n(b), out: o(out) }));
+  return back(r.out, out);
+}
+
+/** y (N, H, W, C) from x (N, C, H, W): a PyTorch-layout batch in senet's layout, on x's device. */
+export function toChannelsLast(x: Tensor, out?: Tensor): Tensor {
+  const r = run('data', 'toChannelsLast', () => binding.toChannelsLast({ x: n(x), y: o(out) }));
+  return back(r.y, out);
 }

@@ -1,9 +1,10 @@
 /**
  * A tiny profiler: while it is on, every op in lib/ops.ts (and the trainer's data wait and
  * upload) adds its wall time to its op family and to its own name. While it is off an op pays
- * one boolean check. On CUDA, ops are asynchronous: started with `{ device: 'cuda' }`, the
- * profiler waits for the GPU before and after each op (only while on), so that each op's time is
- * its own — which slows the step down, so measure throughput with the profiler off.
+ * one boolean check. Ops are queued and run on the device's executor, so while the profiler is
+ * on it waits for the device before and after each op, so that each op's time is its own (the
+ * call, the queue and the arithmetic) — which slows the step down, so measure throughput with
+ * the profiler off.
  */
 import { performance } from 'node:perf_hooks';
 import { binding } from './binding';
@@ -33,12 +34,12 @@ export interface ProfileReport {
   ops: Record<string, ProfileEntry & { family: OpFamily }>;
   /** Sum over the families. */
   totalMs: number;
-  /** True when each op was timed with a device synchronisation around it (CUDA). */
-  synchronized: boolean;
+  /** The device each op was timed on, with a synchronisation around it. */
+  device: Device;
 }
 
 let on = false;
-let sync = false;
+let device: Device = 'cpu';
 const familyMs = new Map<OpFamily, number>();
 const opStats = new Map<string, ProfileEntry & { family: OpFamily }>();
 
@@ -54,12 +55,12 @@ function add(family: OpFamily, op: string, ms: number): void {
 }
 
 function record<R>(family: OpFamily, op: string, fn: () => R): R {
-  if (sync) binding.cudaSynchronize();
+  binding.synchronize(device);
   const t0 = performance.now();
   try {
     return fn();
   } finally {
-    if (sync) binding.cudaSynchronize();
+    binding.synchronize(device);
     add(family, op, performance.now() - t0);
   }
 }
@@ -80,13 +81,10 @@ export function profiling(): boolean {
   return on;
 }
 
-/**
- * Starts recording (and clears what was recorded). `device: 'cuda'` synchronises the GPU around
- * every op, so that each op's time is its own.
- */
+/** Starts recording (and clears what was recorded), timing each op on `device` (default 'cpu'). */
 export function startProfiling(options?: { device?: Device }): void {
   resetProfile();
-  sync = options?.device === 'cuda';
+  device = options?.device ?? 'cpu';
   on = true;
 }
 
@@ -94,7 +92,6 @@ export function startProfiling(options?: { device?: Device }): void {
 export function stopProfiling(): ProfileReport {
   const r = profileReport();
   on = false;
-  sync = false;
   return r;
 }
 
@@ -109,5 +106,5 @@ export function profileReport(): ProfileReport {
   const families = Object.fromEntries(OP_FAMILIES.map((f) => [f, familyMs.get(f) ?? 0])) as Record<OpFamily, number>;
   const ops: ProfileReport['ops'] = {};
   for (const [name, e] of [...opStats].sort((a, b) => b[1].ms - a[1].ms)) ops[name] = { ...e };
-  return { families, ops, totalMs: OP_FAMILIES.reduce((s, f) => s + families[f], 0), synchronized: sync };
+  return { families, ops, totalMs: OP_FAMILIES.reduce((s, f) => s + families[f], 0), device };
 }

@@ -1,8 +1,11 @@
 /**
  * Tensors: typed handles on native memory (host for 'cpu', GPU for 'cuda'). Activations are
- * channels-last, (N, H, W, C). `dispose()` frees memory at once; a tensor never disposed is freed
- * when the garbage collector finalises its native handle (a safety net, not a plan: V8 is told
- * how much memory each holds, but only a dispose() frees it at a known time).
+ * channels-last, (N, H, W, C). Work on a tensor is queued on its device's executor and runs off
+ * the JavaScript thread, in order: `await t.data()` reads it without blocking, `t.toArray()`
+ * blocks until the work queued before it is done. `dispose()` (or `using`) releases memory at
+ * once (it is freed after the work already queued on it); a tensor never disposed is freed when
+ * the garbage collector finalises its handle, which V8 does under the memory pressure the
+ * tensor's bytes add (CPU and GPU bytes are both reported to it).
  */
 import type { NativeDevice, NativeDType, NativeTensor, NativeTypedArray } from '../binding';
 import { binding } from './binding';
@@ -84,17 +87,43 @@ export class Tensor<D extends DType = DType> {
     return this.native.isView;
   }
 
-  /** Frees the memory now; for a view, drops only the view. Disposing twice is harmless. */
+  /** Bytes of the elements (0 once disposed). */
+  get bytes(): number {
+    return this.native.bytes;
+  }
+
+  /** Releases the memory now; for a view, drops only the view. Disposing twice is harmless. */
   dispose(): void {
     this.native.dispose();
   }
 
-  /** A copy of the contents, in a new typed array. */
+  /** `using t = …` disposes the tensor at the end of the block. */
+  [Symbol.dispose](): void {
+    this.native.dispose();
+  }
+
+  /**
+   * A copy of the contents, once the work queued before this call has run, without blocking the
+   * JavaScript thread. Rejects with the error of a queued op that failed (e.g. SENET_CUDA_OOM).
+   */
+  data(): Promise<TypedArrayOf<D>> {
+    return this.native.data() as Promise<TypedArrayOf<D>>;
+  }
+
+  /**
+   * A copy of the contents, in a new typed array. BLOCKS the JavaScript thread until the work
+   * queued before it has run (prefer `await data()` in a server or a long loop).
+   */
   toArray(): TypedArrayOf<D> {
     return this.native.toTypedArray() as TypedArrayOf<D>;
   }
 
-  /** Overwrites the contents from a typed array of the same dtype and element count. */
+  /** The same as toArray(): a blocking read, tfjs's name for it. */
+  dataSync(): TypedArrayOf<D> {
+    return this.toArray();
+  }
+
+  /** Overwrites the contents (in queue order: ops queued before still see the old values) from a typed array of the same dtype and element count. */
   set(data: TypedArrayOf<D>): void {
     if (!ArrayBuffer.isView(data)) fail('SENET_ARGUMENT', 'Tensor.set', 'data', 'a typed array', describe(data));
     this.native.set(data as TypedArray);
@@ -166,7 +195,7 @@ export function empty<D extends DType = 'float32'>(shape: readonly number[], opt
 export function full<D extends DType = 'float32'>(shape: readonly number[], value: number, options?: CreateOptions<D>): Tensor<D> {
   checkNumber('full', 'value', value);
   const t = empty<D>(shape, options);
-  binding.fill(t.native, value);
+  binding.fill({ tensor: t.native, params: { value } });
   return t;
 }
 
@@ -203,7 +232,7 @@ export function fillNormal(t: Tensor, mean = 0, std = 1, options?: { seed?: numb
   checkTensor('fillNormal', 'tensor', t);
   checkNumber('fillNormal', 'mean', mean);
   checkNumber('fillNormal', 'std', std, 0);
-  binding.fillNormal(t.native, mean, std, seedOf('fillNormal', options?.seed));
+  binding.fillNormal({ tensor: t.native, params: { mean, std, seed: seedOf('fillNormal', options?.seed) } });
   return t;
 }
 
@@ -212,7 +241,7 @@ export function fillUniform(t: Tensor, low = 0, high = 1, options?: { seed?: num
   checkTensor('fillUniform', 'tensor', t);
   checkNumber('fillUniform', 'low', low);
   checkNumber('fillUniform', 'high', high, low);
-  binding.fillUniform(t.native, low, high, seedOf('fillUniform', options?.seed));
+  binding.fillUniform({ tensor: t.native, params: { low, high, seed: seedOf('fillUniform', options?.seed) } });
   return t;
 }
 
@@ -220,7 +249,7 @@ export function fillUniform(t: Tensor, low = 0, high = 1, options?: { seed?: num
 export function fill(t: Tensor, value: number): Tensor {
   checkTensor('fill', 'tensor', t);
   checkNumber('fill', 'value', value);
-  binding.fill(t.native, value);
+  binding.fill({ tensor: t.native, params: { value } });
   return t;
 }
 
@@ -248,10 +277,16 @@ export function rand(shape: readonly number[], options?: RandomOptions & { low?:
   return t;
 }
 
-/** Copies src's elements into dst (same dtype and element count; devices may differ). */
-export function copy(src: Tensor, dst: Tensor): Tensor {
+/**
+ * Copies src's elements into dst (same dtype and element count; devices may differ), in queue
+ * order. With `onlyIf` (an int32 scalar on dst's device) the copy happens only when it is not 0
+ * when the copy runs.
+ */
+export function copy(src: Tensor, dst: Tensor, options?: { onlyIf?: Tensor }): Tensor {
   checkTensor('copy', 'src', src);
   checkTensor('copy', 'dst', dst);
-  timed('other', 'copy', () => binding.copy(src.native, dst.native));
+  const onlyIf = options?.onlyIf;
+  if (onlyIf !== undefined) checkTensor('copy', 'onlyIf', onlyIf);
+  timed('other', 'copy', () => binding.copy({ src: src.native, dst: dst.native, onlyIf: onlyIf ? onlyIf.native : null }));
   return dst;
 }

@@ -70,7 +70,7 @@ test('wrong dtype', (t) => {
   const fl = zeros([2]);
   t.is(codeOf(() => ops.crossEntropyForward(zeros([2, 3]), fl)), 'SENET_DTYPE');
   const native = binding.empty([2, 5, 6, 4], 'uint8', 'cpu');
-  t.is(codeOf(() => binding.globalAvgPoolForward(native, binding.empty([2, 4], 'float32', 'cpu'))), 'SENET_DTYPE');
+  t.is(codeOf(() => binding.globalAvgPoolForward({ x: native, y: binding.empty([2, 4], 'float32', 'cpu') })), 'SENET_DTYPE');
   t.is(codeOf(() => zeros([2], { dtype: 'float16' as 'float32' })), 'SENET_ARGUMENT');
   const i32 = zeros([3], { dtype: 'int32' });
   t.is(codeOf(() => i32.set(new Float32Array(3) as unknown as Int32Array)), 'SENET_DTYPE');
@@ -90,7 +90,7 @@ test('groups that do not divide the channels', (t) => {
   const y = zeros([2, 5, 6, 8]);
   const n = (t2: Tensor) => t2.native;
   const params = { kernelH: 3, kernelW: 3, strideH: 1, strideW: 1, padH: 1, padW: 1, groups: 3, relu: true, training: false, eps: 1e-5, momentum: 0.1 };
-  t.is(codeOf(() => binding.convBnForward(n(c.x), n(c.w), n(c.gamma), n(c.beta), n(c.runningMean), n(c.runningVar), n(y), null, null, null, params)), 'SENET_ARGUMENT');
+  t.is(codeOf(() => binding.convBnForward({ x: n(c.x), w: n(c.w), gamma: n(c.gamma), beta: n(c.beta), runningMean: n(c.runningMean), runningVar: n(c.runningVar), y: n(y), z: null, saveMean: null, saveVar: null, params })), 'SENET_ARGUMENT');
   t.truthy(ops.convBnForward(c, { groups: 2, padding: 1 }).y);
   disposeAll(c, y);
 });
@@ -125,7 +125,7 @@ test('a disposed tensor, in TypeScript and in the native glue', (t) => {
   const a = zeros([4]);
   const b = zeros([4]);
   a.dispose();
-  t.is(codeOf(() => binding.add(a.native, b.native, b.native)), 'SENET_DISPOSED');
+  t.is(codeOf(() => binding.add({ a: a.native, b: b.native, out: b.native })), 'SENET_DISPOSED');
   t.is(codeOf(() => a.toArray()), 'SENET_DISPOSED');
   t.is(codeOf(() => a.set(new Float32Array(4))), 'SENET_DISPOSED');
   t.is(codeOf(() => a.view(0, [2])), 'SENET_DISPOSED');
@@ -141,28 +141,38 @@ test('values that are not tensors or typed arrays', (t) => {
   t.is(codeOf(() => ops.add(x, 3 as unknown as Tensor)), 'SENET_ARGUMENT');
   t.is(codeOf(() => ops.convBnForward(null as unknown as Parameters<typeof ops.convBnForward>[0])), 'SENET_ARGUMENT');
   // Straight into the glue: a plain object, a number, a missing argument, a bad params object.
-  const e = thrown(() => binding.add({ shape: [3] } as unknown as typeof x.native, x.native, x.native));
+  const e = thrown(() => binding.add({ a: { shape: [3] } as unknown as typeof x.native, b: x.native, out: x.native }));
   t.is(e.code, 'SENET_ARGUMENT');
   t.regex(e.message, /add: a: expected a Tensor, received an object/);
-  t.is(codeOf(() => binding.fill(x.native, 'one' as unknown as number)), 'SENET_ARGUMENT');
-  t.is(codeOf(() => (binding.add as unknown as (a: unknown) => void)(x.native)), 'SENET_ARGUMENT');
+  t.is(codeOf(() => binding.fill({ tensor: x.native, params: { value: 'one' as unknown as number } })), 'SENET_ARGUMENT');
+  // Positional arguments (the old binding) are refused: one object of named arguments.
+  const positional = thrown(() => (binding.add as unknown as (...a: unknown[]) => void)(x.native, x.native, x.native));
+  t.is(positional.code, 'SENET_ARGUMENT');
+  t.regex(positional.message, /add: a: expected a Tensor, received undefined/);
+  t.is(codeOf(() => (binding.add as unknown as (a: unknown) => void)(undefined)), 'SENET_ARGUMENT');
   t.is(codeOf(() => binding.fromTypedArray([1, 2] as unknown as Float32Array, [2], 'cpu')), 'SENET_ARGUMENT');
-  t.is(codeOf(() => binding.maxPoolForward(x.native, x.native, { kernelH: 'three' } as unknown as Parameters<typeof binding.maxPoolForward>[2])), 'SENET_ARGUMENT');
+  t.is(codeOf(() => binding.maxPoolForward({ x: x.native, y: x.native, params: { kernelH: 'three' } as unknown as Parameters<typeof binding.maxPoolForward>[0]['params'] })), 'SENET_ARGUMENT');
   t.is(codeOf(() => binding.empty([2], 'float32', 'tpu' as 'cpu')), 'SENET_DEVICE');
-  t.is(codeOf(() => binding.fillNormal(x.native, 0, 1, -5)), 'SENET_ARGUMENT');
+  t.is(codeOf(() => binding.fillNormal({ tensor: x.native, params: { mean: 0, std: 1, seed: -5 } })), 'SENET_ARGUMENT');
   t.truthy(ops.add(x, x));
   x.dispose();
 });
 
-test('labels out of range are an error, not a read out of bounds', (t) => {
+test('labels out of range are an error at the next read, not a read out of bounds', async (t) => {
   const logits = zeros([2, 3]);
   const labels = tensor(BigInt64Array.from([0n, 3n]));
-  const e = thrown(() => ops.crossEntropyForward(logits, labels));
-  t.is(e.code, 'SENET_ARGUMENT');
-  t.regex(e.message, /labels: expected values in \[0, 3\), received 3 at index 1/);
+  // Values are only seen when the op runs: the error rejects the next read, with its code.
+  const out = ops.crossEntropyForward(logits, labels);
+  const e = await t.throwsAsync(out.loss.data());
+  t.is((e as { code?: string }).code, 'SENET_ARGUMENT');
+  t.regex(e!.message, /labels: expected values in \[0, 3\), received 3 at index 1/);
+  // Once reported it is cleared: the next ops run and read normally.
+  const good = tensor(Int32Array.from([2, 0]));
+  t.is((await ops.crossEntropyForward(logits, good).loss.data()).length, 1);
   const neg = tensor(Int32Array.from([-1, 0]));
-  t.is(codeOf(() => ops.crossEntropyBackward(logits, neg)), 'SENET_ARGUMENT');
-  disposeAll(logits, labels, neg);
+  const d = ops.crossEntropyBackward(logits, neg);
+  t.is(codeOf(() => d.toArray()), 'SENET_ARGUMENT', 'a blocking read reports it too');
+  disposeAll(logits, labels, neg, good, out.loss, out.correct, d);
 });
 
 test('tensors on a device this build or machine does not have', (t) => {

@@ -5,7 +5,7 @@
 import * as ops from '../ops';
 import type { Tensor } from '../tensor';
 import type { Builder, Buffer, Param } from './builder';
-import { Slot } from './slot';
+import { Slot } from '../slot';
 
 /** Shape and behaviour of one conv + BN (+ ReLU). */
 export interface ConvBnSpec {
@@ -60,11 +60,13 @@ export class ConvBn {
 
   /** x (N, H, W, Cin) → y (N, Ho, Wo, Cout), a buffer of this layer's, valid until its next forward. */
   forward(x: Tensor, training: boolean): Tensor {
-    const { outShape } = ops.convBnParams('ConvBn.forward', x, this.w.value, this.options(training));
+    const inputs = { x, w: this.w.value, gamma: this.gamma.value, beta: this.beta.value, runningMean: this.runningMean.value, runningVar: this.runningVar.value };
+    const options = this.options(training);
+    const outShape = ops.convBnOutputShape(inputs, options);
     const c = this.spec.outChannels;
     const out = ops.convBnForward(
-      { x, w: this.w.value, gamma: this.gamma.value, beta: this.beta.value, runningMean: this.runningMean.value, runningVar: this.runningVar.value },
-      this.options(training),
+      inputs,
+      options,
       training
         ? { y: this.y.get(outShape), z: this.z.get(outShape), saveMean: this.mean.get([c]), saveVar: this.variance.get([c]) }
         : { y: this.y.get(outShape) },

@@ -7,14 +7,14 @@ import type { ParameterArena } from '../arena';
 import { SenetError } from '../errors';
 import { fans } from '../init';
 import * as ops from '../ops';
-import { copy, empty, fill, fillNormal, fillUniform, tensor, type Device, type Tensor } from '../tensor';
+import { copy, empty, fill, fillNormal, fillUniform, type Device, type Tensor } from '../tensor';
 import { checkOneOf, fail, shapeString } from '../validate';
 import { Bottleneck } from './bottleneck';
 import { Builder, type Param } from './builder';
 import type { SEResNeXtConfig } from './config';
 import { ConvBn } from './conv_bn';
-import { nchwToNhwc, ohwiToOihw, oihwToOhwi } from './layout';
-import { Slot } from './slot';
+import { ohwiToOihw, oihwToOhwi } from './layout';
+import { Slot } from '../slot';
 
 /** One entry of a state dict, in PyTorch's layout. */
 export interface StateTensor {
@@ -41,6 +41,17 @@ type Entry =
   | { kind: 'se'; w1: Param; b1: Param; w2: Param; b2: Param }
   | { kind: 'fc'; w: Param; b: Param };
 
+/**
+ * The batch-norm running statistics (and num_batches_tracked) as they were at one point of the
+ * queue: what a training loop puts back when a step is not taken.
+ */
+export interface StatisticsSnapshot {
+  /** A device copy of every running mean and variance. */
+  readonly values: Tensor;
+  /** num_batches_tracked of each batch norm, in state-dict order. */
+  counts: number[];
+}
+
 /** The network. Build one with createModel(). */
 export class SEResNeXt {
   /** The configuration it was built from. */
@@ -48,7 +59,7 @@ export class SEResNeXt {
   readonly device: Device;
   /** Parameter values and gradients. */
   readonly params: ParameterArena;
-  /** Batch-norm running statistics. */
+  /** Batch-norm running statistics (use snapshotStatistics / restoreStatistics to save and put them back). */
   readonly buffers: ParameterArena;
   private readonly stem: ConvBn;
   private readonly blocks: Bottleneck[];
@@ -56,8 +67,13 @@ export class SEResNeXt {
   private readonly fcB: Param;
   private readonly paramList: readonly Param[];
   private mode: 'train' | 'eval' = 'train';
-  // Model-level buffers: 0 max-pool output, 1 features, 2 logits, 3 d features, 4 d last map, 5 d stem.
-  private readonly slots = new Array<Slot>();
+  // Model-level activation and gradient buffers.
+  private readonly pooledStem: Slot;
+  private readonly featureBuffer: Slot;
+  private readonly logitBuffer: Slot;
+  private readonly dFeatures: Slot;
+  private readonly dLastMap: Slot;
+  private readonly dStem: Slot;
   private input: Tensor | undefined;
   private stemOut: Tensor | undefined;
   private features: Tensor | undefined;
@@ -105,7 +121,12 @@ export class SEResNeXt {
     const placed = b.place();
     this.params = placed.params;
     this.buffers = placed.buffers;
-    for (let i = 0; i < 6; i++) this.slots.push(new Slot(options.device));
+    this.pooledStem = new Slot(options.device);
+    this.featureBuffer = new Slot(options.device);
+    this.logitBuffer = new Slot(options.device);
+    this.dFeatures = new Slot(options.device);
+    this.dLastMap = new Slot(options.device);
+    this.dStem = new Slot(options.device);
     try {
       this.initialize(options.seed, b);
     } catch (err) {
@@ -142,13 +163,34 @@ export class SEResNeXt {
     return this.mode === 'train';
   }
 
-  /** Each batch norm's num_batches_tracked, in state-dict order. */
-  get batchNormCounts(): number[] {
-    return this.layers().map((l) => l.batchesTracked);
+  /**
+   * Queues a copy of the batch-norm running statistics (into `into`, reused, or a new snapshot
+   * that is yours to dispose with disposeSnapshot) and notes each num_batches_tracked.
+   */
+  snapshotStatistics(into?: StatisticsSnapshot): StatisticsSnapshot {
+    const stats = this.buffers.values;
+    const values = into && !into.values.disposed ? into.values : empty(stats.shape, { device: stats.device });
+    copy(stats, values);
+    const counts = this.layers().map((l) => l.batchesTracked);
+    if (into && into.values === values) {
+      into.counts = counts;
+      return into;
+    }
+    return { values, counts };
   }
 
-  set batchNormCounts(counts: number[]) {
-    this.layers().forEach((l, i) => (l.batchesTracked = counts[i] ?? l.batchesTracked));
+  /** Puts the statistics of a snapshot back (queued: ops queued before still see the current ones). */
+  restoreStatistics(snapshot: StatisticsSnapshot): void {
+    copy(snapshot.values, this.buffers.values);
+    this.layers().forEach((l, i) => (l.batchesTracked = snapshot.counts[i] ?? l.batchesTracked));
+  }
+
+  /**
+   * The number of NaN or infinite values among the batch-norm running statistics and `extra`
+   * (e.g. the loss), into an int32 scalar on the model's device: a check that never waits.
+   */
+  countNonFinite(extra: readonly Tensor[], out?: Tensor): Tensor {
+    return ops.nonFiniteCount([...extra, this.buffers.values], out);
   }
 
   /** Number of trainable parameters (27,559,896 for seresnext50_32x4d at 1000 classes). */
@@ -175,12 +217,12 @@ export class SEResNeXt {
     this.input = x;
     let h = this.stem.forward(x, training);
     this.stemOut = h;
-    if (this.config.stem === 'imagenet') h = ops.maxPoolForward(h, MAXPOOL, this.slot(0, poolShape(h.shape)));
+    if (this.config.stem === 'imagenet') h = ops.maxPoolForward(h, MAXPOOL, this.pooledStem.get(ops.maxPoolOutputShape(h, MAXPOOL)));
     for (const blk of this.blocks) h = blk.forward(h, training);
     this.lastMap = h;
     const n = h.shape[0]!, c = h.shape[3]!;
-    this.features = ops.globalAvgPoolForward(h, this.slot(1, [n, c]));
-    return ops.linearForward(this.features, this.fcW.value, this.fcB.value, this.slot(2, [n, this.config.numClasses]));
+    this.features = ops.globalAvgPoolForward(h, this.featureBuffer.get([n, c]));
+    return ops.linearForward(this.features, this.fcW.value, this.fcB.value, this.logitBuffer.get([n, this.config.numClasses]));
   }
 
   /** Gradients of every parameter (into `params.grads`) from d loss / d logits of the last logits() call in training mode. */
@@ -189,35 +231,33 @@ export class SEResNeXt {
       throw new SenetError('SENET_ARGUMENT', 'SEResNeXt.backward: call logits() in training mode first');
     }
     if (!this.training) throw new SenetError('SENET_ARGUMENT', 'SEResNeXt.backward: the model is in eval mode; call train() and logits() first');
-    const g = ops.linearBackward(dlogits, this.features, this.fcW.value, { bias: true }, { dx: this.slot(3, this.features.shape), dw: this.fcW.grad, db: this.fcB.grad });
-    let d = ops.globalAvgPoolBackward(g.dx!, this.lastMap.shape, this.slot(4, this.lastMap.shape));
+    const g = ops.linearBackward(dlogits, this.features, this.fcW.value, { bias: true }, { dx: this.dFeatures.get(this.features.shape), dw: this.fcW.grad, db: this.fcB.grad });
+    let d = ops.globalAvgPoolBackward(g.dx!, this.lastMap.shape, this.dLastMap.get(this.lastMap.shape));
     for (let i = this.blocks.length - 1; i >= 0; i--) d = this.blocks[i]!.backward(d);
     if (this.config.stem === 'imagenet') {
-      const pooled = this.slots[0]!.peek()!;
-      d = ops.maxPoolBackward(d, this.stemOut, pooled, MAXPOOL, this.slot(5, this.stemOut.shape));
+      const pooled = this.pooledStem.peek()!;
+      d = ops.maxPoolBackward(d, this.stemOut, pooled, MAXPOOL, this.dStem.get(this.stemOut.shape));
     }
     this.stem.backward(d, false);
   }
 
-  private slot(i: number, shape: readonly number[]): Tensor {
-    return this.slots[i]!.get(shape);
-  }
-
   /**
    * Logits of a batch in a tensor of your own (dispose it). `layout` says how x is laid out:
-   * 'nhwc' (senet's, the default) or 'nchw' (PyTorch's). x may be on either device.
+   * 'nhwc' (senet's, the default) or 'nchw' (PyTorch's). x may be on either device. The work is
+   * queued and the call returns at once: `await logits.data()` reads the result.
    */
   forward(x: Tensor, options?: { layout?: InputLayout }): Tensor {
-    const layout = checkOneOf('SEResNeXt.forward', 'layout', options?.layout ?? 'nhwc', ['nhwc', 'nchw'] as const);
+    const where = 'SEResNeXt.forward';
+    const layout = checkOneOf(where, 'layout', options?.layout ?? 'nhwc', ['nhwc', 'nchw'] as const);
     let input = x;
     const owned: Tensor[] = [];
-    if (layout === 'nchw') {
-      if (x.shape.length !== 4) fail('SENET_SHAPE', 'SEResNeXt.forward', 'x', '(N, C, H, W)', shapeString(x.shape));
-      const [n, c, h, w] = x.shape as [number, number, number, number];
-      input = tensor(nchwToNhwc(x.toArray() as Float32Array, n, c, h, w), [n, h, w, c], { device: this.device });
-      owned.push(input);
-    } else if (x.device !== this.device) {
+    if (x.device !== this.device) {
       input = copy(x, empty(x.shape, { device: this.device }));
+      owned.push(input);
+    }
+    if (layout === 'nchw') {
+      if (x.shape.length !== 4) fail('SENET_SHAPE', where, 'x', '(N, C, H, W)', shapeString(x.shape));
+      input = ops.toChannelsLast(input);
       owned.push(input);
     }
     try {
@@ -262,25 +302,41 @@ export class SEResNeXt {
     return m;
   }
 
-  /** The weights and buffers in PyTorch's names, layouts and order (timm's state_dict). */
+  /**
+   * The weights and buffers in PyTorch's names, layouts and order (timm's state_dict). BLOCKS
+   * until the work queued so far has run; readStateDict() does the same without blocking.
+   */
   stateDict(): StateDict {
+    return this.buildStateDict(this.params.values.toArray() as Float32Array, this.buffers.values.toArray() as Float32Array);
+  }
+
+  /** stateDict() without blocking the JavaScript thread: the values after the work queued so far. */
+  async readStateDict(): Promise<StateDict> {
+    const [params, buffers] = await Promise.all([this.params.values.data(), this.buffers.values.data()]);
+    return this.buildStateDict(params as Float32Array, buffers as Float32Array);
+  }
+
+  // Entries from host copies of the two arenas (each entry its own copy, in PyTorch's layout).
+  private buildStateDict(params: Float32Array, buffers: Float32Array): StateDict {
     const d: StateDict = new Map();
-    const f32 = (t: Tensor) => t.toArray() as Float32Array;
+    const p = (e: { offset: number; shape: readonly number[] }) => params.slice(e.offset, e.offset + e.shape.reduce((a, b) => a * b, 1));
+    const b = (e: { offset: number; shape: readonly number[] }) => buffers.slice(e.offset, e.offset + e.shape.reduce((a, b) => a * b, 1));
     for (const e of this.entries()) {
       if (e.kind === 'conv') {
         const l = e.layer;
         const [o, kh, kw, i] = l.w.shape as [number, number, number, number];
-        d.set(l.w.name, { shape: [o, i, kh, kw], data: ohwiToOihw(f32(l.w.value), o, kh, kw, i) });
-        for (const p of [l.gamma, l.beta, l.runningMean, l.runningVar]) d.set(p.name, { shape: [...p.shape], data: f32(p.value) });
+        d.set(l.w.name, { shape: [o, i, kh, kw], data: ohwiToOihw(p(this.params.get(l.w.name)), o, kh, kw, i) });
+        for (const q of [l.gamma, l.beta]) d.set(q.name, { shape: [...q.shape], data: p(this.params.get(q.name)) });
+        for (const q of [l.runningMean, l.runningVar]) d.set(q.name, { shape: [...q.shape], data: b(this.buffers.get(q.name)) });
         d.set(`${l.spec.bn}.num_batches_tracked`, { shape: [], data: BigInt64Array.of(BigInt(l.batchesTracked)) });
       } else if (e.kind === 'se') {
-        d.set(e.w1.name, { shape: [...e.w1.shape, 1, 1], data: f32(e.w1.value) });
-        d.set(e.b1.name, { shape: [...e.b1.shape], data: f32(e.b1.value) });
-        d.set(e.w2.name, { shape: [...e.w2.shape, 1, 1], data: f32(e.w2.value) });
-        d.set(e.b2.name, { shape: [...e.b2.shape], data: f32(e.b2.value) });
+        d.set(e.w1.name, { shape: [...e.w1.shape, 1, 1], data: p(this.params.get(e.w1.name)) });
+        d.set(e.b1.name, { shape: [...e.b1.shape], data: p(this.params.get(e.b1.name)) });
+        d.set(e.w2.name, { shape: [...e.w2.shape, 1, 1], data: p(this.params.get(e.w2.name)) });
+        d.set(e.b2.name, { shape: [...e.b2.shape], data: p(this.params.get(e.b2.name)) });
       } else {
-        d.set(e.w.name, { shape: [...e.w.shape], data: f32(e.w.value) });
-        d.set(e.b.name, { shape: [...e.b.shape], data: f32(e.b.value) });
+        d.set(e.w.name, { shape: [...e.w.shape], data: p(this.params.get(e.w.name)) });
+        d.set(e.b.name, { shape: [...e.b.shape], data: p(this.params.get(e.b.name)) });
       }
     }
     return d;
@@ -362,13 +418,14 @@ export class SEResNeXt {
   dispose(): void {
     for (const l of this.layers()) l.dispose();
     for (const blk of this.blocks) blk.se.dispose();
-    for (const s of this.slots) s.dispose();
+    for (const s of [this.pooledStem, this.featureBuffer, this.logitBuffer, this.dFeatures, this.dLastMap, this.dStem]) s.dispose();
     this.params.dispose();
     this.buffers.dispose();
   }
+
+  /** `using model = createModel(…)` disposes it at the end of the block. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
 }
 
-function poolShape(s: readonly number[]): number[] {
-  const out = (v: number) => Math.floor((v + 2 - 3) / 2) + 1;
-  return [s[0]!, out(s[1]!), out(s[2]!), s[3]!];
-}

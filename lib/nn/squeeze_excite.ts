@@ -7,7 +7,7 @@
 import * as ops from '../ops';
 import type { Tensor } from '../tensor';
 import type { Builder, Param } from './builder';
-import { Slot } from './slot';
+import { Slot } from '../slot';
 
 /** timm's make_divisible(channels / 16, 8): the SE hidden width. */
 export function seHiddenWidth(channels: number, ratio = 1 / 16, divisor = 8): number {
@@ -67,7 +67,7 @@ export class SqueezeExcite {
     const u = this.u!;
     const g = ops.seBackward(
       dy,
-      { u, pooled: this.pooled.peek()!, hidden: this.hidden.peek()!, gate: this.gate.peek()!, y: this.y.peek()! },
+      { u, pooled: this.pooled.peek()!, hidden: this.hidden.peek()!, gate: this.gate.peek()!, residual: true, y: this.y.peek()! },
       { w1: this.w1.value, w2: this.w2.value },
       { du: this.du.get(u.shape), dshortcut: this.dshortcut.get(u.shape), dw1: this.w1.grad, db1: this.b1.grad, dw2: this.w2.grad, db2: this.b2.grad },
     );

@@ -4,9 +4,10 @@
  * (added to the gradient, for every parameter), nesterov.
  */
 import type { ParameterArena } from '../arena';
+import { binding } from '../binding';
 import * as ops from '../ops';
 import { zeros, type Tensor } from '../tensor';
-import { checkBool, checkNumber, checkOptions, describe, fail } from '../validate';
+import { checkOptions, describe, fail } from '../validate';
 
 /** SGD's hyper-parameters. */
 export interface SGDOptions {
@@ -48,19 +49,23 @@ export class SGD {
     const o = checkOptions(where, options);
     if (!target || typeof target !== 'object') fail('SENET_ARGUMENT', where, 'target', 'a model or a ParameterArena', describe(target));
     this.arena = 'params' in target ? target.params : target;
-    this.lr = checkNumber(where, 'lr', o.lr, 0);
-    this.momentum = checkNumber(where, 'momentum', o.momentum ?? 0, 0);
-    this.dampening = checkNumber(where, 'dampening', o.dampening ?? 0);
-    this.weightDecay = checkNumber(where, 'weightDecay', o.weightDecay ?? 0, 0);
-    this.nesterov = checkBool(where, 'nesterov', o.nesterov ?? false);
-    if (this.nesterov && (this.momentum <= 0 || this.dampening !== 0)) {
-      fail('SENET_ARGUMENT', where, 'nesterov', 'momentum > 0 and dampening 0 (as PyTorch)', `momentum ${this.momentum}, dampening ${this.dampening}`);
-    }
+    if (o.lr === undefined) fail('SENET_ARGUMENT', where, 'lr', 'a number >= 0', 'undefined');
+    this.lr = o.lr;
+    this.momentum = o.momentum ?? 0;
+    this.dampening = o.dampening ?? 0;
+    this.weightDecay = o.weightDecay ?? 0;
+    this.nesterov = o.nesterov ?? false;
+    // The native check owns the rules (ranges, nesterov's conditions): refused here, up front.
+    binding.sgdCheckParams({ params: { lr: this.lr, momentum: this.momentum, dampening: this.dampening, weightDecay: this.weightDecay, nesterov: this.nesterov, firstStep: true } });
     this.buffer = this.momentum !== 0 ? zeros([this.arena.length], { device: this.arena.values.device }) : null;
   }
 
-  /** One update of every parameter from the gradients in the arena. */
-  step(): void {
+  /**
+   * Queues one update of every parameter from the gradients in the arena. With `skipIf` (an
+   * int32 scalar on the device, e.g. a non-finite count) the update is skipped when it is not 0
+   * when the step runs; call `uncountStep()` once the host knows it was.
+   */
+  step(options?: { skipIf?: Tensor }): void {
     ops.sgdStep(this.arena.values, this.arena.grads, this.buffer, {
       lr: this.lr,
       momentum: this.momentum,
@@ -68,13 +73,25 @@ export class SGD {
       weightDecay: this.weightDecay,
       nesterov: this.nesterov,
       firstStep: this.stepCount === 0,
+      skipIf: options?.skipIf ?? null,
     });
     this.stepCount += 1;
   }
 
-  /** Step count, learning rate and momentum buffer (in the arena's layout). */
+  /** Takes the last step off the count: it was skipped on the device (step's skipIf). */
+  uncountStep(): void {
+    if (this.stepCount > 0) this.stepCount -= 1;
+  }
+
+  /** Step count, learning rate and momentum buffer (in the arena's layout). BLOCKS for the buffer's read; see readState. */
   state(): SGDState {
     return { stepCount: this.stepCount, lr: this.lr, momentumBuffer: this.buffer ? (this.buffer.toArray() as Float32Array) : null };
+  }
+
+  /** state() without blocking: the buffer as it is after the work queued so far. */
+  async readState(): Promise<SGDState> {
+    const stepCount = this.stepCount, lr = this.lr;
+    return { stepCount, lr, momentumBuffer: this.buffer ? ((await this.buffer.data()) as Float32Array) : null };
   }
 
   /** Restores what state() returned. */

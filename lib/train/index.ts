@@ -1,6 +1,7 @@
 /** Training: the Trainer, its progress display, the curves picture. */
 export {
   Trainer,
+  AbortError,
   loadTrainingCheckpoint,
   type TrainerOptions,
   type FitData,

@@ -41,6 +41,10 @@ export interface RunOptions {
   seed: number;
   progress: ProgressMode;
   workers?: number;
+  /** Also checkpoint every N steps (a checkpoint is always written at each epoch's end). */
+  checkpointEverySteps?: number;
+  /** Cancels the run at the next step boundary, after a checkpoint (fit rejects with an AbortError). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -103,7 +107,7 @@ function definedOnly<T extends object>(o: T): Partial<T> {
 
 // What a resumed run must keep the same (not where to write, what to resume, or how to show it).
 function persistent(o: RunOptions): Partial<RunOptions> {
-  const { out: _out, resume: _resume, progress: _progress, device: _device, workers: _workers, data: _data, ...rest } = o;
+  const { out: _out, resume: _resume, progress: _progress, device: _device, workers: _workers, data: _data, signal: _signal, checkpointEverySteps: _every, ...rest } = o;
   return definedOnly(rest);
 }
 
@@ -121,7 +125,7 @@ function loaders(o: RunOptions, train: ImageDataset, val: ImageDataset | null, t
 export async function runTraining(options: Partial<RunOptions>, stream: NodeJS.WriteStream = process.stderr): Promise<RunSummary> {
   const started = Date.now();
   // Resuming continues the run as it was: its settings, unless given again explicitly.
-  const resumed = options.resume ? loadTrainingCheckpoint(options.resume) : undefined;
+  const resumed = options.resume ? await loadTrainingCheckpoint(options.resume) : undefined;
   const saved = (resumed?.info['run'] ?? {}) as Partial<RunOptions>;
   const o: RunOptions = { ...DEFAULT_RUN, ...saved, ...definedOnly(options) };
   const splits = await loadDataset(o.dataset, o.data);
@@ -137,9 +141,10 @@ export async function runTraining(options: Partial<RunOptions>, stream: NodeJS.W
     outDir: o.out,
     progress: o.progress,
     stream,
+    checkpointEverySteps: o.checkpointEverySteps,
     checkpointInfo: { dataset: o.dataset, run: persistent(o) },
   });
-  if (o.resume) trainer.restore(o.resume);
+  if (o.resume) await trainer.restore(o.resume);
   const data = loaders(o, train, val, splits.test);
   stream.write(
     `senet: ${o.model} (${(model.parameterCount / 1e6).toFixed(1)} M parameters, ${config.stem} stem) on ${device}, ` +
@@ -147,7 +152,7 @@ export async function runTraining(options: Partial<RunOptions>, stream: NodeJS.W
   );
   let result: FitResult;
   try {
-    result = await trainer.fit({ train: data.train, val: data.val, test: data.test, imageSize: [train.height, train.width], epochs: o.epochs });
+    result = await trainer.fit({ train: data.train, val: data.val, test: data.test, imageSize: [train.height, train.width], epochs: o.epochs, signal: o.signal });
   } finally {
     await Promise.all([data.train.close(), data.val?.close(), data.test.close()]);
     trainer.dispose();
@@ -172,7 +177,7 @@ export async function runTraining(options: Partial<RunOptions>, stream: NodeJS.W
 
 /** Test loss and accuracy of a checkpoint on its dataset's test split. */
 export async function runEvaluation(options: { checkpoint: string; dataset?: DatasetName; data?: string; batchSize?: number; device?: DeviceRequest; progress?: ProgressMode }): Promise<{ testLoss: number; testAccuracy: number; images: number; device: string }> {
-  const ck = loadTrainingCheckpoint(options.checkpoint);
+  const ck = await loadTrainingCheckpoint(options.checkpoint);
   const dataset = options.dataset ?? (ck.info['dataset'] as DatasetName | undefined) ?? 'fashion-mnist';
   const splits = await loadDataset(dataset, options.data);
   const device = resolveDevice(options.device ?? 'auto');

@@ -1,21 +1,27 @@
 /**
  * The training loop: per-epoch train loss and accuracy, validation loss and accuracy, test loss
  * and accuracy at the end (what the seed's Lightning module logs), with a progress display,
- * callbacks, metrics.jsonl and curves.svg in the run folder, checkpoints, and exact resume.
+ * callbacks, metrics.jsonl and curves.svg in the run folder, checkpoints, exact resume, and
+ * cancellation through an AbortSignal.
+ *
+ * The JavaScript thread never waits for arithmetic: a step's ops are queued on the device's
+ * executor and the loop awaits the step's loss, so timers, servers and signals keep running.
+ * The non-finite check is made on the device and the optimizer step consults it there, so a
+ * step needs one read, at its end.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { SenetError } from '../errors';
-import { loadCheckpoint, saveCheckpoint, writeFileAtomic, type TensorToWrite } from '../io';
-import type { SEResNeXt, StateTensor } from '../nn';
+import { loadCheckpointAsync, saveCheckpointAsync, writeFileAtomicAsync, type TensorToWrite } from '../io';
+import type { SEResNeXt, StateTensor, StatisticsSnapshot } from '../nn';
 import * as ops from '../ops';
 import type { SGD } from '../optim';
 import { makeSchedule, type LrSchedule, type ScheduleSpec } from '../optim/schedules';
 import { addTime, timed } from '../profile';
-import { Slot } from '../nn/slot';
-import { copy, empty, type Tensor } from '../tensor';
-import { checkInt, checkNumber, checkOneOf, checkOptions } from '../validate';
+import { Slot } from '../slot';
+import type { Tensor } from '../tensor';
+import { checkInt, checkNumber, checkOneOf, checkOptions, describe, fail } from '../validate';
 import { curvesSvg } from './curves';
 import { makeProgress, type Progress, type ProgressMode } from './progress';
 
@@ -44,6 +50,30 @@ export interface FitData {
   epochs: number;
   /** Stop after this many optimizer steps in all (tests, benchmarks); default: no limit. */
   maxSteps?: number;
+  /**
+   * Cancels training: at the next step boundary the trainer writes a checkpoint of where it
+   * stopped (when it has a run folder; resumable exactly) and fit rejects with an AbortError.
+   */
+  signal?: AbortSignal;
+}
+
+/** What fit() rejects with when its signal aborts it (Node's convention: name and code). */
+export class AbortError extends Error {
+  /** 'ABORT_ERR', as Node's own APIs. */
+  readonly code = 'ABORT_ERR';
+  /** The checkpoint written where training stopped, if the trainer has a run folder. */
+  readonly checkpoint: string | undefined;
+  /** Where training stopped: the epoch (from 1) and the next step to run in it (from 1). */
+  readonly epoch: number;
+  readonly step: number;
+
+  constructor(message: string, options: { cause?: unknown; checkpoint?: string; epoch: number; step: number }) {
+    super(message, { cause: options.cause });
+    this.name = 'AbortError';
+    this.checkpoint = options.checkpoint;
+    this.epoch = options.epoch;
+    this.step = options.step;
+  }
 }
 
 /** Per-batch information given to onBatchEnd. */
@@ -129,6 +159,14 @@ interface CheckpointState {
 
 const MOMENTUM_KEY = 'optimizer.momentum_buffer';
 
+/** One step's results, read back from the device. */
+interface StepOutcome {
+  loss: number;
+  correct: number;
+  /** NaN / infinite values found in the loss and the batch-norm statistics (0: the step was taken). */
+  nonFinite: number;
+}
+
 /** Trains a model with an optimizer. */
 export class Trainer {
   private readonly schedule: LrSchedule;
@@ -137,15 +175,15 @@ export class Trainer {
   private readonly nonFinite: 'error' | 'skip';
   private readonly checkpointEvery: number;
   private position: TrainingPosition = { epoch: 0, batch: 0, globalStep: 0, partial: zeroPartial(), history: [] };
-  // Reused per batch shape: input, labels, loss, correct, d logits.
+  // Reused per batch shape: input, labels, loss, correct, non-finite count, d logits.
   private readonly x: Slot;
   private readonly y: Slot;
   private readonly loss: Slot;
   private readonly correct: Slot;
+  private readonly badCount: Slot;
   private readonly dlogits: Slot;
-  // Batch-norm statistics as they were before the step, put back when the step is not taken
-  // (a copy of ~0.1 M floats for SE-ResNeXt-50: nothing beside a step).
-  private statsBackup: Tensor | undefined;
+  // Batch-norm statistics as they were before the step, put back when the step is not taken.
+  private statistics: StatisticsSnapshot | undefined;
 
   constructor(
     readonly model: SEResNeXt,
@@ -164,6 +202,7 @@ export class Trainer {
     this.y = new Slot(device);
     this.loss = new Slot(device);
     this.correct = new Slot(device);
+    this.badCount = new Slot(device);
     this.dlogits = new Slot(device);
     if (o.outDir) fs.mkdirSync(o.outDir, { recursive: true });
   }
@@ -189,104 +228,166 @@ export class Trainer {
     return { x, y };
   }
 
-  /** Mean loss and accuracy of the model in eval mode over a whole source. */
+  /**
+   * Mean loss and accuracy of the model in eval mode over a whole source. Each batch's loss is
+   * read while the next one is computed.
+   */
   async evaluate(source: BatchSource, imageSize: readonly [number, number]): Promise<{ loss: number; accuracy: number; images: number }> {
     this.model.eval();
     let loss = 0, correct = 0, images = 0;
+    const pending: Promise<void>[] = [];
     try {
       for await (const batch of source.epoch(0)) {
         const { x, y } = this.upload(batch, imageSize);
         const out = ops.crossEntropyForward(this.model.logits(x), y, { labelSmoothing: this.labelSmoothing }, { loss: this.loss.get([]), correct: this.correct.get([], 'int32') });
-        loss += (out.loss.toArray() as Float32Array)[0]! * batch.size;
-        correct += (out.correct.toArray() as Int32Array)[0]!;
-        images += batch.size;
+        const size = batch.size;
+        // Reads are queued behind this batch's ops: the buffers reused by the next batch are read first.
+        pending.push(
+          Promise.all([out.loss.data(), out.correct.data()]).then(([l, c]) => {
+            loss += (l as Float32Array)[0]! * size;
+            correct += (c as Int32Array)[0]!;
+            images += size;
+          }),
+        );
+        if (pending.length > 1) await pending.shift();
       }
+      await Promise.all(pending);
     } finally {
       this.model.train();
     }
     return { loss: images ? loss / images : NaN, accuracy: images ? correct / images : NaN, images };
   }
 
-  /** Trains for data.epochs epochs (from where a restored checkpoint stopped), then tests. */
+  /**
+   * Queues one training step (upload, forward, loss, the non-finite check, backward, the
+   * optimizer step that the check may cancel on the device) and awaits its results. A step
+   * whose loss or batch-norm statistics are not finite leaves the weights, the momentum and the
+   * statistics as they were.
+   */
+  private async trainStep(batch: TrainBatch, imageSize: readonly [number, number]): Promise<StepOutcome> {
+    const { x, y } = this.upload(batch, imageSize);
+    this.statistics = this.model.snapshotStatistics(this.statistics);
+    const logits = this.model.logits(x);
+    const lossOpts = { labelSmoothing: this.labelSmoothing };
+    const out = ops.crossEntropyForward(logits, y, lossOpts, { loss: this.loss.get([]), correct: this.correct.get([], 'int32') });
+    // A ReLU may turn a NaN into 0 before it reaches the loss, but batch norm's statistics keep
+    // it: both are checked, on the device, and the optimizer step is skipped there.
+    const bad = this.model.countNonFinite([out.loss], this.badCount.get([], 'int32'));
+    this.model.backward(ops.crossEntropyBackward(logits, y, lossOpts, this.dlogits.get(logits.shape)));
+    this.optimizer.step({ skipIf: bad });
+    const [l, c, b] = await Promise.all([out.loss.data(), out.correct.data(), bad.data()]);
+    const outcome = { loss: (l as Float32Array)[0]!, correct: (c as Int32Array)[0]!, nonFinite: (b as Int32Array)[0]! };
+    if (outcome.nonFinite > 0) {
+      this.model.restoreStatistics(this.statistics);
+      this.optimizer.uncountStep();
+    }
+    return outcome;
+  }
+
+  // What a step with non-finite values does: an error naming it, or a skipped step.
+  private applyNonFinitePolicy(r: StepOutcome, epoch: number, step: number): boolean {
+    if (r.nonFinite === 0) return false;
+    if (this.nonFinite === 'error') {
+      this.progress.stop();
+      const what = Number.isFinite(r.loss) ? `${r.nonFinite} batch-norm statistics are NaN or infinite` : `the loss is ${r.loss}`;
+      throw new SenetError(
+        'SENET_NAN',
+        `training stopped: ${what} at epoch ${epoch + 1}, step ${step + 1} (global step ${this.position.globalStep + 1}); ` +
+          "check the data for NaN or Inf, lower the learning rate, or pass nonFinite: 'skip' to skip such steps",
+      );
+    }
+    return true;
+  }
+
+  private async abort(signal: AbortSignal, epochs: number): Promise<never> {
+    this.progress.stop();
+    const pos = this.position;
+    const file = this.checkpointPath;
+    if (file) await this.saveCheckpoint(file);
+    const where = `epoch ${pos.epoch + 1}/${epochs} step ${pos.batch + 1}`;
+    throw new AbortError(`training was aborted at ${where}${file ? `; the checkpoint ${file} resumes it` : ''}`, {
+      cause: signal.reason,
+      checkpoint: file,
+      epoch: pos.epoch + 1,
+      step: pos.batch + 1,
+    });
+  }
+
+  // One epoch from where the position stands; false when maxSteps (or the source) ended it early.
+  private async runEpoch(data: FitData, epochs: number, maxSteps: number, timing: { seconds: number; images: number }): Promise<boolean> {
+    const pos = this.position;
+    const epoch = pos.epoch;
+    const perEpoch = data.train.batchesPerEpoch;
+    this.progress.start(epoch, epochs, perEpoch, pos.batch);
+    let last = performance.now();
+    let waitFrom = last;
+    for await (const batch of data.train.epoch(epoch, pos.batch)) {
+      addTime('data', 'waitForBatch', performance.now() - waitFrom);
+      if (data.signal?.aborted) await this.abort(data.signal, epochs);
+      if (pos.globalStep >= maxSteps) break;
+      const lr = this.schedule.lrAt(epoch + batch.index / perEpoch);
+      this.optimizer.lr = lr;
+      const r = await this.trainStep(batch, data.imageSize);
+      const skipped = this.applyNonFinitePolicy(r, epoch, batch.index);
+      if (!skipped) {
+        pos.partial.loss += r.loss * batch.size;
+        pos.partial.correct += r.correct;
+        pos.partial.images += batch.size;
+      } else {
+        pos.partial.skipped += 1;
+      }
+      const now = performance.now();
+      pos.partial.seconds += (now - last) / 1000;
+      timing.seconds += (now - last) / 1000;
+      timing.images += batch.size;
+      last = now;
+      pos.batch = batch.index + 1;
+      pos.globalStep += 1;
+      this.progress.update({
+        epoch,
+        epochs,
+        step: pos.batch,
+        steps: perEpoch,
+        loss: pos.partial.images ? pos.partial.loss / pos.partial.images : NaN,
+        accuracy: pos.partial.images ? pos.partial.correct / pos.partial.images : NaN,
+        imagesPerSecond: pos.partial.seconds > 0 ? pos.partial.images / pos.partial.seconds : 0,
+      });
+      this.options.onBatchEnd?.({ epoch, step: batch.index, globalStep: pos.globalStep, loss: r.loss, correct: r.correct, size: batch.size, lr, skipped });
+      if (this.checkpointEvery && pos.globalStep % this.checkpointEvery === 0 && pos.batch < perEpoch) {
+        await this.saveCheckpoint();
+        last = performance.now();
+      }
+      waitFrom = performance.now();
+    }
+    this.progress.stop();
+    if (data.signal?.aborted) await this.abort(data.signal, epochs);
+    return pos.batch >= perEpoch;
+  }
+
+  /**
+   * Trains for data.epochs epochs (from where a restored checkpoint stopped), then tests. With
+   * data.signal, an abort stops at the next step boundary and rejects with an AbortError after
+   * checkpointing.
+   */
   async fit(data: FitData): Promise<FitResult> {
     const where = 'Trainer.fit';
     const epochs = checkInt(where, 'epochs', data.epochs, 1);
     const maxSteps = data.maxSteps === undefined ? Infinity : checkInt(where, 'maxSteps', data.maxSteps, 1);
-    const perEpoch = data.train.batchesPerEpoch;
+    if (data.signal !== undefined && !(data.signal instanceof AbortSignal)) fail('SENET_ARGUMENT', where, 'signal', 'an AbortSignal', describe(data.signal));
     const pos = this.position;
     const runStart = Date.now();
-    let trainSeconds = 0, trainImages = 0;
+    const timing = { seconds: 0, images: 0 };
     let stoppedEarly = false;
     this.model.train();
 
     while (pos.epoch < epochs) {
-      const epoch = pos.epoch;
-      this.progress.start(epoch, epochs, perEpoch, pos.batch);
-      let last = Date.now();
-      let waitFrom = performance.now();
-      for await (const batch of data.train.epoch(epoch, pos.batch)) {
-        addTime('data', 'waitForBatch', performance.now() - waitFrom);
-        if (pos.globalStep >= maxSteps) {
-          stoppedEarly = true;
-          break;
-        }
-        const lr = this.schedule.lrAt(epoch + batch.index / perEpoch);
-        this.optimizer.lr = lr;
-        const { x, y } = this.upload(batch, data.imageSize);
-        const counts = this.backupStatistics();
-        const logits = this.model.logits(x);
-        const lossOpts = { labelSmoothing: this.labelSmoothing };
-        const out = ops.crossEntropyForward(logits, y, lossOpts, { loss: this.loss.get([]), correct: this.correct.get([], 'int32') });
-        // Reading the loss is the step's one wait for the device; the NaN check needs it.
-        const lossValue = (out.loss.toArray() as Float32Array)[0]!;
-        const correct = (out.correct.toArray() as Int32Array)[0]!;
-        // A ReLU may turn a NaN into 0 before it reaches the loss, but batch norm's statistics keep
-        // it: both are checked, so that nothing trains on silently.
-        const badStats = Number.isFinite(lossValue) ? ops.countNonFinite(this.model.buffers.values) : 0;
-        const skipped = !Number.isFinite(lossValue) || badStats > 0;
-        if (skipped) this.restoreStatistics(counts);
-        if (skipped && this.nonFinite === 'error') {
-          this.progress.stop();
-          const what = badStats > 0 ? `${badStats} batch-norm statistics are NaN or infinite` : `the loss is ${lossValue}`;
-          throw new SenetError('SENET_NAN', `training stopped: ${what} at epoch ${epoch + 1}, step ${batch.index + 1} (global step ${pos.globalStep + 1}); check the data for NaN or Inf, lower the learning rate, or pass nonFinite: 'skip' to skip such steps`);
-        }
-        if (!skipped) {
-          this.model.backward(ops.crossEntropyBackward(logits, y, lossOpts, this.dlogits.get(logits.shape)));
-          this.optimizer.step();
-          pos.partial.loss += lossValue * batch.size;
-          pos.partial.correct += correct;
-          pos.partial.images += batch.size;
-        } else {
-          pos.partial.skipped += 1;
-        }
-        const now = Date.now();
-        pos.partial.seconds += (now - last) / 1000;
-        trainSeconds += (now - last) / 1000;
-        trainImages += batch.size;
-        last = now;
-        pos.batch = batch.index + 1;
-        pos.globalStep += 1;
-        this.progress.update({
-          epoch,
-          epochs,
-          step: pos.batch,
-          steps: perEpoch,
-          loss: pos.partial.images ? pos.partial.loss / pos.partial.images : NaN,
-          accuracy: pos.partial.images ? pos.partial.correct / pos.partial.images : NaN,
-          imagesPerSecond: pos.partial.seconds > 0 ? pos.partial.images / pos.partial.seconds : 0,
-        });
-        this.options.onBatchEnd?.({ epoch, step: batch.index, globalStep: pos.globalStep, loss: lossValue, correct, size: batch.size, lr, skipped });
-        if (this.checkpointEvery && pos.globalStep % this.checkpointEvery === 0 && pos.batch < perEpoch) this.saveCheckpoint();
-        waitFrom = performance.now();
-      }
-      this.progress.stop();
-      if (stoppedEarly || pos.batch < perEpoch) {
+      if (!(await this.runEpoch(data, epochs, maxSteps, timing))) {
         stoppedEarly = true;
         break;
       }
       const p = pos.partial;
       const metrics: EpochMetrics = {
-        epoch: epoch + 1,
+        epoch: pos.epoch + 1,
         trainLoss: p.images ? p.loss / p.images : NaN,
         trainAccuracy: p.images ? p.correct / p.images : NaN,
         lr: this.optimizer.lr,
@@ -304,14 +405,15 @@ export class Trainer {
       pos.batch = 0;
       pos.partial = zeroPartial();
       this.progress.line(summary(metrics, epochs));
-      this.writeRunFiles(metrics);
-      this.saveCheckpoint();
+      // The checkpoint first: metrics.jsonl lists an epoch only once it is safely saved.
+      await this.saveCheckpoint();
+      await this.writeRunFiles(metrics);
       this.options.onEpochEnd?.(metrics);
     }
 
     const result: FitResult = {
       history: pos.history,
-      imagesPerSecond: trainSeconds > 0 ? trainImages / trainSeconds : 0,
+      imagesPerSecond: timing.seconds > 0 ? timing.images / timing.seconds : 0,
       stoppedEarly,
     };
     if (data.test && !stoppedEarly) {
@@ -319,58 +421,47 @@ export class Trainer {
       result.testLoss = r.loss;
       result.testAccuracy = r.accuracy;
       this.progress.line(`test: loss ${r.loss.toFixed(4)}  accuracy ${(r.accuracy * 100).toFixed(2)}%  (${r.images} images, ${((Date.now() - runStart) / 1000).toFixed(0)} s in all)`);
-      this.appendMetrics({ type: 'test', testLoss: r.loss, testAccuracy: r.accuracy, images: r.images });
+      await this.appendMetrics({ type: 'test', testLoss: r.loss, testAccuracy: r.accuracy, images: r.images });
     }
     return result;
   }
 
-  private backupStatistics(): number[] {
-    const stats = this.model.buffers.values;
-    this.statsBackup ??= empty(stats.shape, { device: stats.device });
-    copy(stats, this.statsBackup);
-    return this.model.batchNormCounts;
-  }
-
-  private restoreStatistics(counts: number[]): void {
-    if (!this.statsBackup) return;
-    copy(this.statsBackup, this.model.buffers.values);
-    this.model.batchNormCounts = counts;
-  }
-
-  private appendMetrics(record: Record<string, unknown>): void {
+  private async appendMetrics(record: Record<string, unknown>): Promise<void> {
     if (!this.options.outDir) return;
-    fs.appendFileSync(path.join(this.options.outDir, 'metrics.jsonl'), `${JSON.stringify(record)}\n`);
+    await fs.promises.appendFile(path.join(this.options.outDir, 'metrics.jsonl'), `${JSON.stringify(record)}\n`);
   }
 
-  private writeRunFiles(m: EpochMetrics): void {
+  private async writeRunFiles(m: EpochMetrics): Promise<void> {
     if (!this.options.outDir) return;
-    this.appendMetrics({ type: 'epoch', ...m });
-    writeFileAtomic(path.join(this.options.outDir, 'curves.svg'), Buffer.from(curvesSvg(this.position.history, 'SE-ResNeXt training')));
+    await this.appendMetrics({ type: 'epoch', ...m });
+    await writeFileAtomicAsync(path.join(this.options.outDir, 'curves.svg'), Buffer.from(curvesSvg(this.position.history, 'SE-ResNeXt training')));
   }
 
-  /** Writes the run folder's checkpoint now (atomically). */
-  saveCheckpoint(file = this.checkpointPath): void {
+  /** Writes the checkpoint (the run folder's by default) atomically, without blocking the loop. */
+  async saveCheckpoint(file = this.checkpointPath): Promise<void> {
     if (!file) return;
-    const tensors: Record<string, TensorToWrite> = {};
-    for (const [name, t] of this.model.stateDict()) tensors[`model.${name}`] = toWrite(t);
-    const opt = this.optimizer.state();
-    if (opt.momentumBuffer) tensors[MOMENTUM_KEY] = { dtype: 'F32', shape: [opt.momentumBuffer.length], data: opt.momentumBuffer };
+    // What the checkpoint records is taken now; the weights are read after the work queued so far.
+    const position = structuredClone(this.position);
     const o = this.optimizer;
+    const [weights, opt] = await Promise.all([this.model.readStateDict(), o.readState()]);
+    const tensors: Record<string, TensorToWrite> = {};
+    for (const [name, t] of weights) tensors[`model.${name}`] = toWrite(t);
+    if (opt.momentumBuffer) tensors[MOMENTUM_KEY] = { dtype: 'F32', shape: [opt.momentumBuffer.length], data: opt.momentumBuffer };
     const state: CheckpointState = {
       format: 'senet-training/1',
       config: this.model.config,
-      position: this.position,
+      position,
       optimizer: { stepCount: opt.stepCount, lr: opt.lr, momentum: o.momentum, dampening: o.dampening, weightDecay: o.weightDecay, nesterov: o.nesterov },
       schedule: this.schedule.spec,
       labelSmoothing: this.labelSmoothing,
       info: this.options.checkpointInfo ?? {},
     };
-    saveCheckpoint(file, tensors, state);
+    await saveCheckpointAsync(file, tensors, state);
   }
 
   /** Restores model weights, optimizer state and the training position from a checkpoint. */
-  restore(file: string): Record<string, unknown> {
-    const ck = loadTrainingCheckpoint(file);
+  async restore(file: string): Promise<Record<string, unknown>> {
+    const ck = await loadTrainingCheckpoint(file);
     this.model.loadStateDict(ck.state);
     this.optimizer.loadState({ stepCount: ck.optimizer.stepCount, lr: ck.optimizer.lr, momentumBuffer: ck.momentumBuffer });
     this.position = structuredClone(ck.position);
@@ -379,8 +470,14 @@ export class Trainer {
 
   /** Frees the trainer's buffers (not the model or optimizer). */
   dispose(): void {
-    for (const s of [this.x, this.y, this.loss, this.correct, this.dlogits]) s.dispose();
-    this.statsBackup?.dispose();
+    for (const s of [this.x, this.y, this.loss, this.correct, this.badCount, this.dlogits]) s.dispose();
+    this.statistics?.values.dispose();
+    this.statistics = undefined;
+  }
+
+  /** `using trainer = new Trainer(…)` frees its buffers at the end of the block. */
+  [Symbol.dispose](): void {
+    this.dispose();
   }
 }
 
@@ -396,9 +493,9 @@ export interface TrainingCheckpoint {
   info: Record<string, unknown>;
 }
 
-/** Reads a checkpoint written by a Trainer. */
-export function loadTrainingCheckpoint(file: string): TrainingCheckpoint {
-  const ck = loadCheckpoint<CheckpointState>(file);
+/** Reads a checkpoint written by a Trainer (without blocking the loop). */
+export async function loadTrainingCheckpoint(file: string): Promise<TrainingCheckpoint> {
+  const ck = await loadCheckpointAsync<CheckpointState>(file);
   const s = ck.state;
   if (!s || s.format !== 'senet-training/1') throw new SenetError('SENET_FORMAT', `${file}: not a senet training checkpoint`);
   const state = new Map<string, StateTensor>();

@@ -1,10 +1,17 @@
 // Module entry: the Tensor class, tensor creation, build information, and the ops.
 #include <dnnl.hpp>
 
+#include <atomic>
+#include <cstring>
+
 #include "addon/addon_data.h"
 #include "addon/convert.h"
+#include "addon/op_call.h"
 #include "addon/tensor_wrap.h"
 #include "core/cuda_probe.h"
+#include "core/device_memory.h"
+#include "core/executor.h"
+#include "cpu/threads.h"
 #include "ops/tensor_ops.h"
 
 namespace senet::addon {
@@ -17,7 +24,7 @@ Napi::Value empty_tensor(const Napi::CallbackInfo& info) {
     Shape shape = args.shape(0, "shape");
     DType dt = args.dtype(1, "dtype");
     Device dev = args.device(2, "device");
-    return TensorWrap::create(info.Env(), empty(shape, dt, dev), false);
+    return TensorWrap::create(info.Env(), allocate(info.Env(), shape, dt, dev), false);
   });
 }
 
@@ -36,8 +43,14 @@ Napi::Value from_typed_array(const Napi::CallbackInfo& info) {
     if (shape_numel(shape) != static_cast<int64_t>(a.ElementLength()))
       args.fail(ErrorCode::Shape, "shape " + shape_str(shape) + " holds " + std::to_string(shape_numel(shape)) +
                                       " elements, but data has " + std::to_string(a.ElementLength()));
-    Tensor t = empty(shape, dt, dev);
-    copy_from_host(t, static_cast<const char*>(a.ArrayBuffer().Data()) + a.ByteOffset(), a.ByteLength());
+    Tensor t = allocate(info.Env(), shape, dt, dev);
+    const char* src = static_cast<const char*>(a.ArrayBuffer().Data()) + a.ByteOffset();
+    // A new host tensor is seen by no queued op yet: it is filled here, at once.
+    if (dev == Device::Cpu) {
+      if (a.ByteLength()) std::memcpy(t.raw(), src, a.ByteLength());
+    } else {
+      upload(t, std::vector<char>(src, src + a.ByteLength()));
+    }
     return TensorWrap::create(info.Env(), std::move(t), false);
   });
 }
@@ -118,27 +131,86 @@ Napi::Value select_device(const Napi::CallbackInfo& info) {
   });
 }
 
-Napi::Value synchronize(const Napi::CallbackInfo& info) {
+Napi::Value synchronize_device(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
-    cuda_synchronize();
+    Args args(info, "synchronize");
+    synchronize(args.device(0, "device"));
     return info.Env().Undefined();
   });
 }
 
+Napi::Value memory(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  MemoryStats m = memory_stats();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("allocations", static_cast<double>(m.allocations));
+  o.Set("cpuBytes", static_cast<double>(m.cpu_bytes));
+  o.Set("cudaBytes", static_cast<double>(m.cuda_bytes));
+  o.Set("cudaPoolBytes", static_cast<double>(device_pool_bytes()));
+  o.Set("pendingReads", addon_data(env).pending_reads);
+  return o;
+}
+
+Napi::Value set_num_threads(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    Args args(info, "setNumThreads");
+    double n = args.number(0, "n");
+    if (!(n >= 1 && n <= 4096 && static_cast<int>(n) == n))
+      args.fail(ErrorCode::Argument, "n: expected an integer in [1, 4096], received " + describe(info[0]));
+    cpu::set_num_threads(static_cast<int>(n));
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value get_num_threads(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), cpu::num_threads());
+}
+
+Napi::Value set_garbage_collector(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    Args args(info, "setGarbageCollector");
+    if (info.Length() < 1 || !info[0].IsFunction())
+      args.fail(ErrorCode::Argument, "gc: expected a function, received " + describe(info.Length() ? info[0] : info.Env().Undefined()));
+    addon_data(info.Env()).collect_garbage = Napi::Persistent(info[0].As<Napi::Function>());
+    return info.Env().Undefined();
+  });
+}
+
+// Environments (the main thread and each worker thread) using the addon; the executors stop
+// when the last one goes, before the process's static destructors run.
+std::atomic<int> g_environments{0};
+
+void cleanup_environment(void* arg) {
+  auto* data = static_cast<AddonData*>(arg);
+  data->completions.Release();
+  if (--g_environments == 0) Executor::shutdown_all();
+}
+
 }  // namespace
+
+AddonData& addon_data(Napi::Env env) { return *env.GetInstanceData<AddonData>(); }
 
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   auto* data = new AddonData();
   Napi::Function ctor = TensorWrap::define(env);
   data->tensor_ctor = Napi::Persistent(ctor);
+  data->completions = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}),
+                                                    "senet.read", 0, 1);
+  data->completions.Unref(env);
   env.SetInstanceData<AddonData>(data);
+  ++g_environments;
+  napi_add_env_cleanup_hook(env, cleanup_environment, data);
   exports.Set("Tensor", ctor);
   exports.Set("empty", Napi::Function::New<empty_tensor>(env, "empty"));
   exports.Set("fromTypedArray", Napi::Function::New<from_typed_array>(env, "fromTypedArray"));
   exports.Set("buildInfo", Napi::Function::New<build_info>(env, "buildInfo"));
   exports.Set("cudaProbe", Napi::Function::New<cuda_probe>(env, "cudaProbe"));
   exports.Set("selectCudaDevice", Napi::Function::New<select_device>(env, "selectCudaDevice"));
-  exports.Set("cudaSynchronize", Napi::Function::New<synchronize>(env, "cudaSynchronize"));
+  exports.Set("synchronize", Napi::Function::New<synchronize_device>(env, "synchronize"));
+  exports.Set("memory", Napi::Function::New<memory>(env, "memory"));
+  exports.Set("setNumThreads", Napi::Function::New<set_num_threads>(env, "setNumThreads"));
+  exports.Set("getNumThreads", Napi::Function::New<get_num_threads>(env, "getNumThreads"));
+  exports.Set("setGarbageCollector", Napi::Function::New<set_garbage_collector>(env, "setGarbageCollector"));
   register_ops(env, exports);
   return exports;
 }
@@ -149,4 +221,21 @@ static Napi::Object init_module(Napi::Env env, Napi::Object exports) {
   return senet::addon::init(env, exports);
 }
 
-NODE_API_MODULE(senet_addon, init_module)
+// Registered by hand rather than with NODE_API_MODULE, to choose the Node-API version the module
+// declares. The code uses Node-API 8's functions only; with SENET_GC_FINALIZERS (the default) it
+// declares the experimental version, whose effect it relies on is that Node runs finalisers
+// inside the garbage collector: a tensor nobody disposed then frees its memory during a
+// synchronous loop, not only when the loop ends (TensorWrap's destructor keeps to what a
+// finaliser may do there). Without it, finalisers wait for the event loop to turn.
+#ifdef SENET_GC_FINALIZERS
+#define SENET_MODULE_API_VERSION NAPI_VERSION_EXPERIMENTAL
+#else
+#define SENET_MODULE_API_VERSION NAPI_VERSION
+#endif
+
+EXTERN_C_START
+NAPI_MODULE_EXPORT int32_t NODE_API_MODULE_GET_API_VERSION(void) { return SENET_MODULE_API_VERSION; }
+NAPI_MODULE_EXPORT napi_value NAPI_MODULE_INITIALIZER(napi_env env, napi_value exports) {
+  return Napi::RegisterModule(env, exports, init_module);
+}
+EXTERN_C_END

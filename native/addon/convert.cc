@@ -3,7 +3,6 @@
 #include <cmath>
 #include <cstdio>
 
-#include "addon/tensor_wrap.h"
 
 namespace senet::addon {
 
@@ -35,21 +34,6 @@ void Args::fail(ErrorCode code, const std::string& message) const {
 }
 
 Napi::Value Args::at(size_t i) const { return i < info_.Length() ? info_[i] : info_.Env().Undefined(); }
-
-Tensor& Args::tensor(size_t i, const char* name) const {
-  Napi::Value v = at(i);
-  TensorWrap* w = TensorWrap::unwrap(v);
-  if (!w) fail(ErrorCode::Argument, std::string(name) + ": expected a Tensor, received " + describe(v));
-  Tensor& t = w->tensor();
-  if (!t.usable()) fail(ErrorCode::Disposed, std::string(name) + ": the tensor has been disposed");
-  return t;
-}
-
-Tensor* Args::optional_tensor(size_t i, const char* name) const {
-  Napi::Value v = at(i);
-  if (v.IsNull() || v.IsUndefined()) return nullptr;
-  return &tensor(i, name);
-}
 
 double Args::number(size_t i, const char* name) const {
   Napi::Value v = at(i);
@@ -105,39 +89,6 @@ Device Args::device(size_t i, const char* name) const {
   if (s == "cuda") return Device::Cuda;
   fail(ErrorCode::Device, std::string(name) + ": expected 'cpu' or 'cuda', received " +
                               (v.IsString() ? "'" + s + "'" : describe(v)));
-}
-
-Napi::Object Args::object(size_t i, const char* name) const {
-  Napi::Value v = at(i);
-  if (v.IsUndefined()) return Napi::Object::New(info_.Env());
-  if (!v.IsObject() || v.IsArray())
-    fail(ErrorCode::Argument, std::string(name) + ": expected an object, received " + describe(v));
-  return v.As<Napi::Object>();
-}
-
-int Args::int_field(const Napi::Object& o, const char* field, int fallback) const {
-  Napi::Value v = o.Get(field);
-  if (v.IsUndefined()) return fallback;
-  double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : NAN;
-  if (!(std::floor(d) == d && std::fabs(d) < 2147483648.0))
-    fail(ErrorCode::Argument, std::string(field) + ": expected an integer, received " + describe(v));
-  return static_cast<int>(d);
-}
-
-float Args::float_field(const Napi::Object& o, const char* field, float fallback) const {
-  Napi::Value v = o.Get(field);
-  if (v.IsUndefined()) return fallback;
-  if (!v.IsNumber() || !std::isfinite(v.As<Napi::Number>().DoubleValue()))
-    fail(ErrorCode::Argument, std::string(field) + ": expected a finite number, received " + describe(v));
-  return static_cast<float>(v.As<Napi::Number>().DoubleValue());
-}
-
-bool Args::bool_field(const Napi::Object& o, const char* field, bool fallback) const {
-  Napi::Value v = o.Get(field);
-  if (v.IsUndefined()) return fallback;
-  if (!v.IsBoolean())
-    fail(ErrorCode::Argument, std::string(field) + ": expected a boolean, received " + describe(v));
-  return v.As<Napi::Boolean>().Value();
 }
 
 }  // namespace senet::addon

@@ -25,20 +25,11 @@ class Args {
   const char* op() const { return op_; }
   [[noreturn]] void fail(ErrorCode code, const std::string& message) const;
 
-  Tensor& tensor(size_t i, const char* name) const;
-  /// null or undefined gives nullptr.
-  Tensor* optional_tensor(size_t i, const char* name) const;
   double number(size_t i, const char* name) const;
   uint64_t seed(size_t i, const char* name) const;
   Shape shape(size_t i, const char* name) const;
   DType dtype(size_t i, const char* name) const;
   Device device(size_t i, const char* name) const;
-  Napi::Object object(size_t i, const char* name) const;
-
-  /// Fields of a params object; an absent field keeps `fallback`.
-  int int_field(const Napi::Object& o, const char* field, int fallback) const;
-  float float_field(const Napi::Object& o, const char* field, float fallback) const;
-  bool bool_field(const Napi::Object& o, const char* field, bool fallback) const;
 
  private:
   Napi::Value at(size_t i) const;

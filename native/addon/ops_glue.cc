@@ -1,7 +1,9 @@
-// JS entry points of the ops: unpack arguments into tensors and params structs, call the op.
-// Argument order follows binding.d.ts; outputs are passed in, so the caller owns every buffer.
+// JS entry points of the ops: each reads one object of named arguments into the op's struct
+// (ops/*.h), allocates the outputs left undefined, queues the op, and returns the outputs.
 #include "addon/addon_data.h"
 #include "addon/convert.h"
+#include "addon/op_call.h"
+#include "addon/tensor_wrap.h"
 #include "ops/conv_bn.h"
 #include "ops/linear.h"
 #include "ops/loss.h"
@@ -14,161 +16,357 @@ namespace senet::addon {
 
 namespace {
 
-ConvBnParams conv_bn_params(const Args& a, size_t i) {
-  Napi::Object o = a.object(i, "params");
-  ConvBnParams p;
-  p.kernel_h = a.int_field(o, "kernelH", p.kernel_h);
-  p.kernel_w = a.int_field(o, "kernelW", p.kernel_w);
-  p.stride_h = a.int_field(o, "strideH", p.stride_h);
-  p.stride_w = a.int_field(o, "strideW", p.stride_w);
-  p.pad_h = a.int_field(o, "padH", p.pad_h);
-  p.pad_w = a.int_field(o, "padW", p.pad_w);
-  p.groups = a.int_field(o, "groups", p.groups);
-  p.relu = a.bool_field(o, "relu", p.relu);
-  p.training = a.bool_field(o, "training", p.training);
-  p.eps = a.float_field(o, "eps", p.eps);
-  p.momentum = a.float_field(o, "momentum", p.momentum);
-  return p;
+void read_window(const OpCall& o, const Napi::Object& p, Window& w) {
+  w.kernel_h = o.int_field(p, "kernelH", w.kernel_h);
+  w.kernel_w = o.int_field(p, "kernelW", w.kernel_w);
+  w.stride_h = o.int_field(p, "strideH", w.stride_h);
+  w.stride_w = o.int_field(p, "strideW", w.stride_w);
+  w.pad_h = o.int_field(p, "padH", w.pad_h);
+  w.pad_w = o.int_field(p, "padW", w.pad_w);
 }
 
-MaxPoolParams max_pool_params(const Args& a, size_t i) {
-  Napi::Object o = a.object(i, "params");
-  MaxPoolParams p;
-  p.kernel_h = a.int_field(o, "kernelH", p.kernel_h);
-  p.kernel_w = a.int_field(o, "kernelW", p.kernel_w);
-  p.stride_h = a.int_field(o, "strideH", p.stride_h);
-  p.stride_w = a.int_field(o, "strideW", p.stride_w);
-  p.pad_h = a.int_field(o, "padH", p.pad_h);
-  p.pad_w = a.int_field(o, "padW", p.pad_w);
-  return p;
+ConvBnParams conv_bn_params(const OpCall& o) {
+  Napi::Object p = o.params();
+  ConvBnParams c;
+  read_window(o, p, c);
+  c.groups = o.int_field(p, "groups", c.groups);
+  c.relu = o.bool_field(p, "relu", c.relu);
+  c.training = o.bool_field(p, "training", c.training);
+  c.eps = o.float_field(p, "eps", c.eps);
+  c.momentum = o.float_field(p, "momentum", c.momentum);
+  return c;
 }
 
-CrossEntropyParams cross_entropy_params(const Args& a, size_t i) {
-  Napi::Object o = a.object(i, "params");
-  CrossEntropyParams p;
-  p.label_smoothing = a.float_field(o, "labelSmoothing", p.label_smoothing);
-  return p;
+MaxPoolParams max_pool_params(const OpCall& o) {
+  MaxPoolParams m;
+  read_window(o, o.params(), m);
+  return m;
 }
 
-SgdParams sgd_params(const Args& a, size_t i) {
-  Napi::Object o = a.object(i, "params");
-  SgdParams p;
-  p.lr = a.float_field(o, "lr", p.lr);
-  p.momentum = a.float_field(o, "momentum", p.momentum);
-  p.dampening = a.float_field(o, "dampening", p.dampening);
-  p.weight_decay = a.float_field(o, "weightDecay", p.weight_decay);
-  p.nesterov = a.bool_field(o, "nesterov", p.nesterov);
-  p.first_step = a.bool_field(o, "firstStep", p.first_step);
-  return p;
+CrossEntropyParams cross_entropy_params(const OpCall& o) {
+  Napi::Object p = o.params();
+  CrossEntropyParams c;
+  c.label_smoothing = o.float_field(p, "labelSmoothing", c.label_smoothing);
+  return c;
 }
 
-// Each entry point: a name for messages and a body that reads Args and calls the op.
-template <void (*Body)(const Args&)>
-Napi::Value entry(const Napi::CallbackInfo& info, const char* name) {
-  return guarded(info, [&]() -> Napi::Value {
-    Body(Args(info, name));
-    return info.Env().Undefined();
-  });
+SgdParams sgd_params(const OpCall& o) {
+  Napi::Object p = o.params();
+  SgdParams s;
+  s.lr = o.float_field(p, "lr", s.lr);
+  s.momentum = o.float_field(p, "momentum", s.momentum);
+  s.dampening = o.float_field(p, "dampening", s.dampening);
+  s.weight_decay = o.float_field(p, "weightDecay", s.weight_decay);
+  s.nesterov = o.bool_field(p, "nesterov", s.nesterov);
+  s.first_step = o.bool_field(p, "firstStep", s.first_step);
+  return s;
 }
 
-void conv_bn_forward_js(const Args& a) {
-  conv_bn_forward(conv_bn_params(a, 10), a.tensor(0, "x"), a.tensor(1, "w"), a.tensor(2, "gamma"),
-                  a.tensor(3, "beta"), a.tensor(4, "runningMean"), a.tensor(5, "runningVar"),
-                  a.tensor(6, "y"), a.optional_tensor(7, "z"), a.optional_tensor(8, "saveMean"),
-                  a.optional_tensor(9, "saveVar"));
+Napi::Array shape_js(Napi::Env env, const Shape& s) {
+  Napi::Array a = Napi::Array::New(env, s.size());
+  for (size_t i = 0; i < s.size(); ++i) a.Set(static_cast<uint32_t>(i), static_cast<double>(s[i]));
+  return a;
 }
 
-void conv_bn_backward_js(const Args& a) {
-  conv_bn_backward(conv_bn_params(a, 12), a.tensor(0, "dy"), a.tensor(1, "x"), a.tensor(2, "w"),
-                   a.tensor(3, "gamma"), a.tensor(4, "z"), a.tensor(5, "y"), a.tensor(6, "saveMean"),
-                   a.tensor(7, "saveVar"), a.optional_tensor(8, "dx"), a.tensor(9, "dw"),
-                   a.tensor(10, "dgamma"), a.tensor(11, "dbeta"));
+ConvBnForward conv_bn_forward_inputs(const OpCall& o) {
+  ConvBnForward a;
+  a.p = conv_bn_params(o);
+  a.x = o.in("x");
+  a.w = o.in("w");
+  a.gamma = o.in("gamma");
+  a.beta = o.in("beta");
+  a.running_mean = o.in("runningMean");
+  a.running_var = o.in("runningVar");
+  return a;
 }
 
-void se_forward_js(const Args& a) {
-  se_forward(a.tensor(0, "u"), a.tensor(1, "w1"), a.tensor(2, "b1"), a.tensor(3, "w2"), a.tensor(4, "b2"),
-             a.optional_tensor(5, "shortcut"), a.tensor(6, "y"), a.tensor(7, "pooled"),
-             a.tensor(8, "hidden"), a.tensor(9, "gate"));
+// The output shape of convBnForward for these inputs (what a module sizes its buffers with).
+Napi::Value conv_bn_output_shape_js(OpCall& o) {
+  return shape_js(o.result().Env(), conv_bn_forward_shapes(conv_bn_forward_inputs(o)).y);
 }
 
-void se_backward_js(const Args& a) {
-  se_backward(a.tensor(0, "dy"), a.tensor(1, "u"), a.optional_tensor(2, "y"), a.tensor(3, "w1"),
-              a.tensor(4, "w2"), a.tensor(5, "pooled"), a.tensor(6, "hidden"), a.tensor(7, "gate"),
-              a.tensor(8, "du"), a.optional_tensor(9, "dshortcut"), a.tensor(10, "dw1"),
-              a.tensor(11, "db1"), a.tensor(12, "dw2"), a.tensor(13, "db2"));
+Napi::Value max_pool_output_shape_js(OpCall& o) {
+  MaxPoolForward a;
+  a.p = max_pool_params(o);
+  a.x = o.in("x");
+  return shape_js(o.result().Env(), max_pool_forward_shape(a));
 }
 
-void max_pool_forward_js(const Args& a) {
-  max_pool_forward(max_pool_params(a, 2), a.tensor(0, "x"), a.tensor(1, "y"));
+Napi::Value conv_bn_forward_js(OpCall& o) {
+  ConvBnForward a = conv_bn_forward_inputs(o);
+  ConvBnForwardShapes s = conv_bn_forward_shapes(a);
+  const Device d = a.x.device();
+  o.out("y", a.y, s.y, d);
+  o.out("z", a.z, s.z, d);
+  o.out("saveMean", a.save_mean, s.save_mean, d);
+  o.out("saveVar", a.save_var, s.save_var, d);
+  conv_bn_forward(a);
+  return o.result();
 }
 
-void max_pool_backward_js(const Args& a) {
-  max_pool_backward(max_pool_params(a, 4), a.tensor(0, "dy"), a.tensor(1, "x"), a.tensor(2, "y"),
-                    a.tensor(3, "dx"));
+Napi::Value conv_bn_backward_js(OpCall& o) {
+  ConvBnBackward a;
+  a.p = conv_bn_params(o);
+  a.dy = o.in("dy");
+  a.x = o.in("x");
+  a.w = o.in("w");
+  a.gamma = o.in("gamma");
+  a.z = o.in("z");
+  a.y = o.in("y");
+  a.save_mean = o.in("saveMean");
+  a.save_var = o.in("saveVar");
+  ConvBnBackwardShapes s = conv_bn_backward_shapes(a);
+  const Device d = a.x.device();
+  o.out("dx", a.dx, s.dx, d);
+  o.out("dw", a.dw, s.dw, d);
+  o.out("dgamma", a.dgamma, s.dgamma, d);
+  o.out("dbeta", a.dbeta, s.dbeta, d);
+  conv_bn_backward(a);
+  return o.result();
 }
 
-void global_avg_pool_forward_js(const Args& a) { global_avg_pool_forward(a.tensor(0, "x"), a.tensor(1, "y")); }
-
-void global_avg_pool_backward_js(const Args& a) {
-  global_avg_pool_backward(a.tensor(0, "dy"), a.tensor(1, "dx"));
+Napi::Value se_forward_js(OpCall& o) {
+  SeForward a;
+  a.u = o.in("u");
+  a.w1 = o.in("w1");
+  a.b1 = o.in("b1");
+  a.w2 = o.in("w2");
+  a.b2 = o.in("b2");
+  a.shortcut = o.optional("shortcut");
+  SeForwardShapes s = se_forward_shapes(a);
+  const Device d = a.u.device();
+  o.out("y", a.y, s.y, d);
+  o.out("pooled", a.pooled, s.pooled, d);
+  o.out("hidden", a.hidden, s.hidden, d);
+  o.out("gate", a.gate, s.gate, d);
+  se_forward(a);
+  return o.result();
 }
 
-void linear_forward_js(const Args& a) {
-  linear_forward(a.tensor(0, "x"), a.tensor(1, "w"), a.optional_tensor(2, "b"), a.tensor(3, "y"));
+Napi::Value se_backward_js(OpCall& o) {
+  SeBackward a;
+  a.residual = o.bool_field(o.params(), "residual", false);
+  a.dy = o.in("dy");
+  a.u = o.in("u");
+  a.y = o.optional("y");
+  a.w1 = o.in("w1");
+  a.w2 = o.in("w2");
+  a.pooled = o.in("pooled");
+  a.hidden = o.in("hidden");
+  a.gate = o.in("gate");
+  SeBackwardShapes s = se_backward_shapes(a);
+  const Device d = a.u.device();
+  o.out("du", a.du, s.du, d);
+  o.out("dshortcut", a.dshortcut, s.dshortcut, d);
+  o.out("dw1", a.dw1, s.dw1, d);
+  o.out("db1", a.db1, s.db1, d);
+  o.out("dw2", a.dw2, s.dw2, d);
+  o.out("db2", a.db2, s.db2, d);
+  se_backward(a);
+  return o.result();
 }
 
-void linear_backward_js(const Args& a) {
-  linear_backward(a.tensor(0, "dy"), a.tensor(1, "x"), a.tensor(2, "w"), a.optional_tensor(3, "dx"),
-                  a.tensor(4, "dw"), a.optional_tensor(5, "db"));
+Napi::Value max_pool_forward_js(OpCall& o) {
+  MaxPoolForward a;
+  a.p = max_pool_params(o);
+  a.x = o.in("x");
+  o.out("y", a.y, max_pool_forward_shape(a), a.x.device());
+  max_pool_forward(a);
+  return o.result();
 }
 
-void cross_entropy_forward_js(const Args& a) {
-  cross_entropy_forward(cross_entropy_params(a, 4), a.tensor(0, "logits"), a.tensor(1, "labels"),
-                        a.tensor(2, "loss"), a.optional_tensor(3, "correct"));
+Napi::Value max_pool_backward_js(OpCall& o) {
+  MaxPoolBackward a;
+  a.p = max_pool_params(o);
+  a.dy = o.in("dy");
+  a.x = o.in("x");
+  a.y = o.in("y");
+  o.out("dx", a.dx, max_pool_backward_shape(a), a.x.device());
+  max_pool_backward(a);
+  return o.result();
 }
 
-void cross_entropy_backward_js(const Args& a) {
-  cross_entropy_backward(cross_entropy_params(a, 3), a.tensor(0, "logits"), a.tensor(1, "labels"),
-                         a.tensor(2, "dlogits"));
+Napi::Value global_avg_pool_forward_js(OpCall& o) {
+  GlobalAvgPoolForward a;
+  a.x = o.in("x");
+  o.out("y", a.y, global_avg_pool_forward_shape(a), a.x.device());
+  global_avg_pool_forward(a);
+  return o.result();
 }
 
-void sgd_step_js(const Args& a) {
-  sgd_step(sgd_params(a, 3), a.tensor(0, "param"), a.tensor(1, "grad"), a.optional_tensor(2, "momentumBuffer"));
+Napi::Value global_avg_pool_backward_js(OpCall& o) {
+  GlobalAvgPoolBackward a;
+  Napi::Object p = o.params();
+  a.height = o.size_field(p, "height", 0);
+  a.width = o.size_field(p, "width", 0);
+  a.dy = o.in("dy");
+  a.dx = o.optional("dx");
+  if (!a.dx.storage) o.out("dx", a.dx, global_avg_pool_backward_shape(a), a.dy.device());
+  else o.out("dx", a.dx, std::nullopt, a.dy.device());
+  global_avg_pool_backward(a);
+  return o.result();
 }
 
-void fill_js(const Args& a) { fill(a.tensor(0, "tensor"), a.number(1, "value")); }
-
-void fill_normal_js(const Args& a) {
-  fill_normal(a.tensor(0, "tensor"), static_cast<float>(a.number(1, "mean")),
-              static_cast<float>(a.number(2, "std")), a.seed(3, "seed"));
+Napi::Value linear_forward_js(OpCall& o) {
+  LinearForward a;
+  a.x = o.in("x");
+  a.w = o.in("w");
+  a.b = o.optional("b");
+  o.out("y", a.y, linear_forward_shape(a), a.x.device());
+  linear_forward(a);
+  return o.result();
 }
 
-void fill_uniform_js(const Args& a) {
-  fill_uniform(a.tensor(0, "tensor"), static_cast<float>(a.number(1, "low")),
-               static_cast<float>(a.number(2, "high")), a.seed(3, "seed"));
+Napi::Value linear_backward_js(OpCall& o) {
+  LinearBackward a;
+  a.bias = o.bool_field(o.params(), "bias", true);
+  a.dy = o.in("dy");
+  a.x = o.in("x");
+  a.w = o.in("w");
+  LinearBackwardShapes s = linear_backward_shapes(a);
+  const Device d = a.x.device();
+  o.out("dx", a.dx, s.dx, d);
+  o.out("dw", a.dw, s.dw, d);
+  o.out("db", a.db, s.db, d);
+  linear_backward(a);
+  return o.result();
 }
 
-void copy_js(const Args& a) { copy(a.tensor(0, "src"), a.tensor(1, "dst")); }
-
-void add_js(const Args& a) { add(a.tensor(0, "a"), a.tensor(1, "b"), a.tensor(2, "out")); }
-
-Napi::Value count_non_finite_js(const Napi::CallbackInfo& info) {
-  return guarded(info, [&]() -> Napi::Value {
-    Args a(info, "countNonFinite");
-    return Napi::Number::New(info.Env(), static_cast<double>(count_non_finite(a.tensor(0, "tensor"))));
-  });
+Napi::Value cross_entropy_forward_js(OpCall& o) {
+  CrossEntropyForward a;
+  a.p = cross_entropy_params(o);
+  a.logits = o.in("logits");
+  a.labels = o.in("labels");
+  cross_entropy_check_inputs(o.op(), a.p, a.logits, a.labels);
+  const Device d = a.logits.device();
+  o.out("loss", a.loss, Shape{}, d);
+  o.out("correct", a.correct, Shape{}, d, DType::I32);
+  cross_entropy_forward(a);
+  return o.result();
 }
+
+Napi::Value cross_entropy_backward_js(OpCall& o) {
+  CrossEntropyBackward a;
+  a.p = cross_entropy_params(o);
+  a.logits = o.in("logits");
+  a.labels = o.in("labels");
+  cross_entropy_check_inputs(o.op(), a.p, a.logits, a.labels);
+  o.out("dlogits", a.dlogits, a.logits.shape, a.logits.device());
+  cross_entropy_backward(a);
+  return o.result();
+}
+
+Napi::Value sgd_step_js(OpCall& o) {
+  SgdStep a;
+  a.p = sgd_params(o);
+  a.param = o.in("param");
+  a.grad = o.in("grad");
+  a.momentum_buffer = o.optional("momentumBuffer");
+  a.skip = o.optional("skip");
+  sgd_step(a);
+  return o.result();
+}
+
+Napi::Value sgd_check_params_js(OpCall& o) {
+  sgd_check_params("SGD", sgd_params(o));
+  return o.result();
+}
+
+Napi::Value fill_js(OpCall& o) {
+  Fill a;
+  a.tensor = o.in("tensor");
+  a.value = o.number_field(o.params(), "value", 0);
+  fill(a);
+  return o.result();
+}
+
+uint64_t read_seed(const OpCall& o, const Napi::Object& p) {
+  Napi::Value v = p.Get("seed");
+  if (v.IsUndefined()) return 0;
+  if (v.IsBigInt()) {
+    bool lossless = false;
+    uint64_t s = v.As<Napi::BigInt>().Uint64Value(&lossless);
+    if (!lossless) o.fail(ErrorCode::Argument, "seed: expected a bigint in [0, 2^64)");
+    return s;
+  }
+  return static_cast<uint64_t>(o.size_field(p, "seed", 0));
+}
+
+Napi::Value fill_random_js(OpCall& o, FillRandom::Kind kind) {
+  FillRandom a;
+  a.kind = kind;
+  a.tensor = o.in("tensor");
+  Napi::Object p = o.params();
+  const bool normal = kind == FillRandom::Kind::Normal;
+  a.a = o.float_field(p, normal ? "mean" : "low", 0.f);
+  a.b = o.float_field(p, normal ? "std" : "high", 1.f);
+  a.seed = read_seed(o, p);
+  fill_random(a);
+  return o.result();
+}
+
+Napi::Value fill_normal_js(OpCall& o) { return fill_random_js(o, FillRandom::Kind::Normal); }
+Napi::Value fill_uniform_js(OpCall& o) { return fill_random_js(o, FillRandom::Kind::Uniform); }
+
+Napi::Value copy_js(OpCall& o) {
+  Copy a;
+  a.src = o.in("src");
+  a.dst = o.in("dst");
+  a.only_if = o.optional("onlyIf");
+  copy(a);
+  return o.result();
+}
+
+Napi::Value add_js(OpCall& o) {
+  Add a;
+  a.a = o.in("a");
+  a.b = o.in("b");
+  o.out("out", a.out, a.a.shape, a.a.device());
+  add(a);
+  return o.result();
+}
+
+Napi::Value count_non_finite_js(OpCall& o) {
+  CountNonFinite a;
+  a.tensors = o.list("tensors");
+  const Device d = a.tensors.empty() ? Device::Cpu : a.tensors.front().device();
+  o.out("count", a.count, Shape{}, d, DType::I32);
+  count_non_finite(a);
+  return o.result();
+}
+
+Napi::Value to_channels_last_js(OpCall& o) {
+  ToChannelsLast a;
+  a.x = o.in("x");
+  Shape s = a.x.shape;
+  if (s.size() == 4) s = {s[0], s[2], s[3], s[1]};
+  o.out("y", a.y, s, a.x.device());
+  to_channels_last(a);
+  return o.result();
+}
+
+using Body = Napi::Value (*)(OpCall&);
 
 struct Entry {
   const char* name;
   Napi::Value (*fn)(const Napi::CallbackInfo&);
 };
 
+template <Body body>
+Napi::Value entry(const Napi::CallbackInfo& info, const char* name) {
+  return guarded(info, [&]() -> Napi::Value {
+    OpCall o(info, name);
+    return body(o);
+  });
+}
+
 #define SENET_ENTRY(js_name, body) \
   {js_name, [](const Napi::CallbackInfo& info) { return entry<body>(info, js_name); }}
 
 const Entry kEntries[] = {
     SENET_ENTRY("convBnForward", conv_bn_forward_js),
+    SENET_ENTRY("convBnOutputShape", conv_bn_output_shape_js),
+    SENET_ENTRY("maxPoolOutputShape", max_pool_output_shape_js),
     SENET_ENTRY("convBnBackward", conv_bn_backward_js),
     SENET_ENTRY("seForward", se_forward_js),
     SENET_ENTRY("seBackward", se_backward_js),
@@ -181,12 +379,14 @@ const Entry kEntries[] = {
     SENET_ENTRY("crossEntropyForward", cross_entropy_forward_js),
     SENET_ENTRY("crossEntropyBackward", cross_entropy_backward_js),
     SENET_ENTRY("sgdStep", sgd_step_js),
+    SENET_ENTRY("sgdCheckParams", sgd_check_params_js),
     SENET_ENTRY("fill", fill_js),
     SENET_ENTRY("fillNormal", fill_normal_js),
     SENET_ENTRY("fillUniform", fill_uniform_js),
     SENET_ENTRY("copy", copy_js),
     SENET_ENTRY("add", add_js),
-    {"countNonFinite", count_non_finite_js},
+    SENET_ENTRY("countNonFinite", count_non_finite_js),
+    SENET_ENTRY("toChannelsLast", to_channels_last_js),
 };
 
 }  // namespace

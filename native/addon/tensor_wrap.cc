@@ -1,5 +1,8 @@
 #include "addon/tensor_wrap.h"
 
+#include <future>
+#include <memory>
+
 #include "addon/addon_data.h"
 #include "addon/convert.h"
 #include "ops/tensor_ops.h"
@@ -11,6 +14,47 @@ namespace {
 // Marks objects made by this class so that unwrap() never mistakes another object for one.
 const napi_type_tag kTensorTag = {0x5e4e7f2a9c1d4b3eULL, 0x8a61c0f3d2b74e19ULL};
 
+// A typed array of t's dtype and element count, with a pointer to its bytes.
+Napi::TypedArray new_array(Napi::Env env, const Tensor& t, void** bytes) {
+  const size_t n = static_cast<size_t>(t.numel());
+  switch (t.dtype) {
+    case DType::F32: { auto a = Napi::Float32Array::New(env, n); *bytes = a.Data(); return a; }
+    case DType::I64: { auto a = Napi::TypedArrayOf<int64_t>::New(env, n, napi_bigint64_array); *bytes = a.Data(); return a; }
+    case DType::I32: { auto a = Napi::Int32Array::New(env, n); *bytes = a.Data(); return a; }
+    case DType::U8: { auto a = Napi::Uint8Array::New(env, n); *bytes = a.Data(); return a; }
+  }
+  throw_error(ErrorCode::Internal, "toTypedArray: unknown dtype");
+}
+
+// A read in flight: created on the JavaScript thread, filled by an executor, settled back on the
+// JavaScript thread through the environment's thread-safe function.
+struct PendingRead {
+  Napi::Promise::Deferred deferred;
+  Napi::Reference<Napi::TypedArray> array;  // keeps the destination alive
+  std::exception_ptr error;
+};
+
+void settle(Napi::Env env, Napi::Function, PendingRead* read) {
+  if (env == nullptr) return;  // the environment is going away: its handles cannot be touched
+  std::unique_ptr<PendingRead> r(read);
+  AddonData& data = addon_data(env);
+  if (--data.pending_reads == 0) data.completions.Unref(env);
+  Napi::HandleScope scope(env);
+  if (!r->error) {
+    r->deferred.Resolve(r->array.Value());
+    return;
+  }
+  try {
+    std::rethrow_exception(r->error);
+  } catch (const Error& e) {
+    r->deferred.Reject(to_js_error(env, e.code(), e.what()).Value());
+  } catch (const std::exception& e) {
+    r->deferred.Reject(to_js_error(env, ErrorCode::Internal, e.what()).Value());
+  } catch (...) {
+    r->deferred.Reject(to_js_error(env, ErrorCode::Internal, "unknown error").Value());
+  }
+}
+
 }  // namespace
 
 Napi::Function TensorWrap::define(Napi::Env env) {
@@ -21,7 +65,9 @@ Napi::Function TensorWrap::define(Napi::Env env) {
                       InstanceAccessor<&TensorWrap::device>("device"),
                       InstanceAccessor<&TensorWrap::is_view>("isView"),
                       InstanceAccessor<&TensorWrap::disposed>("disposed"),
+                      InstanceAccessor<&TensorWrap::bytes>("bytes"),
                       InstanceMethod<&TensorWrap::to_typed_array>("toTypedArray"),
+                      InstanceMethod<&TensorWrap::data>("data"),
                       InstanceMethod<&TensorWrap::set>("set"),
                       InstanceMethod<&TensorWrap::view>("view")});
 }
@@ -31,15 +77,18 @@ TensorWrap::TensorWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Tensor
 }
 
 TensorWrap::~TensorWrap() {
+  // Dropping the reference frees the memory now when no queued op holds it, else when the last does.
+  tensor_.storage.reset();
   if (external_bytes_) Napi::MemoryManagement::AdjustExternalMemory(Env(), -external_bytes_);
 }
 
 Napi::Object TensorWrap::create(Napi::Env env, Tensor t, bool is_view) {
-  Napi::Object obj = env.GetInstanceData<AddonData>()->tensor_ctor.New({});
+  Napi::Object obj = addon_data(env).tensor_ctor.New({});
   TensorWrap* w = Napi::ObjectWrap<TensorWrap>::Unwrap(obj);
   w->tensor_ = std::move(t);
   w->is_view_ = is_view;
-  if (!is_view && w->tensor_.device() == Device::Cpu) {
+  if (!is_view && w->tensor_.storage) {
+    // GPU bytes too: V8 then collects forgotten CUDA tensors under memory pressure as well.
     w->external_bytes_ = static_cast<int64_t>(w->tensor_.storage->bytes());
     Napi::MemoryManagement::AdjustExternalMemory(env, w->external_bytes_);
   }
@@ -53,8 +102,8 @@ TensorWrap* TensorWrap::unwrap(const Napi::Value& v) {
   return Napi::ObjectWrap<TensorWrap>::Unwrap(o);
 }
 
-void TensorWrap::release(Napi::Env env) {
-  if (tensor_.storage && !is_view_) tensor_.storage->release();
+void TensorWrap::release(Napi::BasicEnv env) {
+  if (tensor_.storage && !is_view_) release_storage(tensor_.storage);
   tensor_.storage.reset();
   if (external_bytes_) {
     Napi::MemoryManagement::AdjustExternalMemory(env, -external_bytes_);
@@ -82,35 +131,62 @@ Napi::Value TensorWrap::device(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), device_name(tensor_.device()));
 }
 
-Napi::Value TensorWrap::is_view(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), is_view_);
-}
+Napi::Value TensorWrap::is_view(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), is_view_); }
 
 Napi::Value TensorWrap::disposed(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), !tensor_.usable());
+}
+
+Napi::Value TensorWrap::bytes(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(tensor_.storage ? tensor_.nbytes() : 0));
 }
 
 Napi::Value TensorWrap::to_typed_array(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     Args args(info, "toTypedArray");
     if (!tensor_.usable()) args.fail(ErrorCode::Disposed, "the tensor has been disposed");
-    const Tensor& t = tensor_;
-    Napi::Env env = info.Env();
-    const size_t n = static_cast<size_t>(t.numel());
-    Napi::TypedArray out;
     void* dst = nullptr;
-    switch (t.dtype) {
-      case DType::F32: { auto a = Napi::Float32Array::New(env, n); dst = a.Data(); out = a; break; }
-      case DType::I64: {
-        auto a = Napi::TypedArrayOf<int64_t>::New(env, n, napi_bigint64_array);
-        dst = a.Data(); out = a; break;
-      }
-      case DType::I32: { auto a = Napi::Int32Array::New(env, n); dst = a.Data(); out = a; break; }
-      case DType::U8: { auto a = Napi::Uint8Array::New(env, n); dst = a.Data(); out = a; break; }
-    }
-    copy_to_host(t, dst, t.nbytes());
+    Napi::TypedArray out = new_array(info.Env(), tensor_, &dst);
+    // Blocking: waits for the work queued before this read (documented as such).
+    std::promise<std::exception_ptr> done;
+    std::future<std::exception_ptr> result = done.get_future();
+    download(tensor_, dst, [&done](std::exception_ptr err) { done.set_value(err); });
+    if (std::exception_ptr err = result.get()) std::rethrow_exception(err);
     return out;
   });
+}
+
+Napi::Value TensorWrap::data(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto deferred = Napi::Promise::Deferred::New(env);
+  try {
+    if (!tensor_.usable()) throw_error(ErrorCode::Disposed, "data: the tensor has been disposed");
+    void* dst = nullptr;
+    Napi::TypedArray out = new_array(env, tensor_, &dst);
+    AddonData& d = addon_data(env);
+    auto* read = new PendingRead{deferred, Napi::Persistent(out), nullptr};
+    Napi::ThreadSafeFunction tsfn = d.completions;
+    if (tsfn.Acquire() != napi_ok) {
+      delete read;
+      throw_error(ErrorCode::Internal, "data: the environment is shutting down");
+    }
+    if (d.pending_reads++ == 0) d.completions.Ref(env);
+    try {
+      download(tensor_, dst, [tsfn, read](std::exception_ptr err) mutable {
+        read->error = err;
+        tsfn.NonBlockingCall(read, settle);  // fails only when the environment is gone
+        tsfn.Release();
+      });
+    } catch (...) {
+      if (--d.pending_reads == 0) d.completions.Unref(env);
+      tsfn.Release();
+      delete read;
+      throw;
+    }
+  } catch (const Error& e) {
+    deferred.Reject(to_js_error(env, e.code(), e.what()).Value());
+  }
+  return deferred.Promise();
 }
 
 bool typed_array_dtype(const Napi::TypedArray& a, DType* out) {
@@ -138,8 +214,10 @@ Napi::Value TensorWrap::set(const Napi::CallbackInfo& info) {
     if (static_cast<int64_t>(a.ElementLength()) != tensor_.numel())
       args.fail(ErrorCode::Shape, "data: expected " + std::to_string(tensor_.numel()) + " elements, received " +
                                       std::to_string(a.ElementLength()));
+    // Copied off the JavaScript heap now, written in stream order (ops queued before still read
+    // the old contents).
     const char* src = static_cast<const char*>(a.ArrayBuffer().Data()) + a.ByteOffset();
-    copy_from_host(tensor_, src, a.ByteLength());
+    upload(tensor_, std::vector<char>(src, src + a.ByteLength()));
     return info.Env().Undefined();
   });
 }
@@ -149,7 +227,7 @@ Napi::Value TensorWrap::view(const Napi::CallbackInfo& info) {
     Args args(info, "view");
     if (!tensor_.usable()) args.fail(ErrorCode::Disposed, "the tensor has been disposed");
     double offset = args.number(0, "offset");
-    if (!(offset >= 0 && offset == static_cast<double>(static_cast<int64_t>(offset))))
+    if (!(offset >= 0 && offset <= 9007199254740991.0 && offset == static_cast<double>(static_cast<int64_t>(offset))))
       args.fail(ErrorCode::Argument, "offset: expected an integer >= 0, received " + describe(info[0]));
     Shape shape = args.shape(1, "shape");
     return create(info.Env(), senet::view(tensor_, static_cast<int64_t>(offset), shape), true);

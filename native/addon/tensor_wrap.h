@@ -1,5 +1,7 @@
-// The JS-visible tensor handle: owns a senet::Tensor (or a view of one). dispose() frees an
-// owning tensor's memory at once; the GC finaliser does the same for one never disposed.
+// The JS-visible tensor handle: owns a senet::Tensor (or a view of one). dispose() releases an
+// owning tensor at once (its memory is freed after the work already queued on it); the garbage
+// collector's finaliser drops a forgotten one. Reads are asynchronous (data()) or blocking
+// (toTypedArray()), both ordered after the work queued before them.
 #pragma once
 
 #include <napi.h>
@@ -17,18 +19,22 @@ class TensorWrap : public Napi::ObjectWrap<TensorWrap> {
   static TensorWrap* unwrap(const Napi::Value& v);
 
   explicit TensorWrap(const Napi::CallbackInfo& info);
+  // Runs inside the garbage collector (the addon is built with Node-API's GC-time finalisers):
+  // it may only drop references and tell V8 the bytes are gone.
   ~TensorWrap() override;
   Tensor& tensor() { return tensor_; }
 
  private:
-  void release(Napi::Env env);
+  void release(Napi::BasicEnv env);
   Napi::Value dispose(const Napi::CallbackInfo& info);
   Napi::Value shape(const Napi::CallbackInfo& info);
   Napi::Value dtype(const Napi::CallbackInfo& info);
   Napi::Value device(const Napi::CallbackInfo& info);
   Napi::Value is_view(const Napi::CallbackInfo& info);
   Napi::Value disposed(const Napi::CallbackInfo& info);
+  Napi::Value bytes(const Napi::CallbackInfo& info);
   Napi::Value to_typed_array(const Napi::CallbackInfo& info);
+  Napi::Value data(const Napi::CallbackInfo& info);
   Napi::Value set(const Napi::CallbackInfo& info);
   Napi::Value view(const Napi::CallbackInfo& info);
 

@@ -3,10 +3,15 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 namespace senet {
 
 void* device_alloc(size_t bytes);
 void device_free(void* ptr) noexcept;
+/// Waits for the frees queued so far and returns the pool's unused memory to the driver.
+void device_trim() noexcept;
+/// Bytes the memory pool holds from the driver (in use or cached); 0 without a GPU context.
+int64_t device_pool_bytes() noexcept;
 
 }  // namespace senet

@@ -15,6 +15,10 @@ void* device_alloc(size_t) { throw_error(ErrorCode::Device, kNotBuilt); }
 
 void device_free(void*) noexcept {}
 
+void device_trim() noexcept {}
+
+int64_t device_pool_bytes() noexcept { return 0; }
+
 CudaProbe probe_cuda() {
   CudaProbe p;
   p.reason = kNotBuilt;

@@ -3,6 +3,7 @@
 // is how parameters sit in one flat arena and their gradients in a second of the same layout.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -20,9 +21,12 @@ size_t dtype_size(DType dtype);
 const char* dtype_name(DType dtype);
 const char* device_name(Device device);
 std::string shape_str(const Shape& shape);
+/// The element count of a shape; SENET_SHAPE for a negative size, or a count (in bytes of the
+/// widest dtype) that does not fit in 63 bits.
 int64_t shape_numel(const Shape& shape);
 
-/// One allocation. release() frees it at once (dispose); every view of it then reports Disposed.
+/// One allocation. Disposing it (release_storage) marks it released at once, so that every view
+/// reports Disposed, and frees the memory in stream order, after the work already queued on it.
 class Storage {
  public:
   static std::shared_ptr<Storage> allocate(size_t bytes, Device device);
@@ -30,21 +34,37 @@ class Storage {
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
 
-  void release();
-  bool released() const { return released_; }
+  /// Marks the storage released; true the first time (the caller then queues free_now()).
+  bool mark_released() { return !released_.exchange(true); }
+  /// Frees the memory now (on the device's executor, or when the last reference goes).
+  void free_now() noexcept;
+  bool released() const { return released_.load(std::memory_order_relaxed); }
   void* data() const { return data_; }
   size_t bytes() const { return bytes_; }
   Device device() const { return device_; }
 
  private:
-  Storage(void* base, void* data, size_t bytes, Device device)
-      : base_(base), data_(data), bytes_(bytes), device_(device) {}
+  Storage(void* base, void* data, size_t bytes, Device device, size_t mapped)
+      : base_(base), data_(data), bytes_(bytes), device_(device), mapped_(mapped) {}
   void* base_;  // what the allocator returned
   void* data_;  // the aligned start
   size_t bytes_;
   Device device_;
-  bool released_ = false;
+  size_t mapped_;  // host memory mapped on its own (large tensors): its length, else 0
+  std::atomic<bool> released_{false};
+  bool freed_ = false;
 };
+
+/// dispose(): marks `s` released and frees its memory after the work queued on its device.
+void release_storage(const std::shared_ptr<Storage>& s);
+
+/// Live allocations and their bytes, per device (what memory() reports).
+struct MemoryStats {
+  int64_t allocations = 0;
+  int64_t cpu_bytes = 0;
+  int64_t cuda_bytes = 0;
+};
+MemoryStats memory_stats();
 
 struct Tensor {
   std::shared_ptr<Storage> storage;

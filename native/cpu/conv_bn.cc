@@ -10,6 +10,7 @@
 
 #include "cpu/dnnl_context.h"
 #include "ops/conv_bn.h"
+#include "ops/dispatch.h"
 
 namespace senet::cpu {
 
@@ -28,8 +29,8 @@ struct Geometry {
 Geometry geometry(const ConvBnParams& p, const Tensor& x, const Tensor& w) {
   Geometry g;
   g.n = x.dim(0), g.h = x.dim(1), g.w = x.dim(2), g.cin = x.dim(3), g.cout = w.dim(0);
-  g.ho = conv_output_size(g.h, p.kernel_h, p.stride_h, p.pad_h);
-  g.wo = conv_output_size(g.w, p.kernel_w, p.stride_w, p.pad_w);
+  g.ho = window_output_size(g.h, p.kernel_h, p.stride_h, p.pad_h);
+  g.wo = window_output_size(g.w, p.kernel_w, p.stride_w, p.pad_w);
   g.strides = {p.stride_h, p.stride_w};
   g.pad_l = {p.pad_h, p.pad_w};
   // oneDNN wants the right padding that makes its size formula exact; PyTorch's floor rule may
@@ -214,9 +215,11 @@ Backward make_backward(const ConvBnParams& p, const Geometry& g, bool need_dx) {
 
 }  // namespace
 
-void conv_bn_forward(const ConvBnParams& p, const Tensor& x, const Tensor& w, const Tensor& gamma,
-                     const Tensor& beta, Tensor& running_mean, Tensor& running_var, Tensor& y,
-                     Tensor* z, Tensor* save_mean, Tensor* save_var) {
+void conv_bn_forward(const ConvBnForward& a) {
+  const ConvBnParams& p = a.p;
+  const Tensor &x = a.x, &w = a.w, &gamma = a.gamma, &beta = a.beta, &y = a.y;
+  const Tensor &running_mean = a.running_mean, &running_var = a.running_var;
+  const Tensor *z = opt(a.z), *save_mean = opt(a.save_mean), *save_var = opt(a.save_var);
   Geometry g = geometry(p, x, w);
   Forward& f = cache().get<Forward>(geometry_key("conv_bn_fwd", p, g), [&] { return make_forward(p, g); });
   auto& s = stream();
@@ -281,10 +284,11 @@ void conv_bn_forward(const ConvBnParams& p, const Tensor& x, const Tensor& w, co
   }
 }
 
-void conv_bn_backward(const ConvBnParams& p, const Tensor& dy, const Tensor& x, const Tensor& w,
-                      const Tensor& gamma, const Tensor& z, const Tensor& y,
-                      const Tensor& save_mean, const Tensor& save_var, Tensor* dx, Tensor& dw,
-                      Tensor& dgamma, Tensor& dbeta) {
+void conv_bn_backward(const ConvBnBackward& a) {
+  const ConvBnParams& p = a.p;
+  const Tensor &dy = a.dy, &x = a.x, &w = a.w, &gamma = a.gamma, &z = a.z, &y = a.y;
+  const Tensor &save_mean = a.save_mean, &save_var = a.save_var, &dw = a.dw, &dgamma = a.dgamma, &dbeta = a.dbeta;
+  const Tensor* dx = opt(a.dx);
   Geometry g = geometry(p, x, w);
   const bool need_dx = dx != nullptr;
   Backward& b = cache().get<Backward>(geometry_key(need_dx ? "conv_bn_bwd_dx" : "conv_bn_bwd", p, g),

@@ -6,9 +6,11 @@
 
 #include <dnnl.hpp>
 
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <unordered_map>
 
 #include "core/error.h"
@@ -83,11 +85,25 @@ class PrimitiveCache {
 
 PrimitiveCache& cache();
 
+/// One number of a cache key: integers as they are, floats by their bits (so that 1e-7 and
+/// 1e-8 never share a key, as a printed form with 6 decimals would).
+template <class T>
+std::string key_part(T v) {
+  if constexpr (std::is_same_v<T, float>) {
+    uint32_t bits;
+    std::memcpy(&bits, &v, sizeof bits);
+    return "f" + std::to_string(bits);
+  } else {
+    static_assert(std::is_integral_v<T> || std::is_enum_v<T>, "cache keys hold integers and floats");
+    return std::to_string(static_cast<int64_t>(v));
+  }
+}
+
 /// Builds a cache key from numbers: key("conv", n, h, ...).
 template <class... Args>
 std::string key(const char* op, Args... args) {
   std::string k = op;
-  ((k += ':', k += std::to_string(args)), ...);
+  ((k += ':', k += key_part(args)), ...);
   return k;
 }
 

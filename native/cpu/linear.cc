@@ -1,5 +1,6 @@
 // The linear layer on oneDNN's inner product, in PyTorch's (Out, In) weight layout.
 #include "cpu/dnnl_context.h"
+#include "ops/dispatch.h"
 #include "ops/linear.h"
 
 namespace senet::cpu {
@@ -39,7 +40,9 @@ struct Backward {
 
 }  // namespace
 
-void linear_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y) {
+void linear_forward(const LinearForward& a) {
+  const Tensor &x = a.x, &w = a.w, &y = a.y;
+  const Tensor* b = opt(a.b);
   const int64_t n = x.dim(0), in = x.dim(1), out = w.dim(0);
   Mds m = mds(n, in, out);
   Forward& f = cache().get<Forward>(key("linear_fwd", n, in, out, b != nullptr), [&] {
@@ -57,8 +60,9 @@ void linear_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y
   SENET_DNNL(stream().wait());
 }
 
-void linear_backward(const Tensor& dy, const Tensor& x, const Tensor& w, Tensor* dx, Tensor& dw,
-                     Tensor* db) {
+void linear_backward(const LinearBackward& a) {
+  const Tensor &dy = a.dy, &x = a.x, &w = a.w, &dw = a.dw;
+  const Tensor *dx = opt(a.dx), *db = opt(a.db);
   const int64_t n = x.dim(0), in = x.dim(1), out = w.dim(0);
   Mds m = mds(n, in, out);
   const bool bias = db != nullptr;

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "ops/dispatch.h"
 #include "ops/loss.h"
 
 namespace senet::cpu {
@@ -37,8 +38,10 @@ void row_stats(const float* row, int64_t k, float* max_out, float* lse_out) {
 
 }  // namespace
 
-void cross_entropy_forward(const CrossEntropyParams& p, const Tensor& logits, const Tensor& labels,
-                           Tensor& loss, Tensor* correct) {
+void cross_entropy_forward(const CrossEntropyForward& a) {
+  const CrossEntropyParams& p = a.p;
+  const Tensor &logits = a.logits, &labels = a.labels, &loss = a.loss;
+  const Tensor* correct = opt(a.correct);
   const int64_t n = logits.dim(0), k = logits.dim(1);
   check_labels("crossEntropyForward", labels, k);
   const float* lp = logits.data<float>();
@@ -67,8 +70,9 @@ void cross_entropy_forward(const CrossEntropyParams& p, const Tensor& logits, co
   if (correct) *correct->data<int32_t>() = hits;
 }
 
-void cross_entropy_backward(const CrossEntropyParams& p, const Tensor& logits,
-                            const Tensor& labels, Tensor& dlogits) {
+void cross_entropy_backward(const CrossEntropyBackward& a) {
+  const CrossEntropyParams& p = a.p;
+  const Tensor &logits = a.logits, &labels = a.labels, &dlogits = a.dlogits;
   const int64_t n = logits.dim(0), k = logits.dim(1);
   check_labels("crossEntropyBackward", labels, k);
   const float* lp = logits.data<float>();

@@ -2,7 +2,6 @@
 // our op's backward receives (dy, x, y) as cuDNN's does, so it reruns that forward (the stem's
 // pool is cheap beside its convolutions) to get the workspace, then runs oneDNN's backward.
 #include "cpu/dnnl_context.h"
-#include "ops/conv_bn.h"
 #include "ops/pool.h"
 
 namespace senet::cpu {
@@ -11,33 +10,33 @@ namespace {
 
 using dnnl::memory;
 
-struct Window {
+struct PoolGeometry {
   memory::desc x_md, y_md;
   memory::dims strides, kernel, pad_l, pad_r;
 };
 
-Window max_window(const MaxPoolParams& p, const Tensor& x) {
+PoolGeometry max_window(const MaxPoolParams& p, const Tensor& x) {
   const int64_t n = x.dim(0), h = x.dim(1), w = x.dim(2), c = x.dim(3);
-  const int64_t ho = conv_output_size(h, p.kernel_h, p.stride_h, p.pad_h);
-  const int64_t wo = conv_output_size(w, p.kernel_w, p.stride_w, p.pad_w);
+  const int64_t ho = window_output_size(h, p.kernel_h, p.stride_h, p.pad_h);
+  const int64_t wo = window_output_size(w, p.kernel_w, p.stride_w, p.pad_w);
   return {nhwc(n, c, h, w), nhwc(n, c, ho, wo), {p.stride_h, p.stride_w}, {p.kernel_h, p.kernel_w},
           {p.pad_h, p.pad_w},
           {(ho - 1) * p.stride_h + p.kernel_h - h - p.pad_h, (wo - 1) * p.stride_w + p.kernel_w - w - p.pad_w}};
 }
 
-Window global_window(const Tensor& x) {
+PoolGeometry global_window(const Tensor& x) {
   const int64_t n = x.dim(0), h = x.dim(1), w = x.dim(2), c = x.dim(3);
   return {nhwc(n, c, h, w), nhwc(n, c, 1, 1), {1, 1}, {h, w}, {0, 0}, {0, 0}};
 }
 
-std::string window_key(const char* op, const Window& win) {
+std::string window_key(const char* op, const PoolGeometry& win) {
   auto d = win.x_md.dims();
   return key(op, d[0], d[1], d[2], d[3], win.kernel[0], win.kernel[1], win.strides[0],
              win.strides[1], win.pad_l[0], win.pad_l[1]);
 }
 
 dnnl::pooling_forward::primitive_desc forward_pd(dnnl::prop_kind prop, dnnl::algorithm alg,
-                                                 const Window& win) {
+                                                 const PoolGeometry& win) {
   auto d = SENET_DNNL(dnnl::pooling_forward::desc(prop, alg, win.x_md, win.y_md, win.strides,
                                                   win.kernel, win.pad_l, win.pad_r));
   return SENET_DNNL(dnnl::pooling_forward::primitive_desc(d, user_scratchpad(), engine()));
@@ -55,14 +54,14 @@ struct Backward {
   dnnl::pooling_backward prim;
 };
 
-Forward make_forward(dnnl::algorithm alg, const Window& win) {
+Forward make_forward(dnnl::algorithm alg, const PoolGeometry& win) {
   Forward f;
   f.pd = forward_pd(dnnl::prop_kind::forward_inference, alg, win);
   f.prim = SENET_DNNL(dnnl::pooling_forward(f.pd));
   return f;
 }
 
-Backward make_backward(dnnl::algorithm alg, const Window& win) {
+Backward make_backward(dnnl::algorithm alg, const PoolGeometry& win) {
   Backward b;
   b.fwd_pd = forward_pd(dnnl::prop_kind::forward_training, alg, win);
   b.fwd = SENET_DNNL(dnnl::pooling_forward(b.fwd_pd));
@@ -73,7 +72,7 @@ Backward make_backward(dnnl::algorithm alg, const Window& win) {
   return b;
 }
 
-void run_forward(dnnl::algorithm alg, const char* op, const Window& win, const Tensor& x, Tensor& y) {
+void run_forward(dnnl::algorithm alg, const char* op, const PoolGeometry& win, const Tensor& x, const Tensor& y) {
   Forward& f = cache().get<Forward>(window_key(op, win), [&] { return make_forward(alg, win); });
   SENET_DNNL(f.prim.execute(stream(), {{DNNL_ARG_SRC, wrap(win.x_md, x)},
                                       {DNNL_ARG_DST, wrap(win.y_md, y)},
@@ -83,13 +82,13 @@ void run_forward(dnnl::algorithm alg, const char* op, const Window& win, const T
 
 }  // namespace
 
-void max_pool_forward(const MaxPoolParams& p, const Tensor& x, Tensor& y) {
-  run_forward(dnnl::algorithm::pooling_max, "max_pool_fwd", max_window(p, x), x, y);
+void max_pool_forward(const MaxPoolForward& a) {
+  run_forward(dnnl::algorithm::pooling_max, "max_pool_fwd", max_window(a.p, a.x), a.x, a.y);
 }
 
-void max_pool_backward(const MaxPoolParams& p, const Tensor& dy, const Tensor& x, const Tensor& y,
-                       Tensor& dx) {
-  Window win = max_window(p, x);
+void max_pool_backward(const MaxPoolBackward& a) {
+  const Tensor &dy = a.dy, &x = a.x, &dx = a.dx;
+  PoolGeometry win = max_window(a.p, x);
   Backward& b = cache().get<Backward>(window_key("max_pool_bwd", win), [&] {
     return make_backward(dnnl::algorithm::pooling_max, win);
   });
@@ -109,12 +108,13 @@ void max_pool_backward(const MaxPoolParams& p, const Tensor& dy, const Tensor& x
   SENET_DNNL(s.wait());
 }
 
-void global_avg_pool_forward(const Tensor& x, Tensor& y) {
-  run_forward(dnnl::algorithm::pooling_avg_exclude_padding, "gap_fwd", global_window(x), x, y);
+void global_avg_pool_forward(const GlobalAvgPoolForward& a) {
+  run_forward(dnnl::algorithm::pooling_avg_exclude_padding, "gap_fwd", global_window(a.x), a.x, a.y);
 }
 
-void global_avg_pool_backward(const Tensor& dy, Tensor& dx) {
-  Window win = global_window(dx);
+void global_avg_pool_backward(const GlobalAvgPoolBackward& a) {
+  const Tensor &dy = a.dy, &dx = a.dx;
+  PoolGeometry win = global_window(dx);
   const auto alg = dnnl::algorithm::pooling_avg_exclude_padding;
   Backward& b = cache().get<Backward>(window_key("gap_bwd", win), [&] { return make_backward(alg, win); });
   SENET_DNNL(b.prim.execute(stream(), {{DNNL_ARG_DIFF_DST, wrap(win.y_md, dy)},

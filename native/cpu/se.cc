@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "cpu/dnnl_context.h"
+#include "ops/dispatch.h"
 #include "ops/se.h"
 
 namespace senet::cpu {
@@ -15,9 +16,10 @@ inline float sigmoid(float v) { return 1.f / (1.f + std::exp(-v)); }
 
 }  // namespace
 
-void se_forward(const Tensor& u, const Tensor& w1, const Tensor& b1, const Tensor& w2,
-                const Tensor& b2, const Tensor* shortcut, Tensor& y, Tensor& pooled,
-                Tensor& hidden, Tensor& gate) {
+void se_forward(const SeForward& a) {
+  const Tensor &u = a.u, &w1 = a.w1, &b1 = a.b1, &w2 = a.w2, &b2 = a.b2;
+  const Tensor &y = a.y, &pooled = a.pooled, &hidden = a.hidden, &gate = a.gate;
+  const Tensor* shortcut = opt(a.shortcut);
   const int64_t n = u.dim(0), hw = u.dim(1) * u.dim(2), c = u.dim(3), r = w1.dim(0);
   const float* up = u.data<float>();
   float* zp = pooled.data<float>();  // (N, C)
@@ -79,10 +81,10 @@ void se_forward(const Tensor& u, const Tensor& w1, const Tensor& b1, const Tenso
   }
 }
 
-void se_backward(const Tensor& dy, const Tensor& u, const Tensor* y, const Tensor& w1,
-                 const Tensor& w2, const Tensor& pooled, const Tensor& hidden, const Tensor& gate,
-                 Tensor& du, Tensor* dshortcut, Tensor& dw1, Tensor& db1, Tensor& dw2,
-                 Tensor& db2) {
+void se_backward(const SeBackward& a) {
+  const Tensor &dy = a.dy, &u = a.u, &w1 = a.w1, &w2 = a.w2, &pooled = a.pooled, &hidden = a.hidden;
+  const Tensor &gate = a.gate, &du = a.du, &dw1 = a.dw1, &db1 = a.db1, &dw2 = a.dw2, &db2 = a.db2;
+  const Tensor *y = a.residual ? opt(a.y) : nullptr, *dshortcut = opt(a.dshortcut);
   const int64_t n = u.dim(0), hw = u.dim(1) * u.dim(2), c = u.dim(3), r = w1.dim(0);
   const float* dyp = dy.data<float>();
   const float* up = u.data<float>();

@@ -3,11 +3,14 @@
 
 namespace senet::cpu {
 
-void sgd_step(const SgdParams& p, Tensor& param, const Tensor& grad, Tensor* momentum_buf) {
-  const int64_t n = param.numel();
-  float* w = param.data<float>();
-  const float* g = grad.data<float>();
-  float* buf = momentum_buf ? momentum_buf->data<float>() : nullptr;
+void sgd_step(const SgdStep& a) {
+  // The skip flag was written by an earlier op in this queue: it is final when this step runs.
+  if (a.skip.storage && *a.skip.data<int32_t>() != 0) return;
+  const SgdParams& p = a.p;
+  const int64_t n = a.param.numel();
+  float* w = a.param.data<float>();
+  const float* g = a.grad.data<float>();
+  float* buf = a.momentum_buffer.storage ? a.momentum_buffer.data<float>() : nullptr;
   const float lr = p.lr, wd = p.weight_decay, mu = p.momentum, damp = 1.f - p.dampening;
   if (mu == 0.f) {
 #pragma omp parallel for simd schedule(static)

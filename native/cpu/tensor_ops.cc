@@ -9,55 +9,77 @@ namespace senet::cpu {
 namespace {
 
 template <class T>
-void fill_as(Tensor& t, T value) {
+void fill_as(const Tensor& t, T value) {
   T* p = t.data<T>();
   const int64_t n = t.numel();
 #pragma omp parallel for simd schedule(static)
   for (int64_t i = 0; i < n; ++i) p[i] = value;
 }
 
-}  // namespace
-
-void fill(Tensor& t, double value) {
-  switch (t.dtype) {
-    case DType::F32: return fill_as<float>(t, static_cast<float>(value));
-    case DType::I64: return fill_as<int64_t>(t, static_cast<int64_t>(value));
-    case DType::I32: return fill_as<int32_t>(t, static_cast<int32_t>(value));
-    case DType::U8: return fill_as<uint8_t>(t, static_cast<uint8_t>(value));
-  }
-}
-
-void fill_normal(Tensor& t, float mean, float std, uint64_t seed) {
-  float* p = t.data<float>();
-  const int64_t n = t.numel();
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; ++i) p[i] = mean + std * normal01(seed, static_cast<uint64_t>(i));
-}
-
-void fill_uniform(Tensor& t, float low, float high, uint64_t seed) {
-  float* p = t.data<float>();
-  const int64_t n = t.numel();
-  const float span = high - low;
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; ++i) p[i] = low + span * uniform01(seed, static_cast<uint64_t>(i));
-}
-
-void add(const Tensor& a, const Tensor& b, Tensor& out) {
-  const float* ap = a.data<float>();
-  const float* bp = b.data<float>();
-  float* op = out.data<float>();
-  const int64_t n = out.numel();
-#pragma omp parallel for simd schedule(static)
-  for (int64_t i = 0; i < n; ++i) op[i] = ap[i] + bp[i];
-}
-
-int64_t count_non_finite(const Tensor& t) {
+int64_t count_one(const Tensor& t) {
   const float* p = t.data<float>();
   const int64_t n = t.numel();
   int64_t bad = 0;
 #pragma omp parallel for simd reduction(+ : bad) schedule(static)
   for (int64_t i = 0; i < n; ++i) bad += !std::isfinite(p[i]);
   return bad;
+}
+
+}  // namespace
+
+void fill(const Fill& a) {
+  const Tensor& t = a.tensor;
+  switch (t.dtype) {
+    case DType::F32: return fill_as<float>(t, static_cast<float>(a.value));
+    case DType::I64: return fill_as<int64_t>(t, static_cast<int64_t>(a.value));
+    case DType::I32: return fill_as<int32_t>(t, static_cast<int32_t>(a.value));
+    case DType::U8: return fill_as<uint8_t>(t, static_cast<uint8_t>(a.value));
+  }
+}
+
+void fill_random(const FillRandom& a) {
+  float* p = a.tensor.data<float>();
+  const int64_t n = a.tensor.numel();
+  const uint64_t seed = a.seed;
+  if (a.kind == FillRandom::Kind::Normal) {
+    const float mean = a.a, std = a.b;
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; ++i) p[i] = mean + std * normal01(seed, static_cast<uint64_t>(i));
+  } else {
+    const float low = a.a, span = a.b - a.a;
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; ++i) p[i] = low + span * uniform01(seed, static_cast<uint64_t>(i));
+  }
+}
+
+void add(const Add& a) {
+  const float* ap = a.a.data<float>();
+  const float* bp = a.b.data<float>();
+  float* op = a.out.data<float>();
+  const int64_t n = a.out.numel();
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; ++i) op[i] = ap[i] + bp[i];
+}
+
+void count_non_finite(const CountNonFinite& a) {
+  int64_t bad = 0;
+  for (const Tensor& t : a.tensors) bad += count_one(t);
+  *a.count.data<int32_t>() = static_cast<int32_t>(bad > 2147483647 ? 2147483647 : bad);
+}
+
+void to_channels_last(const ToChannelsLast& a) {
+  const int64_t n = a.x.dim(0), c = a.x.dim(1), hw = a.x.dim(2) * a.x.dim(3);
+  const float* x = a.x.data<float>();
+  float* y = a.y.data<float>();
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t q = 0; q < hw; ++q)
+      for (int64_t k = 0; k < c; ++k) y[(i * hw + q) * c + k] = x[(i * c + k) * hw + q];
+}
+
+void copy_if(const Copy& a) {
+  if (a.only_if.storage && *a.only_if.data<int32_t>() == 0) return;
+  if (a.src.nbytes()) std::memmove(a.dst.raw(), a.src.raw(), a.src.nbytes());
 }
 
 }  // namespace senet::cpu

@@ -183,6 +183,30 @@ void* Context::staging(size_t bytes) {
 
 void Context::staged() { SENET_CUDA_CHECK(cudaEventRecord(pinned_done_[slot_].get(), stream_)); }
 
+int* Context::error_flags() {
+  if (!error_flags_) {
+    SENET_CUDA_CHECK(cudaMalloc(&error_flags_, sizeof(int)));
+    SENET_CUDA_CHECK(cudaMallocHost(&error_flags_host_, sizeof(int)));
+    SENET_CUDA_CHECK(cudaMemsetAsync(error_flags_, 0, sizeof(int), stream_));
+  }
+  return error_flags_;
+}
+
+void Context::check_error_flags() {
+  if (!error_flags_) {
+    SENET_CUDA_CHECK(cudaStreamSynchronize(stream_));
+    return;
+  }
+  SENET_CUDA_CHECK(cudaMemcpyAsync(error_flags_host_, error_flags_, sizeof(int), cudaMemcpyDeviceToHost, stream_));
+  SENET_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  const int flags = *error_flags_host_;
+  if (!flags) return;
+  SENET_CUDA_CHECK(cudaMemsetAsync(error_flags_, 0, sizeof(int), stream_));
+  if (flags & kBadLabel)
+    throw_error(ErrorCode::Argument, "crossEntropy: labels: expected values in [0, classes), received one outside "
+                                     "(found on the GPU when the op ran)");
+}
+
 void* Context::scratch(size_t bytes) {
   if (bytes > scratch_bytes_) {
     if (scratch_) device_free(scratch_);

@@ -89,6 +89,13 @@ class Context {
   /// Device scratch memory for temporaries of one op (stream-ordered, grown as needed).
   void* scratch(size_t bytes);
 
+  /// A device word our kernels set (bits of DeviceError) when they find bad input, such as a
+  /// label out of range: a kernel cannot throw, so the next read back reports it.
+  int* error_flags();
+  /// Queues a read of the flags, synchronises the stream, and throws (clearing them) when one is
+  /// set. Reads back call it, so that an error surfaces at the next await, as on the CPU.
+  void check_error_flags();
+
  private:
   explicit Context(int device);
   int device_;
@@ -102,6 +109,11 @@ class Context {
   int slot_ = 0;
   void* scratch_ = nullptr;
   size_t scratch_bytes_ = 0;
+  int* error_flags_ = nullptr;       // device
+  int* error_flags_host_ = nullptr;  // pinned
 };
+
+/// What the error flags record.
+enum DeviceError : int { kBadLabel = 1 };
 
 }  // namespace senet::cuda

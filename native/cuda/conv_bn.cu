@@ -10,6 +10,7 @@
 #include "cuda/descriptors.h"
 #include "cuda/launch.h"
 #include "ops/conv_bn.h"
+#include "ops/dispatch.h"
 
 namespace senet::cuda {
 
@@ -269,9 +270,11 @@ bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0;
 
 }  // namespace
 
-void conv_bn_forward(const ConvBnParams& p, const Tensor& x, const Tensor& w, const Tensor& gamma, const Tensor& beta,
-                     Tensor& running_mean, Tensor& running_var, Tensor& y, Tensor* z, Tensor* save_mean,
-                     Tensor* save_var) {
+void conv_bn_forward(const ConvBnForward& a) {
+  const ConvBnParams& p = a.p;
+  const Tensor &x = a.x, &w = a.w, &gamma = a.gamma, &beta = a.beta, &y = a.y;
+  const Tensor &running_mean = a.running_mean, &running_var = a.running_var;
+  const Tensor *z = opt(a.z), *save_mean = opt(a.save_mean), *save_var = opt(a.save_var);
   const int64_t n = x.dim(0), c = w.dim(0), ho = y.dim(1), wo = y.dim(2), m = n * ho * wo, total = m * c;
   Context& ctx = Context::get();
   cudaStream_t s = ctx.stream();
@@ -317,9 +320,11 @@ void conv_bn_forward(const ConvBnParams& p, const Tensor& x, const Tensor& w, co
   SENET_CUDA_LAUNCHED();
 }
 
-void conv_bn_backward(const ConvBnParams& p, const Tensor& dy, const Tensor& x, const Tensor& w, const Tensor& gamma,
-                      const Tensor& z, const Tensor& y, const Tensor& save_mean, const Tensor& save_var, Tensor* dx,
-                      Tensor& dw, Tensor& dgamma, Tensor& dbeta) {
+void conv_bn_backward(const ConvBnBackward& a) {
+  const ConvBnParams& p = a.p;
+  const Tensor &dy = a.dy, &x = a.x, &w = a.w, &gamma = a.gamma, &z = a.z, &y = a.y;
+  const Tensor &save_mean = a.save_mean, &save_var = a.save_var, &dw = a.dw, &dgamma = a.dgamma, &dbeta = a.dbeta;
+  const Tensor* dx = opt(a.dx);
   const int64_t n = x.dim(0), c = w.dim(0), ho = y.dim(1), wo = y.dim(2), m = n * ho * wo, total = m * c;
   Context& ctx = Context::get();
   cudaStream_t s = ctx.stream();

@@ -3,17 +3,22 @@
 #include "cuda/blas.h"
 #include "cuda/context.h"
 #include "cuda/kernels.cuh"
+#include "ops/dispatch.h"
 #include "ops/linear.h"
 
 namespace senet::cuda {
 
-void linear_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y) {
+void linear_forward(const LinearForward& a) {
+  const Tensor &x = a.x, &w = a.w, &y = a.y;
+  const Tensor* b = opt(a.b);
   const int64_t n = x.dim(0), in = x.dim(1), out = w.dim(0);
   gemm_forward(n, in, out, x.data<float>(), w.data<float>(), y.data<float>());
   if (b) launch_add_bias(y.data<float>(), b->data<float>(), n, out, false, Context::get().stream());
 }
 
-void linear_backward(const Tensor& dy, const Tensor& x, const Tensor& w, Tensor* dx, Tensor& dw, Tensor* db) {
+void linear_backward(const LinearBackward& a) {
+  const Tensor &dy = a.dy, &x = a.x, &w = a.w, &dw = a.dw;
+  const Tensor *dx = opt(a.dx), *db = opt(a.db);
   const int64_t n = x.dim(0), in = x.dim(1), out = w.dim(0);
   if (dx) gemm_backward_data(n, in, out, dy.data<float>(), w.data<float>(), dx->data<float>());
   gemm_backward_weights(n, in, out, dy.data<float>(), x.data<float>(), dw.data<float>());

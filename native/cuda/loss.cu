@@ -1,12 +1,13 @@
 // Softmax cross-entropy on the GPU: one warp per row (max, log-sum-exp, loss, arg-max), then one
 // block reduces the rows to the mean loss and the correct count, in a fixed order, so the result
-// is deterministic. Nothing is read back: an out-of-range label cannot be reported without a
-// host synchronisation, so its row's loss and gradient become NaN (which a training loop's
-// NaN check reports) instead of reading outside the row.
+// is deterministic. An out-of-range label sets the context's error flag (reported as
+// SENET_ARGUMENT by the next read back, as the CPU backend reports it when the op runs), and its
+// row's loss and gradient become NaN instead of reading outside the row.
 #include <cmath>
 
 #include "cuda/context.h"
 #include "cuda/launch.h"
+#include "ops/dispatch.h"
 #include "ops/loss.h"
 
 namespace senet::cuda {
@@ -47,7 +48,7 @@ __device__ __forceinline__ void row_stats(const float* row, int64_t k, float* ma
 
 template <class L>
 __global__ void row_loss_kernel(const float* logits, const L* labels, int64_t n, int64_t k, float eps,
-                                float* row_loss, int* row_hit) {
+                                float* row_loss, int* row_hit, int* errors) {
   const int lane = threadIdx.x & 31;
   SENET_FOR_EACH_ROW(row, n) {
     const float* r = logits + row * k;
@@ -67,6 +68,7 @@ __global__ void row_loss_kernel(const float* logits, const L* labels, int64_t n,
     if (lane == 0) {
       const int64_t label = static_cast<int64_t>(labels[row]);
       if (label < 0 || label >= k) {
+        atomicOr(errors, kBadLabel);
         row_loss[row] = NAN;
         row_hit[row] = 0;
       } else {
@@ -105,7 +107,8 @@ __global__ void reduce_loss_kernel(const float* row_loss, const int* row_hit, in
 }
 
 template <class L>
-__global__ void grad_kernel(const float* logits, const L* labels, int64_t n, int64_t k, float eps, float* dlogits) {
+__global__ void grad_kernel(const float* logits, const L* labels, int64_t n, int64_t k, float eps, float* dlogits,
+                            int* errors) {
   const int lane = threadIdx.x & 31;
   SENET_FOR_EACH_ROW(row, n) {
     const float* r = logits + row * k;
@@ -114,6 +117,7 @@ __global__ void grad_kernel(const float* logits, const L* labels, int64_t n, int
     row_stats(r, k, &m, &lse);
     const int64_t label = static_cast<int64_t>(labels[row]);
     const bool valid = label >= 0 && label < k;
+    if (!valid && lane == 0) atomicOr(errors, kBadLabel);
     const float inv_n = 1.f / static_cast<float>(n), off = eps / static_cast<float>(k);
     for (int64_t j = lane; j < k; j += 32) {
       const float target = off + (j == label ? 1.f - eps : 0.f);
@@ -126,8 +130,10 @@ unsigned warp_blocks(int64_t rows) { return blocks_for(rows * 32); }
 
 }  // namespace
 
-void cross_entropy_forward(const CrossEntropyParams& p, const Tensor& logits, const Tensor& labels, Tensor& loss,
-                           Tensor* correct) {
+void cross_entropy_forward(const CrossEntropyForward& a) {
+  const CrossEntropyParams& p = a.p;
+  const Tensor &logits = a.logits, &labels = a.labels, &loss = a.loss;
+  const Tensor* correct = opt(a.correct);
   const int64_t n = logits.dim(0), k = logits.dim(1);
   Context& ctx = Context::get();
   // Per-row loss (N floats) and hit flags (N ints) in the context's scratch.
@@ -136,26 +142,28 @@ void cross_entropy_forward(const CrossEntropyParams& p, const Tensor& logits, co
   const unsigned blocks = warp_blocks(n);
   if (labels.dtype == DType::I64)
     row_loss_kernel<int64_t><<<blocks, kThreads, 0, ctx.stream()>>>(logits.data<float>(), labels.data<int64_t>(), n, k,
-                                                                     p.label_smoothing, row_loss, row_hit);
+                                                                     p.label_smoothing, row_loss, row_hit, ctx.error_flags());
   else
     row_loss_kernel<int32_t><<<blocks, kThreads, 0, ctx.stream()>>>(logits.data<float>(), labels.data<int32_t>(), n, k,
-                                                                     p.label_smoothing, row_loss, row_hit);
+                                                                     p.label_smoothing, row_loss, row_hit, ctx.error_flags());
   SENET_CUDA_LAUNCHED();
   reduce_loss_kernel<<<1, kThreads, 0, ctx.stream()>>>(row_loss, row_hit, n, loss.data<float>(),
                                                        correct ? correct->data<int>() : nullptr);
   SENET_CUDA_LAUNCHED();
 }
 
-void cross_entropy_backward(const CrossEntropyParams& p, const Tensor& logits, const Tensor& labels, Tensor& dlogits) {
+void cross_entropy_backward(const CrossEntropyBackward& a) {
+  const CrossEntropyParams& p = a.p;
+  const Tensor &logits = a.logits, &labels = a.labels, &dlogits = a.dlogits;
   const int64_t n = logits.dim(0), k = logits.dim(1);
   Context& ctx = Context::get();
   const unsigned blocks = warp_blocks(n);
   if (labels.dtype == DType::I64)
     grad_kernel<int64_t><<<blocks, kThreads, 0, ctx.stream()>>>(logits.data<float>(), labels.data<int64_t>(), n, k,
-                                                                 p.label_smoothing, dlogits.data<float>());
+                                                                 p.label_smoothing, dlogits.data<float>(), ctx.error_flags());
   else
     grad_kernel<int32_t><<<blocks, kThreads, 0, ctx.stream()>>>(logits.data<float>(), labels.data<int32_t>(), n, k,
-                                                                 p.label_smoothing, dlogits.data<float>());
+                                                                 p.label_smoothing, dlogits.data<float>(), ctx.error_flags());
   SENET_CUDA_LAUNCHED();
 }
 

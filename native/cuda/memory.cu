@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "core/device_memory.h"
+#include "core/executor.h"
 #include "cuda/context.h"
 #include "ops/tensor_ops.h"
 
@@ -44,9 +45,38 @@ void device_free(void* ptr) noexcept {
   if (cudaFreeAsync(ptr, cuda::Context::get().stream()) != cudaSuccess) cudaGetLastError();
 }
 
+void device_trim() noexcept {
+  if (!cuda::Context::created()) return;
+  try {
+    // Frees are queued on the GPU's executor (stream order): let them reach the stream first.
+    Executor::of(Device::Cuda).drain();
+    cuda::Context& ctx = cuda::Context::get();
+    cudaMemPool_t pool;
+    if (cudaStreamSynchronize(ctx.stream()) == cudaSuccess && cudaDeviceGetDefaultMemPool(&pool, ctx.device()) == cudaSuccess)
+      cudaMemPoolTrimTo(pool, 0);
+  } catch (...) {
+    // Trimming is best effort: the retried allocation reports what is wrong.
+  }
+  cudaGetLastError();
+}
+
+int64_t device_pool_bytes() noexcept {
+  if (!cuda::Context::created()) return 0;
+  try {
+    cudaMemPool_t pool;
+    uint64_t reserved = 0;
+    if (cudaDeviceGetDefaultMemPool(&pool, cuda::Context::get().device()) == cudaSuccess &&
+        cudaMemPoolGetAttribute(pool, cudaMemPoolAttrReservedMemCurrent, &reserved) == cudaSuccess)
+      return static_cast<int64_t>(reserved);
+  } catch (...) {
+  }
+  cudaGetLastError();
+  return 0;
+}
+
 namespace cuda {
 
-void copy_from_host(Tensor& t, const void* src, size_t bytes) {
+void copy_from_host(const Tensor& t, const void* src, size_t bytes) {
   // In chunks, so that the pinned staging stays small; the two slots overlap consecutive chunks.
   constexpr size_t kChunk = size_t{8} << 20;
   Context& ctx = Context::get();
@@ -60,17 +90,10 @@ void copy_from_host(Tensor& t, const void* src, size_t bytes) {
 }
 
 void copy_to_host(const Tensor& t, void* dst, size_t bytes) {
-  if (bytes == 0) return;
   Context& ctx = Context::get();
-  SENET_CUDA_CHECK(cudaMemcpyAsync(dst, t.raw(), bytes, cudaMemcpyDeviceToHost, ctx.stream()));
-  // Reading a value back is the one place a step waits for the GPU.
-  SENET_CUDA_CHECK(cudaStreamSynchronize(ctx.stream()));
-}
-
-void copy_device(const Tensor& src, Tensor& dst) {
-  if (src.nbytes() == 0) return;
-  SENET_CUDA_CHECK(cudaMemcpyAsync(dst.raw(), src.raw(), src.nbytes(), cudaMemcpyDeviceToDevice,
-                                   Context::get().stream()));
+  if (bytes) SENET_CUDA_CHECK(cudaMemcpyAsync(dst, t.raw(), bytes, cudaMemcpyDeviceToHost, ctx.stream()));
+  // One synchronisation for the bytes and the error flags: a read is where device errors surface.
+  ctx.check_error_flags();
 }
 
 }  // namespace cuda

@@ -4,7 +4,6 @@
 #include "cuda/descriptors.h"
 #include "cuda/kernels.cuh"
 #include "cuda/launch.h"
-#include "ops/conv_bn.h"
 #include "ops/pool.h"
 
 namespace senet::cuda {
@@ -42,7 +41,9 @@ __global__ void gap_backward_kernel(const float* dy, float* dx, int64_t hw, int6
 
 }  // namespace
 
-void max_pool_forward(const MaxPoolParams& p, const Tensor& x, Tensor& y) {
+void max_pool_forward(const MaxPoolForward& a) {
+  const MaxPoolParams& p = a.p;
+  const Tensor &x = a.x, &y = a.y;
   Context& ctx = Context::get();
   const CudnnApi& api = require_cudnn();
   MaxPoolPlan& plan = plan_for(p, x, y);
@@ -51,7 +52,9 @@ void max_pool_forward(const MaxPoolParams& p, const Tensor& x, Tensor& y) {
                                             plan.y.get(), y.raw()));
 }
 
-void max_pool_backward(const MaxPoolParams& p, const Tensor& dy, const Tensor& x, const Tensor& y, Tensor& dx) {
+void max_pool_backward(const MaxPoolBackward& a) {
+  const MaxPoolParams& p = a.p;
+  const Tensor &dy = a.dy, &x = a.x, &y = a.y, &dx = a.dx;
   Context& ctx = Context::get();
   const CudnnApi& api = require_cudnn();
   MaxPoolPlan& plan = plan_for(p, x, y);
@@ -60,11 +63,13 @@ void max_pool_backward(const MaxPoolParams& p, const Tensor& dy, const Tensor& x
                                              dy.raw(), plan.x.get(), x.raw(), &zero, plan.x.get(), dx.raw()));
 }
 
-void global_avg_pool_forward(const Tensor& x, Tensor& y) {
+void global_avg_pool_forward(const GlobalAvgPoolForward& a) {
+  const Tensor &x = a.x, &y = a.y;
   launch_channel_mean(x.data<float>(), y.data<float>(), x.dim(0), x.dim(1) * x.dim(2), x.dim(3), Context::get().stream());
 }
 
-void global_avg_pool_backward(const Tensor& dy, Tensor& dx) {
+void global_avg_pool_backward(const GlobalAvgPoolBackward& a) {
+  const Tensor &dy = a.dy, &dx = a.dx;
   const int64_t hw = dx.dim(1) * dx.dim(2), c = dx.dim(3), total = dx.numel();
   gap_backward_kernel<<<blocks_for(total), kThreads, 0, Context::get().stream()>>>(
       dy.data<float>(), dx.data<float>(), hw, c, total, 1.f / static_cast<float>(hw));

@@ -2,6 +2,7 @@
 // four floats per load where the three buffers are 16-byte aligned (arena entries are).
 #include "cuda/context.h"
 #include "cuda/launch.h"
+#include "ops/dispatch.h"
 #include "ops/sgd.h"
 
 namespace senet::cuda {
@@ -23,14 +24,18 @@ struct Rule {
   }
 };
 
-__global__ void sgd_kernel(float* w, const float* g, float* buf, int64_t n, Rule r) {
+// skip: the training loop's non-finite flag, written earlier on the stream; the step is a no-op
+// when it is set.
+__global__ void sgd_kernel(float* w, const float* g, float* buf, int64_t n, Rule r, const int* skip) {
+  if (skip && *skip) return;
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x) {
     float scratch = 0.f;
     w[i] = r.step(w[i], g[i], buf ? buf + i : &scratch);
   }
 }
 
-__global__ void sgd_kernel4(float4* w, const float4* g, float4* buf, int64_t n4, Rule r) {
+__global__ void sgd_kernel4(float4* w, const float4* g, float4* buf, int64_t n4, Rule r, const int* skip) {
+  if (skip && *skip) return;
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n4; i += int64_t{gridDim.x} * blockDim.x) {
     float4 wv = w[i], gv = g[i];
     float4 bv = buf ? buf[i] : make_float4(0.f, 0.f, 0.f, 0.f);
@@ -47,7 +52,11 @@ bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0;
 
 }  // namespace
 
-void sgd_step(const SgdParams& p, Tensor& param, const Tensor& grad, Tensor* momentum_buf) {
+void sgd_step(const SgdStep& a) {
+  const SgdParams& p = a.p;
+  const Tensor &param = a.param, &grad = a.grad;
+  const Tensor* momentum_buf = opt(a.momentum_buffer);
+  const int* skip = a.skip.storage ? a.skip.data<int>() : nullptr;
   const int64_t n = param.numel();
   if (n == 0) return;
   Rule r{p.lr, p.weight_decay, p.momentum, 1.f - p.dampening, p.first_step, p.nesterov, p.momentum != 0.f};
@@ -57,9 +66,9 @@ void sgd_step(const SgdParams& p, Tensor& param, const Tensor& grad, Tensor* mom
   cudaStream_t s = Context::get().stream();
   if (n % 4 == 0 && aligned16(w) && aligned16(g) && (!buf || aligned16(buf))) {
     sgd_kernel4<<<blocks_for(n / 4), kThreads, 0, s>>>(reinterpret_cast<float4*>(w), reinterpret_cast<const float4*>(g),
-                                                       reinterpret_cast<float4*>(buf), n / 4, r);
+                                                       reinterpret_cast<float4*>(buf), n / 4, r, skip);
   } else {
-    sgd_kernel<<<blocks_for(n), kThreads, 0, s>>>(w, g, buf, n, r);
+    sgd_kernel<<<blocks_for(n), kThreads, 0, s>>>(w, g, buf, n, r, skip);
   }
   SENET_CUDA_LAUNCHED();
 }

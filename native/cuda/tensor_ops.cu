@@ -1,5 +1,6 @@
 // Fills (constant, seeded normal / uniform with the CPU's counter-based generator, so both
-// backends give the same tensor for a seed) and element-wise add.
+// backends give the same tensor for a seed), element-wise add, the non-finite count, guarded
+// device copies and the NCHW -> NHWC transpose.
 #include "core/rng.h"
 #include "cuda/context.h"
 #include "cuda/launch.h"
@@ -30,16 +31,35 @@ __global__ void add_kernel(const float* a, const float* b, float* out, int64_t n
     out[i] = a[i] + b[i];
 }
 
-__global__ void count_non_finite_kernel(const float* p, int64_t n, unsigned long long* count) {
-  unsigned long long bad = 0;
+// Adds the number of NaN / infinite elements of p to *count (saturating at 2^31 - 1).
+__global__ void count_non_finite_kernel(const float* p, int64_t n, int* count) {
+  unsigned bad = 0;
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x)
     bad += !isfinite(p[i]);
   for (int o = 16; o > 0; o >>= 1) bad += __shfl_xor_sync(0xffffffffu, bad, o);
-  if ((threadIdx.x & 31) == 0 && bad) atomicAdd(count, bad);
+  if ((threadIdx.x & 31) == 0 && bad) {
+    const int before = atomicAdd(count, static_cast<int>(bad < 0x7fffffffu ? bad : 0x7fffffffu));
+    if (before < 0) atomicExch(count, 0x7fffffff);  // wrapped: saturate
+  }
+}
+
+// dst = src, bytes, only when *only_if is not 0.
+__global__ void guarded_copy_kernel(const unsigned char* src, unsigned char* dst, int64_t n, const int* only_if) {
+  if (!*only_if) return;
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x)
+    dst[i] = src[i];
+}
+
+// y[n, q, c] = x[n, c, q] over q = h * W + w.
+__global__ void channels_last_kernel(const float* x, float* y, int64_t total, int64_t c, int64_t hw) {
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < total; i += int64_t{gridDim.x} * blockDim.x) {
+    const int64_t k = i % c, q = (i / c) % hw, n = i / (c * hw);
+    y[i] = x[(n * c + k) * hw + q];
+  }
 }
 
 template <class T>
-void launch_fill(Tensor& t, T value) {
+void launch_fill(const Tensor& t, T value) {
   const int64_t n = t.numel();
   if (n == 0) return;
   fill_kernel<T><<<blocks_for(n), kThreads, 0, Context::get().stream()>>>(t.data<T>(), n, value);
@@ -48,47 +68,66 @@ void launch_fill(Tensor& t, T value) {
 
 }  // namespace
 
-void fill(Tensor& t, double value) {
+void fill(const Fill& a) {
+  const Tensor& t = a.tensor;
   switch (t.dtype) {
-    case DType::F32: return launch_fill<float>(t, static_cast<float>(value));
-    case DType::I64: return launch_fill<int64_t>(t, static_cast<int64_t>(value));
-    case DType::I32: return launch_fill<int32_t>(t, static_cast<int32_t>(value));
-    case DType::U8: return launch_fill<uint8_t>(t, static_cast<uint8_t>(value));
+    case DType::F32: return launch_fill<float>(t, static_cast<float>(a.value));
+    case DType::I64: return launch_fill<int64_t>(t, static_cast<int64_t>(a.value));
+    case DType::I32: return launch_fill<int32_t>(t, static_cast<int32_t>(a.value));
+    case DType::U8: return launch_fill<uint8_t>(t, static_cast<uint8_t>(a.value));
   }
 }
 
-void fill_normal(Tensor& t, float mean, float std, uint64_t seed) {
-  const int64_t n = t.numel();
+void fill_random(const FillRandom& a) {
+  const int64_t n = a.tensor.numel();
   if (n == 0) return;
-  normal_kernel<<<blocks_for(n), kThreads, 0, Context::get().stream()>>>(t.data<float>(), n, mean, std, seed);
+  cudaStream_t s = Context::get().stream();
+  if (a.kind == FillRandom::Kind::Normal)
+    normal_kernel<<<blocks_for(n), kThreads, 0, s>>>(a.tensor.data<float>(), n, a.a, a.b, a.seed);
+  else
+    uniform_kernel<<<blocks_for(n), kThreads, 0, s>>>(a.tensor.data<float>(), n, a.a, a.b - a.a, a.seed);
   SENET_CUDA_LAUNCHED();
 }
 
-void fill_uniform(Tensor& t, float low, float high, uint64_t seed) {
-  const int64_t n = t.numel();
-  if (n == 0) return;
-  uniform_kernel<<<blocks_for(n), kThreads, 0, Context::get().stream()>>>(t.data<float>(), n, low, high - low, seed);
-  SENET_CUDA_LAUNCHED();
-}
-
-int64_t count_non_finite(const Tensor& t) {
-  const int64_t n = t.numel();
-  if (n == 0) return 0;
+void count_non_finite(const CountNonFinite& a) {
   Context& ctx = Context::get();
-  auto* count = static_cast<unsigned long long*>(ctx.scratch(sizeof(unsigned long long)));
-  SENET_CUDA_CHECK(cudaMemsetAsync(count, 0, sizeof(unsigned long long), ctx.stream()));
-  count_non_finite_kernel<<<blocks_for(n), kThreads, 0, ctx.stream()>>>(t.data<float>(), n, count);
-  SENET_CUDA_LAUNCHED();
-  unsigned long long host = 0;
-  SENET_CUDA_CHECK(cudaMemcpyAsync(&host, count, sizeof host, cudaMemcpyDeviceToHost, ctx.stream()));
-  SENET_CUDA_CHECK(cudaStreamSynchronize(ctx.stream()));
-  return static_cast<int64_t>(host);
+  int* count = a.count.data<int>();
+  SENET_CUDA_CHECK(cudaMemsetAsync(count, 0, sizeof(int), ctx.stream()));
+  for (const Tensor& t : a.tensors) {
+    const int64_t n = t.numel();
+    if (n == 0) continue;
+    count_non_finite_kernel<<<blocks_for(n), kThreads, 0, ctx.stream()>>>(t.data<float>(), n, count);
+    SENET_CUDA_LAUNCHED();
+  }
 }
 
-void add(const Tensor& a, const Tensor& b, Tensor& out) {
-  const int64_t n = out.numel();
+void add(const Add& a) {
+  const int64_t n = a.out.numel();
   if (n == 0) return;
-  add_kernel<<<blocks_for(n), kThreads, 0, Context::get().stream()>>>(a.data<float>(), b.data<float>(), out.data<float>(), n);
+  add_kernel<<<blocks_for(n), kThreads, 0, Context::get().stream()>>>(a.a.data<float>(), a.b.data<float>(),
+                                                                      a.out.data<float>(), n);
+  SENET_CUDA_LAUNCHED();
+}
+
+void copy_device(const Copy& a) {
+  const int64_t bytes = static_cast<int64_t>(a.src.nbytes());
+  if (bytes == 0) return;
+  cudaStream_t s = Context::get().stream();
+  if (!a.only_if.storage) {
+    SENET_CUDA_CHECK(cudaMemcpyAsync(a.dst.raw(), a.src.raw(), bytes, cudaMemcpyDeviceToDevice, s));
+    return;
+  }
+  guarded_copy_kernel<<<blocks_for(bytes), kThreads, 0, s>>>(static_cast<const unsigned char*>(a.src.raw()),
+                                                             static_cast<unsigned char*>(a.dst.raw()), bytes,
+                                                             a.only_if.data<int>());
+  SENET_CUDA_LAUNCHED();
+}
+
+void to_channels_last(const ToChannelsLast& a) {
+  const int64_t total = a.x.numel();
+  if (total == 0) return;
+  channels_last_kernel<<<blocks_for(total), kThreads, 0, Context::get().stream()>>>(
+      a.x.data<float>(), a.y.data<float>(), total, a.x.dim(1), a.x.dim(2) * a.x.dim(3));
   SENET_CUDA_LAUNCHED();
 }
 

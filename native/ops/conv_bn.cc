@@ -6,111 +6,112 @@
 
 namespace senet {
 
-int64_t conv_output_size(int64_t in, int kernel, int stride, int pad) {
-  int64_t span = in + 2 * static_cast<int64_t>(pad) - kernel;
-  return span < 0 ? 0 : span / stride + 1;
-}
-
 namespace {
 
 struct ConvShapes {
   int64_t n, h, w, cin, cout, ho, wo;
+  Shape out() const { return {n, ho, wo, cout}; }
 };
 
-ConvShapes check_params_and_input(const Check& c, const ConvBnParams& p, const Tensor& x,
-                                  const Tensor& w) {
-  c.positive(p.kernel_h, "kernelH");
-  c.positive(p.kernel_w, "kernelW");
-  c.positive(p.stride_h, "strideH");
-  c.positive(p.stride_w, "strideW");
-  c.non_negative(p.pad_h, "padH");
-  c.non_negative(p.pad_w, "padW");
+ConvShapes check_params_and_input(const Check& c, const ConvBnParams& p, const Tensor& x, const Tensor& w) {
+  check_window(c, p);
   c.positive(p.groups, "groups");
   if (!(p.eps > 0) || !std::isfinite(p.eps))
     c.fail(ErrorCode::Argument, "eps: expected a number > 0, received " + std::to_string(p.eps));
   if (!(p.momentum >= 0 && p.momentum <= 1))
-    c.fail(ErrorCode::Argument,
-           "momentum: expected a number in [0, 1], received " + std::to_string(p.momentum));
+    c.fail(ErrorCode::Argument, "momentum: expected a number in [0, 1], received " + std::to_string(p.momentum));
   c.tensor_rank(x, "x", DType::F32, 4);
   c.tensor_rank(w, "w", DType::F32, 4);
   ConvShapes s{x.dim(0), x.dim(1), x.dim(2), x.dim(3), w.dim(0), 0, 0};
   if (s.cin % p.groups != 0)
-    c.fail(ErrorCode::Argument, "groups: expected a divisor of the input channels (" +
-                                    std::to_string(s.cin) + "), received " +
-                                    std::to_string(p.groups));
+    c.fail(ErrorCode::Argument, "groups: expected a divisor of the input channels (" + std::to_string(s.cin) +
+                                    "), received " + std::to_string(p.groups));
   if (s.cout % p.groups != 0)
-    c.fail(ErrorCode::Argument, "groups: expected a divisor of the output channels (" +
-                                    std::to_string(s.cout) + "), received " +
-                                    std::to_string(p.groups));
+    c.fail(ErrorCode::Argument, "groups: expected a divisor of the output channels (" + std::to_string(s.cout) +
+                                    "), received " + std::to_string(p.groups));
   c.shape(w, "w", {s.cout, p.kernel_h, p.kernel_w, s.cin / p.groups});
-  s.ho = conv_output_size(s.h, p.kernel_h, p.stride_h, p.pad_h);
-  s.wo = conv_output_size(s.w, p.kernel_w, p.stride_w, p.pad_w);
+  s.ho = window_output_size(s.h, p.kernel_h, p.stride_h, p.pad_h);
+  s.wo = window_output_size(s.w, p.kernel_w, p.stride_w, p.pad_w);
   if (s.ho <= 0 || s.wo <= 0)
-    c.fail(ErrorCode::Shape, "x: input " + shape_str(x.shape) + " is smaller than the kernel " +
-                                 std::to_string(p.kernel_h) + "x" + std::to_string(p.kernel_w) +
-                                 " with its padding");
+    c.fail(ErrorCode::Shape, "x: expected an input at least as large as the kernel " + std::to_string(p.kernel_h) + "x" +
+                                 std::to_string(p.kernel_w) + " with its padding, received shape " + shape_str(x.shape));
+  shape_numel(s.out());  // the output's element count must fit as well
+  return s;
+}
+
+ConvShapes check_forward_inputs(const Check& c, const ConvBnForward& a) {
+  ConvShapes s = check_params_and_input(c, a.p, a.x, a.w);
+  const Shape ch{s.cout};
+  c.tensor(a.gamma, "gamma", DType::F32, ch);
+  c.tensor(a.beta, "beta", DType::F32, ch);
+  c.tensor(a.running_mean, "runningMean", DType::F32, ch);
+  c.tensor(a.running_var, "runningVar", DType::F32, ch);
+  if (a.p.training && s.n * s.ho * s.wo < 2)
+    c.fail(ErrorCode::Shape, "x: training-mode batch norm needs more than one value per channel, received output " +
+                                 shape_str(s.out()));
+  return s;
+}
+
+ConvShapes check_backward_inputs(const Check& c, const ConvBnBackward& a) {
+  ConvShapes s = check_params_and_input(c, a.p, a.x, a.w);
+  const Shape ch{s.cout}, out = s.out();
+  c.tensor(a.dy, "dy", DType::F32, out);
+  c.tensor(a.gamma, "gamma", DType::F32, ch);
+  c.tensor(a.z, "z", DType::F32, out);
+  c.tensor(a.y, "y", DType::F32, out);
+  c.tensor(a.save_mean, "saveMean", DType::F32, ch);
+  c.tensor(a.save_var, "saveVar", DType::F32, ch);
   return s;
 }
 
 }  // namespace
 
-void conv_bn_forward(const ConvBnParams& p, const Tensor& x, const Tensor& w, const Tensor& gamma,
-                     const Tensor& beta, Tensor& running_mean, Tensor& running_var, Tensor& y,
-                     Tensor* z, Tensor* save_mean, Tensor* save_var) {
-  Check c("convBnForward");
-  ConvShapes s = check_params_and_input(c, p, x, w);
-  const Shape ch{s.cout}, out{s.n, s.ho, s.wo, s.cout};
-  c.tensor(gamma, "gamma", DType::F32, ch);
-  c.tensor(beta, "beta", DType::F32, ch);
-  c.tensor(running_mean, "runningMean", DType::F32, ch);
-  c.tensor(running_var, "runningVar", DType::F32, ch);
-  c.tensor(y, "y", DType::F32, out);
-  if (p.training && (!z || !save_mean || !save_var))
-    c.fail(ErrorCode::Argument, "z, saveMean and saveVar are required in training mode");
-  if (z) c.tensor(*z, "z", DType::F32, out);
-  if (save_mean) c.tensor(*save_mean, "saveMean", DType::F32, ch);
-  if (save_var) c.tensor(*save_var, "saveVar", DType::F32, ch);
-  if (p.training && s.n * s.ho * s.wo < 2)
-    c.fail(ErrorCode::Shape, "training-mode batch norm needs more than one value per channel, "
-                             "received output " + shape_str(out));
-  c.distinct(x, "x", y, "y");
-  if (z) c.distinct(*z, "z", y, "y");
-  Device d = c.same_device({&x, &w, &gamma, &beta, &running_mean, &running_var, &y, z, save_mean,
-                            save_var});
-  if (d == Device::Cpu)
-    return cpu::conv_bn_forward(p, x, w, gamma, beta, running_mean, running_var, y, z, save_mean,
-                                save_var);
-  SENET_ON_CUDA(d, conv_bn_forward(p, x, w, gamma, beta, running_mean, running_var, y, z, save_mean,
-                                save_var));
-  unsupported_device(c, d);
+ConvBnForwardShapes conv_bn_forward_shapes(const ConvBnForward& a) {
+  ConvShapes s = check_forward_inputs(Check("convBnForward"), a);
+  ConvBnForwardShapes out{s.out(), std::nullopt, std::nullopt, std::nullopt};
+  if (a.p.training) {
+    out.z = s.out();
+    out.save_mean = out.save_var = Shape{s.cout};
+  }
+  return out;
 }
 
-void conv_bn_backward(const ConvBnParams& p, const Tensor& dy, const Tensor& x, const Tensor& w,
-                      const Tensor& gamma, const Tensor& z, const Tensor& y,
-                      const Tensor& save_mean, const Tensor& save_var, Tensor* dx, Tensor& dw,
-                      Tensor& dgamma, Tensor& dbeta) {
+ConvBnBackwardShapes conv_bn_backward_shapes(const ConvBnBackward& a) {
+  ConvShapes s = check_backward_inputs(Check("convBnBackward"), a);
+  return {a.x.shape, a.w.shape, {s.cout}, {s.cout}};
+}
+
+void conv_bn_forward(const ConvBnForward& a) {
+  Check c("convBnForward");
+  ConvShapes s = check_forward_inputs(c, a);
+  const Shape ch{s.cout}, out = s.out();
+  c.tensor(a.y, "y", DType::F32, out);
+  if (a.p.training && (!a.z.storage || !a.save_mean.storage || !a.save_var.storage))
+    c.fail(ErrorCode::Argument, "z, saveMean, saveVar: expected tensors in training mode (backward reads them), received none");
+  if (a.z.storage) c.tensor(a.z, "z", DType::F32, out);
+  if (a.save_mean.storage) c.tensor(a.save_mean, "saveMean", DType::F32, ch);
+  if (a.save_var.storage) c.tensor(a.save_var, "saveVar", DType::F32, ch);
+  c.distinct(a.x, "x", a.y, "y");
+  if (a.z.storage) c.distinct(a.z, "z", a.y, "y");
+  if (a.save_mean.storage && a.save_var.storage) c.distinct(a.save_mean, "saveMean", a.save_var, "saveVar");
+  Device d = c.same_device({&a.x, &a.w, &a.gamma, &a.beta, &a.running_mean, &a.running_var, &a.y, opt(a.z),
+                            opt(a.save_mean), opt(a.save_var)});
+  enqueue(c, d, &cpu::conv_bn_forward, SENET_CUDA_FN(conv_bn_forward), a);
+}
+
+void conv_bn_backward(const ConvBnBackward& a) {
   Check c("convBnBackward");
-  ConvShapes s = check_params_and_input(c, p, x, w);
-  const Shape ch{s.cout}, out{s.n, s.ho, s.wo, s.cout};
-  c.tensor(dy, "dy", DType::F32, out);
-  c.tensor(gamma, "gamma", DType::F32, ch);
-  c.tensor(z, "z", DType::F32, out);
-  c.tensor(y, "y", DType::F32, out);
-  c.tensor(save_mean, "saveMean", DType::F32, ch);
-  c.tensor(save_var, "saveVar", DType::F32, ch);
-  if (dx) c.tensor(*dx, "dx", DType::F32, x.shape);
-  c.tensor(dw, "dw", DType::F32, w.shape);
-  c.tensor(dgamma, "dgamma", DType::F32, ch);
-  c.tensor(dbeta, "dbeta", DType::F32, ch);
-  if (dx) c.distinct(*dx, "dx", dy, "dy");
-  Device d = c.same_device({&dy, &x, &w, &gamma, &z, &y, &save_mean, &save_var, dx, &dw, &dgamma,
-                            &dbeta});
-  if (d == Device::Cpu)
-    return cpu::conv_bn_backward(p, dy, x, w, gamma, z, y, save_mean, save_var, dx, dw, dgamma,
-                                 dbeta);
-  SENET_ON_CUDA(d, conv_bn_backward(p, dy, x, w, gamma, z, y, save_mean, save_var, dx, dw, dgamma,
-                                 dbeta));
-  unsupported_device(c, d);
+  ConvShapes s = check_backward_inputs(c, a);
+  const Shape ch{s.cout};
+  if (a.dx.storage) c.tensor(a.dx, "dx", DType::F32, a.x.shape);
+  c.tensor(a.dw, "dw", DType::F32, a.w.shape);
+  c.tensor(a.dgamma, "dgamma", DType::F32, ch);
+  c.tensor(a.dbeta, "dbeta", DType::F32, ch);
+  if (a.dx.storage) c.distinct(a.dx, "dx", a.dy, "dy");
+  c.distinct(a.dgamma, "dgamma", a.dbeta, "dbeta");
+  Device d = c.same_device({&a.dy, &a.x, &a.w, &a.gamma, &a.z, &a.y, &a.save_mean, &a.save_var, opt(a.dx), &a.dw,
+                            &a.dgamma, &a.dbeta});
+  enqueue(c, d, &cpu::conv_bn_backward, SENET_CUDA_FN(conv_bn_backward), a);
 }
 
 }  // namespace senet

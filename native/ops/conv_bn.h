@@ -7,14 +7,14 @@
 // running ones the PyTorch way: r = (1 - momentum) r + momentum * batch (unbiased variance).
 #pragma once
 
+#include <optional>
+
 #include "core/tensor.h"
+#include "ops/window.h"
 
 namespace senet {
 
-struct ConvBnParams {
-  int kernel_h = 1, kernel_w = 1;
-  int stride_h = 1, stride_w = 1;
-  int pad_h = 0, pad_w = 0;
+struct ConvBnParams : Window {
   int groups = 1;
   bool relu = true;
   bool training = true;
@@ -22,39 +22,46 @@ struct ConvBnParams {
   float momentum = 0.1f;
 };
 
-/// Output spatial size for an input size, kernel, stride and padding (PyTorch's floor rule).
-int64_t conv_output_size(int64_t in, int kernel, int stride, int pad);
+/// Arguments of the forward. z, save_mean and save_var are required in training mode and optional
+/// (absent: no storage) in inference; running_mean / running_var are updated in training mode.
+struct ConvBnForward {
+  ConvBnParams p;
+  Tensor x, w, gamma, beta, running_mean, running_var;
+  Tensor y, z, save_mean, save_var;
+};
 
-/// z, save_mean and save_var are required in training mode and optional in inference.
-void conv_bn_forward(const ConvBnParams& p, const Tensor& x, const Tensor& w, const Tensor& gamma,
-                     const Tensor& beta, Tensor& running_mean, Tensor& running_var, Tensor& y,
-                     Tensor* z, Tensor* save_mean, Tensor* save_var);
+/// Arguments of the backward of a training-mode forward. dx is optional (the first layer needs
+/// none); dw, dgamma and dbeta are overwritten.
+struct ConvBnBackward {
+  ConvBnParams p;
+  Tensor dy, x, w, gamma, z, y, save_mean, save_var;
+  Tensor dx, dw, dgamma, dbeta;
+};
 
-/// Gradients of a training-mode forward. dx is optional (the first layer needs none); dw, dgamma
-/// and dbeta are overwritten.
-void conv_bn_backward(const ConvBnParams& p, const Tensor& dy, const Tensor& x, const Tensor& w,
-                      const Tensor& gamma, const Tensor& z, const Tensor& y,
-                      const Tensor& save_mean, const Tensor& save_var, Tensor* dx, Tensor& dw,
-                      Tensor& dgamma, Tensor& dbeta);
+/// The output shapes an op makes when the caller gives no buffer (nullopt: not made by default).
+struct ConvBnForwardShapes {
+  Shape y;
+  std::optional<Shape> z, save_mean, save_var;
+};
+struct ConvBnBackwardShapes {
+  Shape dx, dw, dgamma, dbeta;
+};
+
+/// Checks the inputs and parameters; returns the output shapes.
+ConvBnForwardShapes conv_bn_forward_shapes(const ConvBnForward& a);
+ConvBnBackwardShapes conv_bn_backward_shapes(const ConvBnBackward& a);
+/// Checks everything, then queues the op on the tensors' device.
+void conv_bn_forward(const ConvBnForward& a);
+void conv_bn_backward(const ConvBnBackward& a);
 
 namespace cpu {
-void conv_bn_forward(const ConvBnParams& p, const Tensor& x, const Tensor& w, const Tensor& gamma,
-                     const Tensor& beta, Tensor& running_mean, Tensor& running_var, Tensor& y,
-                     Tensor* z, Tensor* save_mean, Tensor* save_var);
-void conv_bn_backward(const ConvBnParams& p, const Tensor& dy, const Tensor& x, const Tensor& w,
-                      const Tensor& gamma, const Tensor& z, const Tensor& y,
-                      const Tensor& save_mean, const Tensor& save_var, Tensor* dx, Tensor& dw,
-                      Tensor& dgamma, Tensor& dbeta);
+void conv_bn_forward(const ConvBnForward& a);
+void conv_bn_backward(const ConvBnBackward& a);
 }  // namespace cpu
 
 namespace cuda {
-void conv_bn_forward(const ConvBnParams& p, const Tensor& x, const Tensor& w, const Tensor& gamma,
-                     const Tensor& beta, Tensor& running_mean, Tensor& running_var, Tensor& y,
-                     Tensor* z, Tensor* save_mean, Tensor* save_var);
-void conv_bn_backward(const ConvBnParams& p, const Tensor& dy, const Tensor& x, const Tensor& w,
-                      const Tensor& gamma, const Tensor& z, const Tensor& y,
-                      const Tensor& save_mean, const Tensor& save_var, Tensor* dx, Tensor& dw,
-                      Tensor& dgamma, Tensor& dbeta);
+void conv_bn_forward(const ConvBnForward& a);
+void conv_bn_backward(const ConvBnBackward& a);
 }  // namespace cuda
 
 }  // namespace senet

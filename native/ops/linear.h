@@ -1,25 +1,42 @@
 // Fully connected layer, PyTorch layout: y = x w^T + b. x (N, In), w (Out, In), b (Out), y (N, Out).
 #pragma once
 
+#include <optional>
+
 #include "core/tensor.h"
 
 namespace senet {
 
-void linear_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y);
-/// dx optional; dw overwritten; db optional (and required when the forward had a bias).
-void linear_backward(const Tensor& dy, const Tensor& x, const Tensor& w, Tensor* dx, Tensor& dw,
-                     Tensor* db);
+/// b is optional (absent: no bias).
+struct LinearForward {
+  Tensor x, w, b, y;
+};
+
+/// `bias` says whether the forward had one: then db is required, otherwise it may not be given.
+/// dx is optional; dw (and db) are overwritten.
+struct LinearBackward {
+  bool bias = true;
+  Tensor dy, x, w, dx, dw, db;
+};
+
+struct LinearBackwardShapes {
+  Shape dx, dw;
+  std::optional<Shape> db;
+};
+
+Shape linear_forward_shape(const LinearForward& a);
+LinearBackwardShapes linear_backward_shapes(const LinearBackward& a);
+void linear_forward(const LinearForward& a);
+void linear_backward(const LinearBackward& a);
 
 namespace cpu {
-void linear_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y);
-void linear_backward(const Tensor& dy, const Tensor& x, const Tensor& w, Tensor* dx, Tensor& dw,
-                     Tensor* db);
+void linear_forward(const LinearForward& a);
+void linear_backward(const LinearBackward& a);
 }  // namespace cpu
 
 namespace cuda {
-void linear_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y);
-void linear_backward(const Tensor& dy, const Tensor& x, const Tensor& w, Tensor* dx, Tensor& dw,
-                     Tensor* db);
+void linear_forward(const LinearForward& a);
+void linear_backward(const LinearBackward& a);
 }  // namespace cuda
 
 }  // namespace senet

@@ -6,44 +6,33 @@
 
 namespace senet {
 
-namespace {
-
-void check_inputs(const Check& c, const CrossEntropyParams& p, const Tensor& logits,
-                  const Tensor& labels) {
+void cross_entropy_check_inputs(const char* op, const CrossEntropyParams& p, const Tensor& logits,
+                                const Tensor& labels) {
+  Check c(op);
   if (!(p.label_smoothing >= 0 && p.label_smoothing <= 1))
-    c.fail(ErrorCode::Argument, "labelSmoothing: expected a number in [0, 1], received " +
-                                    std::to_string(p.label_smoothing));
+    c.fail(ErrorCode::Argument, "labelSmoothing: expected a number in [0, 1], received " + std::to_string(p.label_smoothing));
   c.tensor_rank(logits, "logits", DType::F32, 2);
   c.usable(labels, "labels");
   if (labels.dtype != DType::I64 && labels.dtype != DType::I32)
-    c.fail(ErrorCode::DType,
-           std::string("labels: expected dtype int64 or int32, received ") + dtype_name(labels.dtype));
+    c.fail(ErrorCode::DType, std::string("labels: expected dtype int64 or int32, received ") + dtype_name(labels.dtype));
   c.shape(labels, "labels", {logits.dim(0)});
 }
 
-}  // namespace
-
-void cross_entropy_forward(const CrossEntropyParams& p, const Tensor& logits, const Tensor& labels,
-                           Tensor& loss, Tensor* correct) {
+void cross_entropy_forward(const CrossEntropyForward& a) {
   Check c("crossEntropyForward");
-  check_inputs(c, p, logits, labels);
-  c.tensor(loss, "loss", DType::F32, {});
-  if (correct) c.tensor(*correct, "correct", DType::I32, {});
-  Device d = c.same_device({&logits, &labels, &loss, correct});
-  if (d == Device::Cpu) return cpu::cross_entropy_forward(p, logits, labels, loss, correct);
-  SENET_ON_CUDA(d, cross_entropy_forward(p, logits, labels, loss, correct));
-  unsupported_device(c, d);
+  cross_entropy_check_inputs("crossEntropyForward", a.p, a.logits, a.labels);
+  c.tensor(a.loss, "loss", DType::F32, {});
+  if (a.correct.storage) c.tensor(a.correct, "correct", DType::I32, {});
+  Device d = c.same_device({&a.logits, &a.labels, &a.loss, opt(a.correct)});
+  enqueue(c, d, &cpu::cross_entropy_forward, SENET_CUDA_FN(cross_entropy_forward), a);
 }
 
-void cross_entropy_backward(const CrossEntropyParams& p, const Tensor& logits,
-                            const Tensor& labels, Tensor& dlogits) {
+void cross_entropy_backward(const CrossEntropyBackward& a) {
   Check c("crossEntropyBackward");
-  check_inputs(c, p, logits, labels);
-  c.tensor(dlogits, "dlogits", DType::F32, logits.shape);
-  Device d = c.same_device({&logits, &labels, &dlogits});
-  if (d == Device::Cpu) return cpu::cross_entropy_backward(p, logits, labels, dlogits);
-  SENET_ON_CUDA(d, cross_entropy_backward(p, logits, labels, dlogits));
-  unsupported_device(c, d);
+  cross_entropy_check_inputs("crossEntropyBackward", a.p, a.logits, a.labels);
+  c.tensor(a.dlogits, "dlogits", DType::F32, a.logits.shape);
+  Device d = c.same_device({&a.logits, &a.labels, &a.dlogits});
+  enqueue(c, d, &cpu::cross_entropy_backward, SENET_CUDA_FN(cross_entropy_backward), a);
 }
 
 }  // namespace senet

@@ -1,6 +1,5 @@
 #include "ops/pool.h"
 
-#include "ops/conv_bn.h"
 #include "ops/dispatch.h"
 
 namespace senet {
@@ -8,73 +7,91 @@ namespace senet {
 namespace {
 
 Shape check_max_pool(const Check& c, const MaxPoolParams& p, const Tensor& x) {
-  c.positive(p.kernel_h, "kernelH");
-  c.positive(p.kernel_w, "kernelW");
-  c.positive(p.stride_h, "strideH");
-  c.positive(p.stride_w, "strideW");
-  c.non_negative(p.pad_h, "padH");
-  c.non_negative(p.pad_w, "padW");
+  check_window(c, p);
   // Each window must hold at least one real element, as PyTorch requires.
   if (2 * p.pad_h > p.kernel_h || 2 * p.pad_w > p.kernel_w)
-    c.fail(ErrorCode::Argument, "padding: expected at most half the kernel, received pad " +
-                                    std::to_string(p.pad_h) + "x" + std::to_string(p.pad_w) +
-                                    " for kernel " + std::to_string(p.kernel_h) + "x" +
+    c.fail(ErrorCode::Argument, "padding: expected at most half the kernel, received pad " + std::to_string(p.pad_h) +
+                                    "x" + std::to_string(p.pad_w) + " for kernel " + std::to_string(p.kernel_h) + "x" +
                                     std::to_string(p.kernel_w));
   c.tensor_rank(x, "x", DType::F32, 4);
-  int64_t ho = conv_output_size(x.dim(1), p.kernel_h, p.stride_h, p.pad_h);
-  int64_t wo = conv_output_size(x.dim(2), p.kernel_w, p.stride_w, p.pad_w);
+  const int64_t ho = window_output_size(x.dim(1), p.kernel_h, p.stride_h, p.pad_h);
+  const int64_t wo = window_output_size(x.dim(2), p.kernel_w, p.stride_w, p.pad_w);
   if (ho <= 0 || wo <= 0)
-    c.fail(ErrorCode::Shape, "x: input " + shape_str(x.shape) + " is smaller than the window");
+    c.fail(ErrorCode::Shape, "x: expected an input at least as large as the window, received shape " + shape_str(x.shape));
   return {x.dim(0), ho, wo, x.dim(3)};
+}
+
+Shape check_gap_backward(const Check& c, const GlobalAvgPoolBackward& a) {
+  c.tensor_rank(a.dy, "dy", DType::F32, 2);
+  if (a.dx.storage) {
+    c.tensor_rank(a.dx, "dx", DType::F32, 4);
+    c.shape(a.dy, "dy", {a.dx.dim(0), a.dx.dim(3)});
+    return a.dx.shape;
+  }
+  c.positive(a.height, "height");
+  c.positive(a.width, "width");
+  Shape s{a.dy.dim(0), a.height, a.width, a.dy.dim(1)};
+  shape_numel(s);
+  return s;
 }
 
 }  // namespace
 
-void max_pool_forward(const MaxPoolParams& p, const Tensor& x, Tensor& y) {
-  Check c("maxPoolForward");
-  Shape out = check_max_pool(c, p, x);
-  c.tensor(y, "y", DType::F32, out);
-  c.distinct(x, "x", y, "y");
-  Device d = c.same_device({&x, &y});
-  if (d == Device::Cpu) return cpu::max_pool_forward(p, x, y);
-  SENET_ON_CUDA(d, max_pool_forward(p, x, y));
-  unsupported_device(c, d);
+Shape max_pool_forward_shape(const MaxPoolForward& a) { return check_max_pool(Check("maxPoolForward"), a.p, a.x); }
+
+Shape max_pool_backward_shape(const MaxPoolBackward& a) {
+  check_max_pool(Check("maxPoolBackward"), a.p, a.x);
+  return a.x.shape;
 }
 
-void max_pool_backward(const MaxPoolParams& p, const Tensor& dy, const Tensor& x, const Tensor& y,
-                       Tensor& dx) {
-  Check c("maxPoolBackward");
-  Shape out = check_max_pool(c, p, x);
-  c.tensor(dy, "dy", DType::F32, out);
-  c.tensor(y, "y", DType::F32, out);
-  c.tensor(dx, "dx", DType::F32, x.shape);
-  c.distinct(dx, "dx", dy, "dy");
-  c.distinct(dx, "dx", x, "x");
-  c.distinct(dx, "dx", y, "y");
-  Device d = c.same_device({&dy, &x, &y, &dx});
-  if (d == Device::Cpu) return cpu::max_pool_backward(p, dy, x, y, dx);
-  SENET_ON_CUDA(d, max_pool_backward(p, dy, x, y, dx));
-  unsupported_device(c, d);
-}
-
-void global_avg_pool_forward(const Tensor& x, Tensor& y) {
+Shape global_avg_pool_forward_shape(const GlobalAvgPoolForward& a) {
   Check c("globalAvgPoolForward");
-  c.tensor_rank(x, "x", DType::F32, 4);
-  c.tensor(y, "y", DType::F32, {x.dim(0), x.dim(3)});
-  Device d = c.same_device({&x, &y});
-  if (d == Device::Cpu) return cpu::global_avg_pool_forward(x, y);
-  SENET_ON_CUDA(d, global_avg_pool_forward(x, y));
-  unsupported_device(c, d);
+  c.tensor_rank(a.x, "x", DType::F32, 4);
+  return {a.x.dim(0), a.x.dim(3)};
 }
 
-void global_avg_pool_backward(const Tensor& dy, Tensor& dx) {
+Shape global_avg_pool_backward_shape(const GlobalAvgPoolBackward& a) {
+  return check_gap_backward(Check("globalAvgPoolBackward"), a);
+}
+
+void max_pool_forward(const MaxPoolForward& a) {
+  Check c("maxPoolForward");
+  Shape out = check_max_pool(c, a.p, a.x);
+  c.tensor(a.y, "y", DType::F32, out);
+  c.distinct(a.x, "x", a.y, "y");
+  Device d = c.same_device({&a.x, &a.y});
+  enqueue(c, d, &cpu::max_pool_forward, SENET_CUDA_FN(max_pool_forward), a);
+}
+
+void max_pool_backward(const MaxPoolBackward& a) {
+  Check c("maxPoolBackward");
+  Shape out = check_max_pool(c, a.p, a.x);
+  c.tensor(a.dy, "dy", DType::F32, out);
+  c.tensor(a.y, "y", DType::F32, out);
+  c.tensor(a.dx, "dx", DType::F32, a.x.shape);
+  c.distinct(a.dx, "dx", a.dy, "dy");
+  c.distinct(a.dx, "dx", a.x, "x");
+  c.distinct(a.dx, "dx", a.y, "y");
+  Device d = c.same_device({&a.dy, &a.x, &a.y, &a.dx});
+  enqueue(c, d, &cpu::max_pool_backward, SENET_CUDA_FN(max_pool_backward), a);
+}
+
+void global_avg_pool_forward(const GlobalAvgPoolForward& a) {
+  Check c("globalAvgPoolForward");
+  c.tensor_rank(a.x, "x", DType::F32, 4);
+  c.tensor(a.y, "y", DType::F32, {a.x.dim(0), a.x.dim(3)});
+  c.distinct(a.x, "x", a.y, "y");
+  Device d = c.same_device({&a.x, &a.y});
+  enqueue(c, d, &cpu::global_avg_pool_forward, SENET_CUDA_FN(global_avg_pool_forward), a);
+}
+
+void global_avg_pool_backward(const GlobalAvgPoolBackward& a) {
   Check c("globalAvgPoolBackward");
-  c.tensor_rank(dx, "dx", DType::F32, 4);
-  c.tensor(dy, "dy", DType::F32, {dx.dim(0), dx.dim(3)});
-  Device d = c.same_device({&dy, &dx});
-  if (d == Device::Cpu) return cpu::global_avg_pool_backward(dy, dx);
-  SENET_ON_CUDA(d, global_avg_pool_backward(dy, dx));
-  unsupported_device(c, d);
+  c.usable(a.dx, "dx");
+  check_gap_backward(c, a);
+  c.distinct(a.dx, "dx", a.dy, "dy");
+  Device d = c.same_device({&a.dy, &a.dx});
+  enqueue(c, d, &cpu::global_avg_pool_backward, SENET_CUDA_FN(global_avg_pool_backward), a);
 }
 
 }  // namespace senet

@@ -4,37 +4,61 @@
 #pragma once
 
 #include "core/tensor.h"
+#include "ops/window.h"
 
 namespace senet {
 
-struct MaxPoolParams {
-  int kernel_h = 3, kernel_w = 3;
-  int stride_h = 2, stride_w = 2;
-  int pad_h = 1, pad_w = 1;
+struct MaxPoolParams : Window {
+  MaxPoolParams() {
+    kernel_h = kernel_w = 3;
+    stride_h = stride_w = 2;
+    pad_h = pad_w = 1;
+  }
 };
 
-void max_pool_forward(const MaxPoolParams& p, const Tensor& x, Tensor& y);
+struct MaxPoolForward {
+  MaxPoolParams p;
+  Tensor x, y;
+};
+
 /// dx from dy and the forward's input and output; the gradient goes to the first maximum of each
 /// window, as PyTorch's does.
-void max_pool_backward(const MaxPoolParams& p, const Tensor& dy, const Tensor& x, const Tensor& y,
-                       Tensor& dx);
-void global_avg_pool_forward(const Tensor& x, Tensor& y);
-void global_avg_pool_backward(const Tensor& dy, Tensor& dx);
+struct MaxPoolBackward {
+  MaxPoolParams p;
+  Tensor dy, x, y, dx;
+};
+
+struct GlobalAvgPoolForward {
+  Tensor x, y;
+};
+
+/// height / width: the forward input's, needed only to make dx when none is given.
+struct GlobalAvgPoolBackward {
+  int64_t height = 0, width = 0;
+  Tensor dy, dx;
+};
+
+Shape max_pool_forward_shape(const MaxPoolForward& a);
+Shape max_pool_backward_shape(const MaxPoolBackward& a);
+Shape global_avg_pool_forward_shape(const GlobalAvgPoolForward& a);
+Shape global_avg_pool_backward_shape(const GlobalAvgPoolBackward& a);
+void max_pool_forward(const MaxPoolForward& a);
+void max_pool_backward(const MaxPoolBackward& a);
+void global_avg_pool_forward(const GlobalAvgPoolForward& a);
+void global_avg_pool_backward(const GlobalAvgPoolBackward& a);
 
 namespace cpu {
-void max_pool_forward(const MaxPoolParams& p, const Tensor& x, Tensor& y);
-void max_pool_backward(const MaxPoolParams& p, const Tensor& dy, const Tensor& x, const Tensor& y,
-                       Tensor& dx);
-void global_avg_pool_forward(const Tensor& x, Tensor& y);
-void global_avg_pool_backward(const Tensor& dy, Tensor& dx);
+void max_pool_forward(const MaxPoolForward& a);
+void max_pool_backward(const MaxPoolBackward& a);
+void global_avg_pool_forward(const GlobalAvgPoolForward& a);
+void global_avg_pool_backward(const GlobalAvgPoolBackward& a);
 }  // namespace cpu
 
 namespace cuda {
-void max_pool_forward(const MaxPoolParams& p, const Tensor& x, Tensor& y);
-void max_pool_backward(const MaxPoolParams& p, const Tensor& dy, const Tensor& x, const Tensor& y,
-                       Tensor& dx);
-void global_avg_pool_forward(const Tensor& x, Tensor& y);
-void global_avg_pool_backward(const Tensor& dy, Tensor& dx);
+void max_pool_forward(const MaxPoolForward& a);
+void max_pool_backward(const MaxPoolBackward& a);
+void global_avg_pool_forward(const GlobalAvgPoolForward& a);
+void global_avg_pool_backward(const GlobalAvgPoolBackward& a);
 }  // namespace cuda
 
 }  // namespace senet

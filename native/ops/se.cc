@@ -19,56 +19,79 @@ SeShapes check_weights(const Check& c, const Tensor& u, const Tensor& w1, const 
   return s;
 }
 
-}  // namespace
-
-void se_forward(const Tensor& u, const Tensor& w1, const Tensor& b1, const Tensor& w2,
-                const Tensor& b2, const Tensor* shortcut, Tensor& y, Tensor& pooled,
-                Tensor& hidden, Tensor& gate) {
-  Check c("seForward");
-  SeShapes s = check_weights(c, u, w1, w2);
-  c.tensor(b1, "b1", DType::F32, {s.r});
-  c.tensor(b2, "b2", DType::F32, {s.c});
-  if (shortcut) c.tensor(*shortcut, "shortcut", DType::F32, u.shape);
-  c.tensor(y, "y", DType::F32, u.shape);
-  c.tensor(pooled, "pooled", DType::F32, {s.n, s.c});
-  c.tensor(hidden, "hidden", DType::F32, {s.n, s.r});
-  c.tensor(gate, "gate", DType::F32, {s.n, s.c});
-  c.distinct(u, "u", y, "y");
-  Device d = c.same_device({&u, &w1, &b1, &w2, &b2, shortcut, &y, &pooled, &hidden, &gate});
-  if (d == Device::Cpu) return cpu::se_forward(u, w1, b1, w2, b2, shortcut, y, pooled, hidden, gate);
-  SENET_ON_CUDA(d, se_forward(u, w1, b1, w2, b2, shortcut, y, pooled, hidden, gate));
-  unsupported_device(c, d);
+SeShapes check_forward_inputs(const Check& c, const SeForward& a) {
+  SeShapes s = check_weights(c, a.u, a.w1, a.w2);
+  c.tensor(a.b1, "b1", DType::F32, {s.r});
+  c.tensor(a.b2, "b2", DType::F32, {s.c});
+  if (a.shortcut.storage) c.tensor(a.shortcut, "shortcut", DType::F32, a.u.shape);
+  return s;
 }
 
-void se_backward(const Tensor& dy, const Tensor& u, const Tensor* y, const Tensor& w1,
-                 const Tensor& w2, const Tensor& pooled, const Tensor& hidden, const Tensor& gate,
-                 Tensor& du, Tensor* dshortcut, Tensor& dw1, Tensor& db1, Tensor& dw2,
-                 Tensor& db2) {
+SeShapes check_backward_inputs(const Check& c, const SeBackward& a) {
+  SeShapes s = check_weights(c, a.u, a.w1, a.w2);
+  c.tensor(a.dy, "dy", DType::F32, a.u.shape);
+  if (a.residual) {
+    if (!a.y.storage)
+      c.fail(ErrorCode::Argument, "y: expected the forward's output with a residual shortcut (its ReLU's mask), received none");
+    c.tensor(a.y, "y", DType::F32, a.u.shape);
+  }
+  c.tensor(a.pooled, "pooled", DType::F32, {s.n, s.c});
+  c.tensor(a.hidden, "hidden", DType::F32, {s.n, s.r});
+  c.tensor(a.gate, "gate", DType::F32, {s.n, s.c});
+  return s;
+}
+
+}  // namespace
+
+SeForwardShapes se_forward_shapes(const SeForward& a) {
+  SeShapes s = check_forward_inputs(Check("seForward"), a);
+  return {a.u.shape, {s.n, s.c}, {s.n, s.r}, {s.n, s.c}};
+}
+
+SeBackwardShapes se_backward_shapes(const SeBackward& a) {
+  SeShapes s = check_backward_inputs(Check("seBackward"), a);
+  SeBackwardShapes out{a.u.shape, std::nullopt, a.w1.shape, {s.r}, a.w2.shape, {s.c}};
+  if (a.residual) out.dshortcut = a.u.shape;
+  return out;
+}
+
+void se_forward(const SeForward& a) {
+  Check c("seForward");
+  SeShapes s = check_forward_inputs(c, a);
+  c.tensor(a.y, "y", DType::F32, a.u.shape);
+  c.tensor(a.pooled, "pooled", DType::F32, {s.n, s.c});
+  c.tensor(a.hidden, "hidden", DType::F32, {s.n, s.r});
+  c.tensor(a.gate, "gate", DType::F32, {s.n, s.c});
+  c.distinct(a.u, "u", a.y, "y");
+  c.distinct(a.pooled, "pooled", a.gate, "gate");
+  Device d = c.same_device({&a.u, &a.w1, &a.b1, &a.w2, &a.b2, opt(a.shortcut), &a.y, &a.pooled, &a.hidden, &a.gate});
+  enqueue(c, d, &cpu::se_forward, SENET_CUDA_FN(se_forward), a);
+}
+
+void se_backward(const SeBackward& a) {
   Check c("seBackward");
-  SeShapes s = check_weights(c, u, w1, w2);
-  c.tensor(dy, "dy", DType::F32, u.shape);
-  if (dshortcut && !y)
-    c.fail(ErrorCode::Argument, "y: the forward's output is required with a shortcut (ReLU mask)");
-  if (y) c.tensor(*y, "y", DType::F32, u.shape);
-  c.tensor(pooled, "pooled", DType::F32, {s.n, s.c});
-  c.tensor(hidden, "hidden", DType::F32, {s.n, s.r});
-  c.tensor(gate, "gate", DType::F32, {s.n, s.c});
-  c.tensor(du, "du", DType::F32, u.shape);
-  if (dshortcut) c.tensor(*dshortcut, "dshortcut", DType::F32, u.shape);
-  c.tensor(dw1, "dw1", DType::F32, w1.shape);
-  c.tensor(db1, "db1", DType::F32, {s.r});
-  c.tensor(dw2, "dw2", DType::F32, w2.shape);
-  c.tensor(db2, "db2", DType::F32, {s.c});
-  c.distinct(du, "du", dy, "dy");
-  c.distinct(du, "du", u, "u");
-  if (dshortcut) c.distinct(du, "du", *dshortcut, "dshortcut");
-  Device d = c.same_device({&dy, &u, y, &w1, &w2, &pooled, &hidden, &gate, &du, dshortcut, &dw1,
-                            &db1, &dw2, &db2});
-  if (d == Device::Cpu)
-    return cpu::se_backward(dy, u, y, w1, w2, pooled, hidden, gate, du, dshortcut, dw1, db1, dw2,
-                            db2);
-  SENET_ON_CUDA(d, se_backward(dy, u, y, w1, w2, pooled, hidden, gate, du, dshortcut, dw1, db1, dw2, db2));
-  unsupported_device(c, d);
+  SeShapes s = check_backward_inputs(c, a);
+  c.tensor(a.du, "du", DType::F32, a.u.shape);
+  if (a.residual) {
+    if (!a.dshortcut.storage)
+      c.fail(ErrorCode::Argument, "dshortcut: expected a tensor with a residual shortcut, received none");
+    c.tensor(a.dshortcut, "dshortcut", DType::F32, a.u.shape);
+  } else if (a.dshortcut.storage) {
+    c.fail(ErrorCode::Argument, "dshortcut: expected none without a residual shortcut (residual: false), received a tensor");
+  }
+  c.tensor(a.dw1, "dw1", DType::F32, a.w1.shape);
+  c.tensor(a.db1, "db1", DType::F32, {s.r});
+  c.tensor(a.dw2, "dw2", DType::F32, a.w2.shape);
+  c.tensor(a.db2, "db2", DType::F32, {s.c});
+  c.distinct(a.du, "du", a.dy, "dy");
+  c.distinct(a.du, "du", a.u, "u");
+  if (a.residual) {
+    c.distinct(a.du, "du", a.dshortcut, "dshortcut");
+    c.distinct(a.dshortcut, "dshortcut", a.u, "u");
+  }
+  Device d = c.same_device({&a.dy, &a.u, opt(a.y), &a.w1, &a.w2, &a.pooled, &a.hidden, &a.gate, &a.du,
+                            opt(a.dshortcut), &a.dw1, &a.db1, &a.dw2, &a.db2});
+  enqueue(c, d, &cpu::se_backward, SENET_CUDA_FN(se_backward), a);
 }
 
 }  // namespace senet

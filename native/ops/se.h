@@ -7,39 +7,49 @@
 // u, shortcut, y: (N, H, W, C). pooled, hidden and gate are kept for backward.
 #pragma once
 
+#include <optional>
+
 #include "core/tensor.h"
 
 namespace senet {
 
-void se_forward(const Tensor& u, const Tensor& w1, const Tensor& b1, const Tensor& w2,
-                const Tensor& b2, const Tensor* shortcut, Tensor& y, Tensor& pooled,
-                Tensor& hidden, Tensor& gate);
+/// Arguments of the forward; shortcut is optional (absent: the plain SE block).
+struct SeForward {
+  Tensor u, w1, b1, w2, b2, shortcut;
+  Tensor y, pooled, hidden, gate;
+};
 
-/// y is needed (for the ReLU's mask) only with a shortcut; dshortcut likewise. The four fc
-/// gradients are overwritten.
-void se_backward(const Tensor& dy, const Tensor& u, const Tensor* y, const Tensor& w1,
-                 const Tensor& w2, const Tensor& pooled, const Tensor& hidden, const Tensor& gate,
-                 Tensor& du, Tensor* dshortcut, Tensor& dw1, Tensor& db1, Tensor& dw2,
-                 Tensor& db2);
+/// Arguments of the backward. `residual` says whether the forward had a shortcut: then y (the
+/// forward's output, for the final ReLU's mask) is required and dshortcut is produced; without
+/// one, y is not read and dshortcut may not be given. The four fc gradients are overwritten.
+struct SeBackward {
+  bool residual = false;
+  Tensor dy, u, y, w1, w2, pooled, hidden, gate;
+  Tensor du, dshortcut, dw1, db1, dw2, db2;
+};
+
+struct SeForwardShapes {
+  Shape y, pooled, hidden, gate;
+};
+struct SeBackwardShapes {
+  Shape du;
+  std::optional<Shape> dshortcut;
+  Shape dw1, db1, dw2, db2;
+};
+
+SeForwardShapes se_forward_shapes(const SeForward& a);
+SeBackwardShapes se_backward_shapes(const SeBackward& a);
+void se_forward(const SeForward& a);
+void se_backward(const SeBackward& a);
 
 namespace cpu {
-void se_forward(const Tensor& u, const Tensor& w1, const Tensor& b1, const Tensor& w2,
-                const Tensor& b2, const Tensor* shortcut, Tensor& y, Tensor& pooled,
-                Tensor& hidden, Tensor& gate);
-void se_backward(const Tensor& dy, const Tensor& u, const Tensor* y, const Tensor& w1,
-                 const Tensor& w2, const Tensor& pooled, const Tensor& hidden, const Tensor& gate,
-                 Tensor& du, Tensor* dshortcut, Tensor& dw1, Tensor& db1, Tensor& dw2,
-                 Tensor& db2);
+void se_forward(const SeForward& a);
+void se_backward(const SeBackward& a);
 }  // namespace cpu
 
 namespace cuda {
-void se_forward(const Tensor& u, const Tensor& w1, const Tensor& b1, const Tensor& w2,
-                const Tensor& b2, const Tensor* shortcut, Tensor& y, Tensor& pooled,
-                Tensor& hidden, Tensor& gate);
-void se_backward(const Tensor& dy, const Tensor& u, const Tensor* y, const Tensor& w1,
-                 const Tensor& w2, const Tensor& pooled, const Tensor& hidden, const Tensor& gate,
-                 Tensor& du, Tensor* dshortcut, Tensor& dw1, Tensor& db1, Tensor& dw2,
-                 Tensor& db2);
+void se_forward(const SeForward& a);
+void se_backward(const SeBackward& a);
 }  // namespace cuda
 
 }  // namespace senet

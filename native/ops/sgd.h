@@ -1,7 +1,7 @@
 // One SGD step over a flat range of parameters (an arena, or a view of one), torch.optim.SGD's
 // rule: g += weight_decay * p; if momentum: buf = first_step ? g : momentum * buf +
 // (1 - dampening) * g; g = nesterov ? g + momentum * buf : buf; p -= lr * g.
-// param, grad, momentum_buf: float32, same element count.
+// param, grad, momentum_buffer: float32, same element count.
 #pragma once
 
 #include "core/tensor.h"
@@ -17,15 +17,24 @@ struct SgdParams {
   bool first_step = true;  // the momentum buffer is set to the gradient, not blended
 };
 
-/// momentum_buf may be null when momentum is 0.
-void sgd_step(const SgdParams& p, Tensor& param, const Tensor& grad, Tensor* momentum_buf);
+/// momentum_buffer may be absent when momentum is 0. skip (optional, an int32 scalar on the
+/// device) skips the whole step when it is not 0 when the step runs: a training loop's
+/// non-finite check decides on the device, without waiting for the host.
+struct SgdStep {
+  SgdParams p;
+  Tensor param, grad, momentum_buffer, skip;
+};
+
+/// Checks the hyper-parameters alone (an optimizer's constructor refuses bad ones up front).
+void sgd_check_params(const char* where, const SgdParams& p);
+void sgd_step(const SgdStep& a);
 
 namespace cpu {
-void sgd_step(const SgdParams& p, Tensor& param, const Tensor& grad, Tensor* momentum_buf);
+void sgd_step(const SgdStep& a);
 }  // namespace cpu
 
 namespace cuda {
-void sgd_step(const SgdParams& p, Tensor& param, const Tensor& grad, Tensor* momentum_buf);
+void sgd_step(const SgdStep& a);
 }  // namespace cuda
 
 }  // namespace senet

@@ -74,7 +74,7 @@ for (const c of [
       for (const k of ['y', 'pooled', 'hidden', 'gate'] as const) close(t, host(fg[k]), host(fc[k]), k);
       const dy = randomBoth(u.cpu.shape, 7);
       const back = (d: 'cpu' | 'gpu', f: typeof fc) =>
-        ops.seBackward(dy[d], { u: u[d], pooled: f.pooled, hidden: f.hidden, gate: f.gate, y: fused ? f.y : undefined }, weights(d));
+        ops.seBackward(dy[d], { u: u[d], pooled: f.pooled, hidden: f.hidden, gate: f.gate, residual: fused, y: fused ? f.y : undefined }, weights(d));
       const gc = back('cpu', fc);
       const gg = back('gpu', fg);
       close(t, host(gg.du), host(gc.du), 'du');

@@ -35,7 +35,7 @@ for (const c of cases) {
       close(t, fwd.gate, want.gate, 'gate');
 
       const dy = random(fwd.y.shape, 77, 1);
-      const grads = ops.seBackward(dy.t, { u: s.u.t, pooled: fwd.pooled, hidden: fwd.hidden, gate: fwd.gate, y: withShortcut ? fwd.y : undefined }, weights);
+      const grads = ops.seBackward(dy.t, { u: s.u.t, pooled: fwd.pooled, hidden: fwd.hidden, gate: fwd.gate, residual: withShortcut, y: withShortcut ? fwd.y : undefined }, weights);
       const g = ref.seBackward(dy.v, s.u.v, c.n, hw, c.c, s.w1.v, s.b1.v, s.w2.v, s.b2.v, shortcut?.v);
       close(t, grads.du, g.du, 'du');
       if (withShortcut) close(t, grads.dshortcut!, g.dshortcut!, 'dshortcut');
@@ -59,7 +59,7 @@ test('SE backward agrees with finite differences of the float64 forward', (t) =>
   const weights = { w1: s.w1.t, b1: s.b1.t, w2: s.w2.t, b2: s.b2.t };
   const fwd = ops.seForward(s.u.t, weights, s.sc.t);
   const dy = tensor(Float32Array.from(r), fwd.y.shape);
-  const g = ops.seBackward(dy, { u: s.u.t, pooled: fwd.pooled, hidden: fwd.hidden, gate: fwd.gate, y: fwd.y }, weights);
+  const g = ops.seBackward(dy, { u: s.u.t, pooled: fwd.pooled, hidden: fwd.hidden, gate: fwd.gate, residual: true, y: fwd.y }, weights);
   const [u, w1, b1, w2, b2, sc] = [s.u.v, s.w1.v, s.b1.v, s.w2.v, s.b2.v, s.sc.v].map((v) => Float64Array.from(v)) as Float64Array[];
   close(t, g.du, ref.numericGradient((v) => loss(v, w1!, b1!, w2!, b2!, sc!), u!), 'du', 1e-3);
   close(t, g.dshortcut!, ref.numericGradient((v) => loss(u!, w1!, b1!, w2!, b2!, v), sc!), 'dshortcut', 1e-3);

@@ -66,7 +66,7 @@ test('resume continues exactly: N steps straight equal N/2 + checkpoint + N/2', 
     const model = createModel(TINY, { device: 'cpu', seed: 7 });
     const sgd = new SGD(model, { lr: 0.05, momentum: 0.9, weightDecay: 1e-4 });
     const trainer = new Trainer(model, sgd, { schedule: cosineLR(0.05, 4, 1), outDir: dir, progress: 'none', checkpointEverySteps: 4 });
-    if (resume) trainer.restore(resume);
+    if (resume) await trainer.restore(resume);
     const loader = new BatchLoader(ds, { batchSize: 16, shuffle: true, augment: AUG, seed: 9, workers: 1 });
     try {
       await trainer.fit({ train: loader, imageSize: [8, 8], epochs: 4, maxSteps });

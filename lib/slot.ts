@@ -2,7 +2,7 @@
  * A reusable activation or gradient buffer: allocated for a shape once and reused for every step
  * with that shape (a new batch size, e.g. the last batch of an epoch, reallocates it).
  */
-import { empty, type Device, type Tensor } from '../tensor';
+import { empty, type Device, type Tensor } from './tensor';
 
 /** One buffer a module owns. */
 export class Slot {
