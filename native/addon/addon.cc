@@ -180,8 +180,12 @@ Napi::Value set_garbage_collector(const Napi::CallbackInfo& info) {
 // when the last one goes, before the process's static destructors run.
 std::atomic<int> g_environments{0};
 
+std::atomic<uint64_t> g_next_owner{1};
+
 void cleanup_environment(void* arg) {
   auto* data = static_cast<AddonData*>(arg);
+  // A worker that ends (or is terminated) leaves no queued work behind for the others to wait on.
+  Executor::drop_owner(data->owner);
   data->completions.Release();
   if (--g_environments == 0) Executor::shutdown_all();
 }
@@ -197,6 +201,8 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   data->completions = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}),
                                                     "senet.read", 0, 1);
   data->completions.Unref(env);
+  data->owner = g_next_owner++;
+  Executor::set_thread_owner(data->owner);
   env.SetInstanceData<AddonData>(data);
   ++g_environments;
   napi_add_env_cleanup_hook(env, cleanup_environment, data);

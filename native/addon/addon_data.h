@@ -3,6 +3,8 @@
 
 #include <napi.h>
 
+#include <cstdint>
+
 namespace senet::addon {
 
 struct AddonData {
@@ -11,6 +13,8 @@ struct AddonData {
   // that the process stays alive) only while reads are pending.
   Napi::ThreadSafeFunction completions;
   int pending_reads = 0;
+  // Tags this environment's queued work (Executor::set_thread_owner).
+  uint64_t owner = 0;
   // The JavaScript function that runs a full garbage collection (lib/memory.ts), called before a
   // failed GPU allocation is retried; empty until set.
   Napi::FunctionReference collect_garbage;

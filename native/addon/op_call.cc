@@ -6,8 +6,13 @@
 #include "addon/convert.h"
 #include "addon/tensor_wrap.h"
 #include "core/device_memory.h"
+#include "core/executor.h"
 
 namespace senet::addon {
+
+namespace {
+constexpr int64_t kOrphanedLimit = int64_t{256} << 20;
+}
 
 OpCall::OpCall(const Napi::CallbackInfo& info, const char* op)
     : env_(info.Env()), result_(Napi::Object::New(info.Env())), op_(op) {
@@ -55,6 +60,12 @@ Napi::Object OpCall::params() const {
   if (v.IsUndefined()) return Napi::Object::New(env_);
   if (!v.IsObject() || v.IsArray()) fail(ErrorCode::Argument, "params: expected an object, received " + describe(v));
   return v.As<Napi::Object>();
+}
+
+bool OpCall::any_undefined(std::initializer_list<const char*> names) const {
+  for (const char* name : names)
+    if (args_.Get(name).IsUndefined()) return true;
+  return false;
 }
 
 void OpCall::out(const char* name, Tensor& slot, const std::optional<Shape>& shape, Device device, DType dtype) {
@@ -114,6 +125,9 @@ bool OpCall::bool_field(const Napi::Object& o, const char* field, bool fallback)
 }
 
 Tensor allocate(Napi::Env env, const Shape& shape, DType dtype, Device device) {
+  // Memory only queued work holds (tensors disposed or forgotten faster than the device runs)
+  // is bounded: past the limit, a new allocation first waits for the queue.
+  if (orphaned_bytes(device) > kOrphanedLimit) Executor::of(device).drain();
   try {
     return empty(shape, dtype, device);
   } catch (const Error& e) {

@@ -6,6 +6,7 @@
 
 #include <napi.h>
 
+#include <initializer_list>
 #include <optional>
 #include <vector>
 
@@ -28,6 +29,8 @@ class OpCall {
   std::vector<Tensor> list(const char* name) const;
   /// The `params` object (an empty one when absent).
   Napi::Object params() const;
+  /// True when one of these output fields is undefined (to be allocated).
+  bool any_undefined(std::initializer_list<const char*> names) const;
   /// Reads output field `name` into slot, allocating it (on `device`) when undefined and
   /// `shape` is given; records it for result().
   void out(const char* name, Tensor& slot, const std::optional<Shape>& shape, Device device,

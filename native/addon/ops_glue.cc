@@ -94,7 +94,9 @@ Napi::Value max_pool_output_shape_js(OpCall& o) {
 
 Napi::Value conv_bn_forward_js(OpCall& o) {
   ConvBnForward a = conv_bn_forward_inputs(o);
-  ConvBnForwardShapes s = conv_bn_forward_shapes(a);
+  // The shapes are worked out (a second pass of checks) only when an output is to be made.
+  ConvBnForwardShapes s;
+  if (o.any_undefined({"y", "z", "saveMean", "saveVar"})) s = conv_bn_forward_shapes(a);
   const Device d = a.x.device();
   o.out("y", a.y, s.y, d);
   o.out("z", a.z, s.z, d);
@@ -115,7 +117,8 @@ Napi::Value conv_bn_backward_js(OpCall& o) {
   a.y = o.in("y");
   a.save_mean = o.in("saveMean");
   a.save_var = o.in("saveVar");
-  ConvBnBackwardShapes s = conv_bn_backward_shapes(a);
+  ConvBnBackwardShapes s;
+  if (o.any_undefined({"dx", "dw", "dgamma", "dbeta"})) s = conv_bn_backward_shapes(a);
   const Device d = a.x.device();
   o.out("dx", a.dx, s.dx, d);
   o.out("dw", a.dw, s.dw, d);
@@ -133,7 +136,8 @@ Napi::Value se_forward_js(OpCall& o) {
   a.w2 = o.in("w2");
   a.b2 = o.in("b2");
   a.shortcut = o.optional("shortcut");
-  SeForwardShapes s = se_forward_shapes(a);
+  SeForwardShapes s;
+  if (o.any_undefined({"y", "pooled", "hidden", "gate"})) s = se_forward_shapes(a);
   const Device d = a.u.device();
   o.out("y", a.y, s.y, d);
   o.out("pooled", a.pooled, s.pooled, d);
@@ -154,7 +158,8 @@ Napi::Value se_backward_js(OpCall& o) {
   a.pooled = o.in("pooled");
   a.hidden = o.in("hidden");
   a.gate = o.in("gate");
-  SeBackwardShapes s = se_backward_shapes(a);
+  SeBackwardShapes s;
+  if (o.any_undefined({"du", "dshortcut", "dw1", "db1", "dw2", "db2"})) s = se_backward_shapes(a);
   const Device d = a.u.device();
   o.out("du", a.du, s.du, d);
   o.out("dshortcut", a.dshortcut, s.dshortcut, d);
@@ -170,7 +175,7 @@ Napi::Value max_pool_forward_js(OpCall& o) {
   MaxPoolForward a;
   a.p = max_pool_params(o);
   a.x = o.in("x");
-  o.out("y", a.y, max_pool_forward_shape(a), a.x.device());
+  o.out("y", a.y, o.any_undefined({"y"}) ? max_pool_forward_shape(a) : Shape{}, a.x.device());
   max_pool_forward(a);
   return o.result();
 }
@@ -181,7 +186,7 @@ Napi::Value max_pool_backward_js(OpCall& o) {
   a.dy = o.in("dy");
   a.x = o.in("x");
   a.y = o.in("y");
-  o.out("dx", a.dx, max_pool_backward_shape(a), a.x.device());
+  o.out("dx", a.dx, o.any_undefined({"dx"}) ? max_pool_backward_shape(a) : Shape{}, a.x.device());
   max_pool_backward(a);
   return o.result();
 }
@@ -189,7 +194,7 @@ Napi::Value max_pool_backward_js(OpCall& o) {
 Napi::Value global_avg_pool_forward_js(OpCall& o) {
   GlobalAvgPoolForward a;
   a.x = o.in("x");
-  o.out("y", a.y, global_avg_pool_forward_shape(a), a.x.device());
+  o.out("y", a.y, o.any_undefined({"y"}) ? global_avg_pool_forward_shape(a) : Shape{}, a.x.device());
   global_avg_pool_forward(a);
   return o.result();
 }
@@ -212,7 +217,7 @@ Napi::Value linear_forward_js(OpCall& o) {
   a.x = o.in("x");
   a.w = o.in("w");
   a.b = o.optional("b");
-  o.out("y", a.y, linear_forward_shape(a), a.x.device());
+  o.out("y", a.y, o.any_undefined({"y"}) ? linear_forward_shape(a) : Shape{}, a.x.device());
   linear_forward(a);
   return o.result();
 }
@@ -223,7 +228,8 @@ Napi::Value linear_backward_js(OpCall& o) {
   a.dy = o.in("dy");
   a.x = o.in("x");
   a.w = o.in("w");
-  LinearBackwardShapes s = linear_backward_shapes(a);
+  LinearBackwardShapes s;
+  if (o.any_undefined({"dx", "dw", "db"})) s = linear_backward_shapes(a);
   const Device d = a.x.device();
   o.out("dx", a.dx, s.dx, d);
   o.out("dw", a.dw, s.dw, d);
@@ -237,7 +243,6 @@ Napi::Value cross_entropy_forward_js(OpCall& o) {
   a.p = cross_entropy_params(o);
   a.logits = o.in("logits");
   a.labels = o.in("labels");
-  cross_entropy_check_inputs(o.op(), a.p, a.logits, a.labels);
   const Device d = a.logits.device();
   o.out("loss", a.loss, Shape{}, d);
   o.out("correct", a.correct, Shape{}, d, DType::I32);
@@ -250,7 +255,7 @@ Napi::Value cross_entropy_backward_js(OpCall& o) {
   a.p = cross_entropy_params(o);
   a.logits = o.in("logits");
   a.labels = o.in("labels");
-  cross_entropy_check_inputs(o.op(), a.p, a.logits, a.labels);
+  if (o.any_undefined({"dlogits"})) cross_entropy_check_inputs(o.op(), a.p, a.logits, a.labels);
   o.out("dlogits", a.dlogits, a.logits.shape, a.logits.device());
   cross_entropy_backward(a);
   return o.result();

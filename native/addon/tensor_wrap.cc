@@ -34,24 +34,34 @@ struct PendingRead {
   std::exception_ptr error;
 };
 
+void reject(Napi::Env env, const Napi::Promise::Deferred& deferred, std::exception_ptr error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const Error& e) {
+    deferred.Reject(to_js_error(env, e.code(), e.what()).Value());
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    deferred.Reject(to_js_error(env, ErrorCode::Internal, e.what()).Value());
+  } catch (...) {
+    deferred.Reject(to_js_error(env, ErrorCode::Internal, "unknown error").Value());
+  }
+}
+
+// Runs on the JavaScript thread. Nothing may escape it: a worker being terminated refuses
+// N-API calls (they throw Napi::Error), and then the promise simply never settles.
 void settle(Napi::Env env, Napi::Function, PendingRead* read) {
   if (env == nullptr) return;  // the environment is going away: its handles cannot be touched
   std::unique_ptr<PendingRead> r(read);
-  AddonData& data = addon_data(env);
-  if (--data.pending_reads == 0) data.completions.Unref(env);
-  Napi::HandleScope scope(env);
-  if (!r->error) {
-    r->deferred.Resolve(r->array.Value());
-    return;
-  }
   try {
-    std::rethrow_exception(r->error);
-  } catch (const Error& e) {
-    r->deferred.Reject(to_js_error(env, e.code(), e.what()).Value());
-  } catch (const std::exception& e) {
-    r->deferred.Reject(to_js_error(env, ErrorCode::Internal, e.what()).Value());
+    AddonData& data = addon_data(env);
+    if (--data.pending_reads == 0) data.completions.Unref(env);
+    Napi::HandleScope scope(env);
+    if (!r->error)
+      r->deferred.Resolve(r->array.Value());
+    else
+      reject(env, r->deferred, r->error);
   } catch (...) {
-    r->deferred.Reject(to_js_error(env, ErrorCode::Internal, "unknown error").Value());
   }
 }
 
@@ -78,6 +88,7 @@ TensorWrap::TensorWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Tensor
 
 TensorWrap::~TensorWrap() {
   // Dropping the reference frees the memory now when no queued op holds it, else when the last does.
+  if (tensor_.storage && !is_view_ && tensor_.storage.use_count() > 1) tensor_.storage->mark_orphaned();
   tensor_.storage.reset();
   if (external_bytes_) Napi::MemoryManagement::AdjustExternalMemory(Env(), -external_bytes_);
 }
@@ -186,6 +197,7 @@ Napi::Value TensorWrap::data(const Napi::CallbackInfo& info) {
   } catch (const Error& e) {
     deferred.Reject(to_js_error(env, e.code(), e.what()).Value());
   }
+  // (A Napi::Error, from an environment being terminated, is rethrown by node-addon-api's wrapper.)
   return deferred.Promise();
 }
 

@@ -9,6 +9,7 @@ namespace senet {
 namespace {
 
 thread_local bool t_on_executor = false;
+thread_local uint64_t t_owner = 0;
 
 std::mutex g_executors_mutex;
 Executor* g_executors[2] = {nullptr, nullptr};
@@ -24,6 +25,31 @@ Executor& Executor::of(Device device) {
 }
 
 bool Executor::on_executor_thread() { return t_on_executor; }
+
+void Executor::set_thread_owner(uint64_t owner) { t_owner = owner; }
+
+void Executor::drop_owner(uint64_t owner) {
+  if (owner == 0) return;
+  std::lock_guard<std::mutex> lock(g_executors_mutex);
+  for (Executor* e : g_executors)
+    if (e) e->drop(owner);
+}
+
+void Executor::drop(uint64_t owner) {
+  std::deque<Item> dropped;  // destroyed outside the lock: their tensors may free memory
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::deque<Item> keep;
+    for (Item& item : queue_) {
+      if (item.kind == Kind::Compute && item.owner == owner)
+        dropped.push_back(std::move(item));
+      else
+        keep.push_back(std::move(item));
+    }
+    queue_.swap(keep);
+  }
+  room_.notify_all();
+}
 
 void Executor::shutdown_all() {
   std::lock_guard<std::mutex> lock(g_executors_mutex);
@@ -51,6 +77,7 @@ void Executor::push(Item item) {
           Error(ErrorCode::Internal, "the process is exiting: senet's executor has stopped")));
       return;
     }
+    item.owner = t_owner;
     queue_.push_back(std::move(item));
   }
   wake_.notify_one();

@@ -31,6 +31,11 @@ class Executor {
   static bool on_executor_thread();
   /// Stops every started executor: queued compute work is dropped, the running task finishes.
   static void shutdown_all();
+  /// Tags the work the calling thread queues from now on (a JavaScript environment: the main
+  /// thread or a worker), so that drop_owner can discard it when that environment goes away.
+  static void set_thread_owner(uint64_t owner);
+  /// Discards the queued compute work of `owner` on every executor (a worker that was terminated).
+  static void drop_owner(uint64_t owner);
 
   /// Queues compute work.
   void submit(Task task);
@@ -57,12 +62,14 @@ class Executor {
     Kind kind;
     Task task;
     ReadTask read;
+    uint64_t owner = 0;
   };
 
   explicit Executor(Device device);
   void push(Item item);
   void run();
   void shutdown();
+  void drop(uint64_t owner);
 
   Device device_;
   mutable std::mutex mutex_;

@@ -62,8 +62,11 @@ constexpr size_t kMapBytes = size_t{128} << 10;
 
 std::atomic<int64_t> g_allocations{0};
 std::atomic<int64_t> g_bytes[2] = {{0}, {0}};
+std::atomic<int64_t> g_orphaned[2] = {{0}, {0}};
 
 }  // namespace
+
+int64_t orphaned_bytes(Device device) { return g_orphaned[static_cast<int>(device)].load(); }
 
 MemoryStats memory_stats() {
   MemoryStats s;
@@ -105,9 +108,14 @@ std::shared_ptr<Storage> Storage::allocate(size_t bytes, Device device) {
   return std::shared_ptr<Storage>(new Storage(base, data, bytes, device, mapped));
 }
 
+void Storage::mark_orphaned() noexcept {
+  if (!freed_ && !orphaned_.exchange(true)) g_orphaned[static_cast<int>(device_)] += static_cast<int64_t>(bytes_);
+}
+
 void Storage::free_now() noexcept {
   if (freed_) return;
   freed_ = true;
+  if (orphaned_) g_orphaned[static_cast<int>(device_)] -= static_cast<int64_t>(bytes_);
   released_ = true;
   if (base_) {
     if (mapped_)
@@ -126,6 +134,7 @@ Storage::~Storage() { free_now(); }
 
 void release_storage(const std::shared_ptr<Storage>& s) {
   if (!s || !s->mark_released()) return;
+  s->mark_orphaned();
   Executor::of(s->device()).submit_always([s] { s->free_now(); });
 }
 

@@ -36,6 +36,9 @@ class Storage {
 
   /// Marks the storage released; true the first time (the caller then queues free_now()).
   bool mark_released() { return !released_.exchange(true); }
+  /// Marks the storage as held only by queued work (its owner disposed or forgotten it); its
+  /// bytes count in orphaned_bytes() until it is freed.
+  void mark_orphaned() noexcept;
   /// Frees the memory now (on the device's executor, or when the last reference goes).
   void free_now() noexcept;
   bool released() const { return released_.load(std::memory_order_relaxed); }
@@ -52,6 +55,7 @@ class Storage {
   Device device_;
   size_t mapped_;  // host memory mapped on its own (large tensors): its length, else 0
   std::atomic<bool> released_{false};
+  std::atomic<bool> orphaned_{false};
   bool freed_ = false;
 };
 
@@ -65,6 +69,11 @@ struct MemoryStats {
   int64_t cuda_bytes = 0;
 };
 MemoryStats memory_stats();
+
+/// Bytes on a device that only queued work still holds (disposed or garbage-collected tensors
+/// whose last users have not run yet). Allocation waits for the queue when they grow large, so
+/// that a loop producing tensors faster than the device consumes them stays bounded.
+int64_t orphaned_bytes(Device device);
 
 struct Tensor {
   std::shared_ptr<Storage> storage;
