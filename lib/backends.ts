@@ -60,7 +60,7 @@ export interface CpuReport {
   runtime: string;
   /** Threads it computes with (setNumThreads). */
   threads: number;
-  /** OpenMP's wait policy: 'passive' unless $OMP_WAIT_POLICY said otherwise before senet loaded. */
+  /** OpenMP's wait policy: $OMP_WAIT_POLICY as set when senet loaded, or 'default' (spin a while, then sleep). */
   waitPolicy: string;
 }
 
@@ -74,7 +74,7 @@ export interface BackendsReport {
 export function backends(): BackendsReport {
   const b = binding.buildInfo();
   return {
-    cpu: { available: true, onednn: b.onednn, isa: b.cpuIsa, runtime: b.onednnCpuRuntime, threads: binding.getNumThreads(), waitPolicy: (process.env['OMP_WAIT_POLICY'] ?? 'active').toLowerCase() },
+    cpu: { available: true, onednn: b.onednn, isa: b.cpuIsa, runtime: b.onednnCpuRuntime, threads: binding.getNumThreads(), waitPolicy: (process.env['OMP_WAIT_POLICY'] ?? 'default').toLowerCase() },
     cuda: binding.cudaProbe(),
   };
 }

@@ -3,13 +3,14 @@
  * The `senet` command: train, eval, info, bench.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { LibraryReport } from './backends';
+import { setNumThreads, type LibraryReport } from './backends';
 import { DEFAULT_BENCH, formatBench, runBench } from './bench';
 import { DATASET_NAMES, type DatasetName } from './data';
 import { SenetError } from './errors';
 import { backends, buildInfo } from './index';
 import { PRESETS, type ModelName } from './nn';
-import { DEFAULT_RUN, runEvaluation, runTraining, type RunOptions } from './train/run';
+import { DEFAULT_RUN, runEvaluation, runTraining, type RunOptions, type RunSummary } from './train/run';
+import { AbortError } from './train/trainer';
 import { checkInt, checkNumber, checkOneOf } from './validate';
 
 const MODELS = Object.keys(PRESETS) as ModelName[];
@@ -51,8 +52,13 @@ const TRAIN_HELP = `Usage: senet train [options]
   --no-augment        none (the default: the demo's few epochs learn faster without)
   --seed N            (default ${DEFAULT_RUN.seed})
   --workers N         data worker threads (default 1, 2 with more than 4 cores)
+  --threads N         threads the CPU backend computes with (default: every core)
+  --checkpoint-every N  also checkpoint every N steps (default: at each epoch's end only)
   --progress KIND     auto | bar | lines | none (default auto: a bar on a terminal)
   --json              print one JSON object as the last line
+
+Ctrl-C (SIGINT) or SIGTERM finishes the step, writes a checkpoint and exits with 130, printing
+the --resume command that continues exactly; a second signal exits at once.
 `;
 
 const EVAL_HELP = `Usage: senet eval --checkpoint PATH [options]
@@ -62,6 +68,7 @@ const EVAL_HELP = `Usage: senet eval --checkpoint PATH [options]
   --data DIR          the dataset's files
   --batch-size N      (default 256)
   --device KIND       auto | cpu | cuda (default auto)
+  --threads N         threads the CPU backend computes with (default: every core)
   --json              print one JSON object as the last line
 `;
 
@@ -80,6 +87,7 @@ senet / PyTorch are printed.
   --classes N         (default ${DEFAULT_BENCH.classes})
   --stem KIND         imagenet | cifar (default: the model's)
   --device KIND       auto | cpu | cuda (default ${DEFAULT_BENCH.device}: CUDA when fully available)
+  --threads N         threads the CPU backend computes with (default: every core)
   --steps N           steps per timed repeat (default ${DEFAULT_BENCH.steps})
   --warmup N          untimed steps first (default ${DEFAULT_BENCH.warmup})
   --repeats N         timed repeats; each figure is their median (default ${DEFAULT_BENCH.repeats})
@@ -116,11 +124,49 @@ const num = (where: string, name: string, v: string | undefined, min?: number, m
 const int = (where: string, name: string, v: string | undefined, min?: number) =>
   v === undefined ? undefined : checkInt(where, name, Number(v), min);
 
+function applyThreads(where: string, v: string | undefined): void {
+  const n = int(where, '--threads', v, 1);
+  if (n !== undefined) setNumThreads(n);
+}
+
+// What a terminal needs back if the process leaves in the middle of a progress bar.
+function restoreTerminal(): void {
+  if (process.stderr.isTTY) process.stderr.write('\x1b[?25h');
+}
+
+/**
+ * Runs a training with SIGINT and SIGTERM handled as Ctrl-C should be: the first finishes the
+ * step, checkpoints and stops (AbortError); a second exits at once.
+ */
+async function trainWithSignals(options: Partial<RunOptions>): Promise<RunSummary> {
+  const controller = new AbortController();
+  let received = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    received += 1;
+    if (received > 1) {
+      restoreTerminal();
+      process.stderr.write(`\nsenet: ${signal} again: exiting now, without a checkpoint of this step\n`);
+      process.exit(130);
+    }
+    process.stderr.write(`\nsenet: ${signal}: finishing the step and writing a checkpoint (send it again to exit at once)\n`);
+    controller.abort(new Error(`received ${signal}`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await runTraining({ ...options, signal: controller.signal });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
 async function train(argv: string[]): Promise<number> {
   const s = { type: 'string' } as const;
   const { values: v } = parse(argv, {
     dataset: s, data: s, model: s, stem: s, epochs: s, 'batch-size': s, lr: s, momentum: s, 'weight-decay': s,
     'label-smoothing': s, schedule: s, warmup: s, device: s, out: s, resume: s, limit: s, val: s, seed: s, workers: s, progress: s,
+    threads: s, 'checkpoint-every': s,
     augment: { type: 'boolean' },
     'no-augment': { type: 'boolean' },
   });
@@ -151,8 +197,19 @@ async function train(argv: string[]): Promise<number> {
     seed: int(w, '--seed', str('seed'), 0),
     workers: int(w, '--workers', str('workers'), 0),
     progress: opt('progress', ['auto', 'bar', 'lines', 'none'] as const),
+    checkpointEverySteps: int(w, '--checkpoint-every', str('checkpoint-every'), 1),
   };
-  const summary = await runTraining(options);
+  applyThreads(w, str('threads'));
+  let summary: RunSummary;
+  try {
+    summary = await trainWithSignals(options);
+  } catch (err) {
+    if (!(err instanceof AbortError)) throw err;
+    restoreTerminal();
+    const resume = err.checkpoint ? `; resume with --resume ${err.checkpoint}` : '';
+    process.stderr.write(`senet: stopped at epoch ${err.epoch} step ${err.step}${resume}\n`);
+    return 130;
+  }
   if (v.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
   else {
     const pct = (x: number | null) => (x === null ? '-' : `${(x * 100).toFixed(2)}%`);
@@ -166,9 +223,10 @@ async function train(argv: string[]): Promise<number> {
 
 async function evaluate(argv: string[]): Promise<number> {
   const s = { type: 'string' } as const;
-  const { values: v } = parse(argv, { checkpoint: s, dataset: s, data: s, 'batch-size': s, device: s });
+  const { values: v } = parse(argv, { checkpoint: s, dataset: s, data: s, 'batch-size': s, device: s, threads: s });
   if (v.help) return out(EVAL_HELP);
   const w = 'senet eval';
+  applyThreads(w, v.threads as string | undefined);
   if (!v.checkpoint) throw new SenetError('SENET_ARGUMENT', `${w}: --checkpoint PATH is required\n\n${EVAL_HELP}`);
   const r = await runEvaluation({
     checkpoint: v.checkpoint as string,
@@ -186,10 +244,11 @@ async function bench(argv: string[]): Promise<number> {
   const s = { type: 'string' } as const;
   const { values: v } = parse(argv, {
     model: s, 'batch-size': s, size: s, channels: s, classes: s, stem: s, device: s, steps: s, warmup: s, repeats: s,
-    'pytorch-format': s, breakdown: { type: 'boolean' }, 'no-pytorch': { type: 'boolean' },
+    'pytorch-format': s, threads: s, breakdown: { type: 'boolean' }, 'no-pytorch': { type: 'boolean' },
   });
   if (v.help) return out(BENCH_HELP);
   const w = 'senet bench';
+  applyThreads(w, v.threads as string | undefined);
   const str = (k: string) => v[k] as string | undefined;
   const opt = <T extends string>(k: string, choices: readonly T[]) => (str(k) === undefined ? undefined : checkOneOf(w, `--${k}`, str(k), choices));
   const r = await runBench({
@@ -219,7 +278,7 @@ function info(argv: string[]): number {
   const { cpu, cuda } = report.backends;
   const lines = [
     `senet ${report.version} (Node ${report.node}, N-API ${report.napiVersion})`,
-    `cpu   available: oneDNN ${cpu.onednn}, ${cpu.isa}, ${cpu.runtime}`,
+    `cpu   available: oneDNN ${cpu.onednn}, ${cpu.isa}, ${cpu.runtime}, ${cpu.threads} thread(s), ${cpu.waitPolicy} waiting`,
     cuda.available ? 'cuda  available' : `cuda  unavailable: ${cuda.reason}`,
   ];
   if (cuda.built) {

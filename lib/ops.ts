@@ -40,11 +40,12 @@ function o(t: Tensor | null | undefined): NativeTensor | null | undefined {
 }
 
 // The Tensor for an output the op returned: the one given, or a new wrapper for one it made.
-function back(native: NativeTensor, given: Tensor | null | undefined): Tensor {
-  return given instanceof Tensor && given.native === native ? given : new Tensor(native);
+// Outputs are float32 but for the correct count (typed by its caller).
+function back(native: NativeTensor, given: Tensor | null | undefined): Tensor<'float32'> {
+  return (given instanceof Tensor && given.native === native ? given : new Tensor(native)) as Tensor<'float32'>;
 }
 
-function backOrNull(native: NativeTensor | null, given: Tensor | null | undefined): Tensor | null {
+function backOrNull(native: NativeTensor | null, given: Tensor | null | undefined): Tensor<'float32'> | null {
   return native === null ? null : back(native, given);
 }
 
@@ -335,7 +336,7 @@ export interface LinearGrads {
 }
 
 /** y = x wᵀ + b, with x (N, In), w (Out, In), b (Out) or null. */
-export function linearForward(x: Tensor, w: Tensor, b?: Tensor | null, out?: Tensor): Tensor {
+export function linearForward(x: Tensor, w: Tensor, b?: Tensor | null, out?: Tensor): Tensor<'float32'> {
   const r = run('linear', 'linearForward', () => binding.linearForward({ x: n(x), w: n(w), b: b === undefined || b === null ? null : n(b), y: o(out) }));
   return back(r.y, out);
 }

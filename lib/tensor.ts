@@ -282,7 +282,7 @@ export function rand(shape: readonly number[], options?: RandomOptions & { low?:
  * order. With `onlyIf` (an int32 scalar on dst's device) the copy happens only when it is not 0
  * when the copy runs.
  */
-export function copy(src: Tensor, dst: Tensor, options?: { onlyIf?: Tensor }): Tensor {
+export function copy<T extends Tensor>(src: Tensor, dst: T, options?: { onlyIf?: Tensor }): T {
   checkTensor('copy', 'src', src);
   checkTensor('copy', 'dst', dst);
   const onlyIf = options?.onlyIf;

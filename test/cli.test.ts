@@ -1,7 +1,8 @@
 import test from 'ava';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { readSafetensors } from '../lib/io';
 import { tempDir, writeMnistDir } from './data/helpers';
 
 // The `senet` command end to end, on a small MNIST-format dataset written here.
@@ -72,4 +73,38 @@ test('train --json, eval of its checkpoint, and resume', (t) => {
   t.is(lastJson(resumed.stdout)['epochs'], 2);
   const lines = fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n');
   t.is(lines.filter((l) => l.includes('"type":"epoch"')).length, 2);
+});
+
+test('Ctrl-C (SIGINT) finishes the step, checkpoints, exits 130 and names the resume; resuming matches a straight run', async (t) => {
+  const data = tempDir('senet-cli-sigint-');
+  writeMnistDir(data, 160, 32, 28, 28, true);
+  const common = ['--dataset', 'mnist', '--data', data, '--model', 'seresnext26_32x4d', '--batch-size', '16', '--val', '32', '--epochs', '2', '--seed', '3'];
+  const straightOut = path.join(tempDir('senet-cli-straight-'), 'run');
+  t.is(senet('train', ...common, '--out', straightOut, '--progress', 'none').code, 0);
+
+  const out = path.join(tempDir('senet-cli-int-'), 'run');
+  const child = spawn(process.execPath, [cli, 'train', ...common, '--out', out, '--progress', 'lines'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  let sent = false;
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    // Interrupt once the first epoch is under way.
+    if (!sent && /epoch 1\/2 {2}step [2-7]\/8/.test(stderr)) {
+      sent = true;
+      child.kill('SIGINT');
+    }
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  t.true(sent, stderr);
+  t.is(code, 130, stderr);
+  const m = /stopped at epoch (\d+) step (\d+); resume with --resume (\S+)/.exec(stderr);
+  t.truthy(m, stderr);
+  t.is(m![3], path.join(out, 'checkpoint.safetensors'));
+
+  const resumed = senet('train', '--resume', m![3]!, '--data', data, '--out', out, '--progress', 'none');
+  t.is(resumed.code, 0, resumed.stderr);
+  const a = readSafetensors(path.join(out, 'checkpoint.safetensors')).tensors;
+  const b = readSafetensors(path.join(straightOut, 'checkpoint.safetensors')).tensors;
+  const differ = [...b.keys()].filter((k) => k.startsWith('model.') && !Buffer.from(a.get(k)!.data).equals(Buffer.from(b.get(k)!.data)));
+  t.deepEqual(differ, [], 'interrupted + resumed = straight, bit for bit');
 });

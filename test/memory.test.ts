@@ -1,5 +1,5 @@
 import test from 'ava';
-import { ops, randn, synchronize, zeros, ones } from '../lib';
+import { memory, ops, randn, synchronize, zeros, ones } from '../lib';
 
 // Resident memory must stay flat over many create/dispose cycles and many op calls with reused
 // buffers. Slack allowed: 24 MiB of growth after warm-up (V8's heap and allocator pools move a
@@ -9,7 +9,7 @@ import { ops, randn, synchronize, zeros, ones } from '../lib';
 const SLACK = 24 * 1024 * 1024;
 const MiB = (b: number) => `${(b / 1048576).toFixed(1)} MiB`;
 
-test('ten thousand create/dispose cycles leave resident memory flat', (t) => {
+test.serial('ten thousand create/dispose cycles leave resident memory flat', (t) => {
   const cycle = () => {
     const a = zeros([64, 1024]); // 256 KiB each: 10,000 leaked would be 2.5 GiB
     const b = randn([64, 1024], { seed: 1 });
@@ -28,7 +28,7 @@ test('ten thousand create/dispose cycles leave resident memory flat', (t) => {
   t.true(growth < SLACK, `rss grew ${MiB(growth)}`);
 });
 
-test('a thousand forward/backward calls with reused buffers leave resident memory flat', (t) => {
+test.serial('a thousand forward/backward calls with reused buffers leave resident memory flat', (t) => {
   const x = randn([4, 16, 16, 32], { seed: 1 });
   const w = randn([64, 3, 3, 8], { seed: 2, std: 0.1 });
   const gamma = ones([64]);
@@ -55,4 +55,54 @@ test('a thousand forward/backward calls with reused buffers leave resident memor
   const growth = process.memoryUsage().rss - before;
   t.log(`rss growth ${MiB(growth)}`);
   t.true(growth < SLACK, `rss grew ${MiB(growth)}`);
+});
+
+// Tensors nobody disposes: the garbage collector's finalisers release them (inside the collector,
+// so even a loop that never yields frees them), and what only queued work still holds is bounded.
+const BOUND = 512 * 1024 * 1024;
+
+test.serial('a thousand undisposed 4 MiB tensors in a synchronous loop keep resident memory bounded', (t) => {
+  synchronize();
+  const before = process.memoryUsage().rss;
+  let peak = 0;
+  for (let i = 0; i < 1000; i++) {
+    zeros([1024 * 1024]); // 4 GiB in all if nothing were freed
+    if (i % 25 === 0) peak = Math.max(peak, process.memoryUsage().rss - before);
+  }
+  t.log(`peak rss growth ${MiB(peak)} (4,000 MiB allocated)`);
+  t.true(peak < BOUND, `rss grew ${MiB(peak)}`);
+});
+
+test.serial('undisposed tensors in a loop with awaits keep resident memory bounded', async (t) => {
+  synchronize();
+  const before = process.memoryUsage().rss;
+  let peak = 0;
+  for (let i = 0; i < 600; i++) {
+    const x = randn([1024 * 1024], { seed: i });
+    if (i % 5 === 0) await x.data();
+    if (i % 25 === 0) peak = Math.max(peak, process.memoryUsage().rss - before);
+  }
+  t.log(`peak rss growth ${MiB(peak)} (2,400 MiB allocated)`);
+  t.true(peak < BOUND, `rss grew ${MiB(peak)}`);
+});
+
+test.serial('memory() counts live tensors and their bytes; dispose and using release them', (t) => {
+  synchronize();
+  const start = memory();
+  const a = zeros([256, 256]);
+  const v = a.view(0, [16]);
+  const during = memory();
+  t.is(during.numTensors - start.numTensors, 1, 'a view shares its tensor');
+  t.is(during.cpuBytes - start.cpuBytes, 256 * 256 * 4);
+  t.is(a.bytes, 256 * 256 * 4);
+  a.dispose();
+  t.true(v.disposed, 'a view of a disposed tensor is disposed');
+  {
+    using b = ones([1000]);
+    t.is(b.size, 1000);
+  }
+  synchronize();
+  const end = memory();
+  t.is(end.numTensors, start.numTensors);
+  t.is(end.cpuBytes, start.cpuBytes);
 });

@@ -8,7 +8,7 @@
  */
 import * as os from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { backends, resolveDevice, synchronize, type DeviceRequest } from '../backends';
+import { backends, getNumThreads, resolveDevice, synchronize, type DeviceRequest } from '../backends';
 import { binding } from '../binding';
 import { createModel, PRESETS, type ModelName, type SEResNeXtConfig } from '../nn';
 import * as ops from '../ops';
@@ -141,10 +141,9 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-/** Threads senet's oneDNN (OpenMP) uses: $OMP_NUM_THREADS, else every CPU this process may run on. */
+/** Threads senet's CPU backend computes with (setNumThreads; default $OMP_NUM_THREADS, else every CPU this process may run on). */
 export function senetThreads(): number {
-  const env = Number(process.env['OMP_NUM_THREADS']);
-  return Number.isInteger(env) && env > 0 ? env : os.availableParallelism();
+  return getNumThreads();
 }
 
 function senetVersion(): string {
@@ -216,7 +215,7 @@ function measureSenet(o: BenchOptions, config: SEResNeXtConfig, device: Device, 
     const loss = keep(empty([], { device }));
     const correct = keep(empty([], { dtype: 'int32', device }));
     const dlogits = keep(empty([o.batchSize, o.classes], { device }));
-    const sync = device === 'cuda' ? synchronize : () => {};
+    const sync = () => synchronize(device);
     const upload = () =>
       timed('data', 'upload', () => {
         x.set(hostImages);
@@ -259,21 +258,11 @@ function measureSenet(o: BenchOptions, config: SEResNeXtConfig, device: Device, 
     memory.sample();
     if (!Number.isFinite(lastLoss) && o.warmup > 0) log(`warning: the warm-up loss is ${lastLoss}`);
 
-    // On the CPU the profiler costs two clock reads per op: it runs during the timed repeats. On
-    // CUDA it synchronises around each op, so it gets steps of its own.
-    const profileTimed = o.breakdown && device === 'cpu';
-    if (profileTimed) startProfiling({ device });
-    let trainStepMs: number[];
-    try {
-      trainStepMs = repeats('train', trainStep);
-    } finally {
-      if (profileTimed) stopProfiling();
-    }
+    const trainStepMs = repeats('train', trainStep);
+    // Ops run on the device's executor: the profiler waits for it around each op, which slows a
+    // step down, so the breakdown gets steps of its own.
     let breakdown: Breakdown | null = null;
-    if (profileTimed) {
-      // The report survives stopProfiling(); read it before anything resets it.
-      breakdown = breakdownOf(trainStepMs.reduce((a, b) => a + b, 0) / o.repeats, o.repeats * o.steps, false, `wall time per op during the ${o.repeats}x${o.steps} timed steps`);
-    } else if (o.breakdown) {
+    if (o.breakdown) {
       startProfiling({ device });
       const t0 = performance.now();
       try {
@@ -282,7 +271,7 @@ function measureSenet(o: BenchOptions, config: SEResNeXtConfig, device: Device, 
       } finally {
         stopProfiling();
       }
-      breakdown = breakdownOf((performance.now() - t0) / o.steps, o.steps, true, `${o.steps} extra steps, the GPU synchronised around each op`);
+      breakdown = breakdownOf((performance.now() - t0) / o.steps, o.steps, true, `${o.steps} extra steps, the ${device === 'cuda' ? 'GPU' : 'CPU executor'} synchronised around each op`);
     }
     resetProfile();
 

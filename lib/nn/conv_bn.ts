@@ -38,6 +38,9 @@ export class ConvBn {
   private readonly dx: Slot;
   private x: Tensor | undefined;
   private trainedForward = false;
+  // The output shape for the last input shape (the op checks every call; this only sizes buffers).
+  private shapeKey = '';
+  private outShape: number[] = [];
 
   constructor(b: Builder, readonly spec: ConvBnSpec) {
     const { conv, bn, inChannels, outChannels, kernel, groups } = spec;
@@ -62,7 +65,12 @@ export class ConvBn {
   forward(x: Tensor, training: boolean): Tensor {
     const inputs = { x, w: this.w.value, gamma: this.gamma.value, beta: this.beta.value, runningMean: this.runningMean.value, runningVar: this.runningVar.value };
     const options = this.options(training);
-    const outShape = ops.convBnOutputShape(inputs, options);
+    const key = x.shape.join(',');
+    if (key !== this.shapeKey) {
+      this.outShape = ops.convBnOutputShape(inputs, options);
+      this.shapeKey = key;
+    }
+    const outShape = this.outShape;
     const c = this.spec.outChannels;
     const out = ops.convBnForward(
       inputs,

@@ -2,8 +2,9 @@
  * Conversions between PyTorch's layouts and senet's channels-last ones, on host arrays.
  */
 
-/** Conv weight (O, I, kH, kW) → (O, kH, kW, I). */
+/** Conv weight (O, I, kH, kW) → (O, kH, kW, I); a 1×1 kernel's layouts are the same (a copy). */
 export function oihwToOhwi(src: Float32Array, o: number, i: number, kh: number, kw: number): Float32Array {
+  if (kh === 1 && kw === 1) return src.slice();
   const dst = new Float32Array(src.length);
   for (let a = 0; a < o; a++)
     for (let c = 0; c < i; c++)
@@ -12,8 +13,9 @@ export function oihwToOhwi(src: Float32Array, o: number, i: number, kh: number, 
   return dst;
 }
 
-/** Conv weight (O, kH, kW, I) → (O, I, kH, kW). */
+/** Conv weight (O, kH, kW, I) → (O, I, kH, kW); a 1×1 kernel's layouts are the same (a copy). */
 export function ohwiToOihw(src: Float32Array, o: number, kh: number, kw: number, i: number): Float32Array {
+  if (kh === 1 && kw === 1) return src.slice();
   const dst = new Float32Array(src.length);
   for (let a = 0; a < o; a++)
     for (let y = 0; y < kh; y++)

@@ -207,7 +207,7 @@ export class SEResNeXt {
    * result is a buffer of the model's, overwritten by the next call (what a training loop wants);
    * use forward() for a tensor of your own.
    */
-  logits(x: Tensor): Tensor {
+  logits(x: Tensor): Tensor<'float32'> {
     const where = 'SEResNeXt.logits';
     if (x.device !== this.device) fail('SENET_DEVICE', where, 'x', `a tensor on ${this.device}`, `one on ${x.device}`);
     if (x.shape.length !== 4 || x.shape[3] !== this.config.inChannels) {
@@ -246,7 +246,7 @@ export class SEResNeXt {
    * 'nhwc' (senet's, the default) or 'nchw' (PyTorch's). x may be on either device. The work is
    * queued and the call returns at once: `await logits.data()` reads the result.
    */
-  forward(x: Tensor, options?: { layout?: InputLayout }): Tensor {
+  forward(x: Tensor, options?: { layout?: InputLayout }): Tensor<'float32'> {
     const where = 'SEResNeXt.forward';
     const layout = checkOneOf(where, 'layout', options?.layout ?? 'nhwc', ['nhwc', 'nchw'] as const);
     let input = x;
@@ -262,7 +262,7 @@ export class SEResNeXt {
     }
     try {
       const logits = this.logits(input);
-      return copy(logits, empty(logits.shape, { device: this.device }));
+      return copy(logits, empty<'float32'>(logits.shape, { device: this.device }));
     } finally {
       for (const t of owned) t.dispose();
     }
@@ -310,36 +310,60 @@ export class SEResNeXt {
     return this.buildStateDict(this.params.values.toArray() as Float32Array, this.buffers.values.toArray() as Float32Array);
   }
 
-  /** stateDict() without blocking the JavaScript thread: the values after the work queued so far. */
+  /**
+   * stateDict() without blocking the JavaScript thread: the values after the work queued so far,
+   * converted to PyTorch's layouts in slices that let the event loop run between them.
+   */
   async readStateDict(): Promise<StateDict> {
     const [params, buffers] = await Promise.all([this.params.values.data(), this.buffers.values.data()]);
-    return this.buildStateDict(params as Float32Array, buffers as Float32Array);
+    const d: StateDict = new Map();
+    let work = 0;
+    for (const [name, entry] of this.stateEntries(params as Float32Array, buffers as Float32Array)) {
+      d.set(name, entry());
+      if ((work += d.get(name)!.data.length) > 1 << 17) {
+        work = 0;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    }
+    return d;
   }
 
   // Entries from host copies of the two arenas (each entry its own copy, in PyTorch's layout).
   private buildStateDict(params: Float32Array, buffers: Float32Array): StateDict {
     const d: StateDict = new Map();
-    const p = (e: { offset: number; shape: readonly number[] }) => params.slice(e.offset, e.offset + e.shape.reduce((a, b) => a * b, 1));
-    const b = (e: { offset: number; shape: readonly number[] }) => buffers.slice(e.offset, e.offset + e.shape.reduce((a, b) => a * b, 1));
+    for (const [name, entry] of this.stateEntries(params, buffers)) d.set(name, entry());
+    return d;
+  }
+
+  // Every state entry's name, in state_dict() order, with the function that makes it.
+  private *stateEntries(params: Float32Array, buffers: Float32Array): Generator<[string, () => StateTensor]> {
+    const count = (e: { shape: readonly number[] }) => e.shape.reduce((a, b) => a * b, 1);
+    const p = (name: string) => {
+      const e = this.params.get(name);
+      return params.subarray(e.offset, e.offset + count(e));
+    };
+    const b = (name: string) => {
+      const e = this.buffers.get(name);
+      return buffers.slice(e.offset, e.offset + count(e));
+    };
     for (const e of this.entries()) {
       if (e.kind === 'conv') {
         const l = e.layer;
         const [o, kh, kw, i] = l.w.shape as [number, number, number, number];
-        d.set(l.w.name, { shape: [o, i, kh, kw], data: ohwiToOihw(p(this.params.get(l.w.name)), o, kh, kw, i) });
-        for (const q of [l.gamma, l.beta]) d.set(q.name, { shape: [...q.shape], data: p(this.params.get(q.name)) });
-        for (const q of [l.runningMean, l.runningVar]) d.set(q.name, { shape: [...q.shape], data: b(this.buffers.get(q.name)) });
-        d.set(`${l.spec.bn}.num_batches_tracked`, { shape: [], data: BigInt64Array.of(BigInt(l.batchesTracked)) });
+        yield [l.w.name, () => ({ shape: [o, i, kh, kw], data: ohwiToOihw(p(l.w.name), o, kh, kw, i) })];
+        for (const q of [l.gamma, l.beta]) yield [q.name, () => ({ shape: [...q.shape], data: p(q.name).slice() })];
+        for (const q of [l.runningMean, l.runningVar]) yield [q.name, () => ({ shape: [...q.shape], data: b(q.name) })];
+        yield [`${l.spec.bn}.num_batches_tracked`, () => ({ shape: [], data: BigInt64Array.of(BigInt(l.batchesTracked)) })];
       } else if (e.kind === 'se') {
-        d.set(e.w1.name, { shape: [...e.w1.shape, 1, 1], data: p(this.params.get(e.w1.name)) });
-        d.set(e.b1.name, { shape: [...e.b1.shape], data: p(this.params.get(e.b1.name)) });
-        d.set(e.w2.name, { shape: [...e.w2.shape, 1, 1], data: p(this.params.get(e.w2.name)) });
-        d.set(e.b2.name, { shape: [...e.b2.shape], data: p(this.params.get(e.b2.name)) });
+        yield [e.w1.name, () => ({ shape: [...e.w1.shape, 1, 1], data: p(e.w1.name).slice() })];
+        yield [e.b1.name, () => ({ shape: [...e.b1.shape], data: p(e.b1.name).slice() })];
+        yield [e.w2.name, () => ({ shape: [...e.w2.shape, 1, 1], data: p(e.w2.name).slice() })];
+        yield [e.b2.name, () => ({ shape: [...e.b2.shape], data: p(e.b2.name).slice() })];
       } else {
-        d.set(e.w.name, { shape: [...e.w.shape], data: p(this.params.get(e.w.name)) });
-        d.set(e.b.name, { shape: [...e.b.shape], data: p(this.params.get(e.b.name)) });
+        yield [e.w.name, () => ({ shape: [...e.w.shape], data: p(e.w.name).slice() })];
+        yield [e.b.name, () => ({ shape: [...e.b.shape], data: p(e.b.name).slice() })];
       }
     }
-    return d;
   }
 
   /** Every parameter's gradient from the last backward(), in PyTorch's names, layouts and order. */

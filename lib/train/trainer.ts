@@ -273,6 +273,9 @@ export class Trainer {
     // A ReLU may turn a NaN into 0 before it reaches the loss, but batch norm's statistics keep
     // it: both are checked, on the device, and the optimizer step is skipped there.
     const bad = this.model.countNonFinite([out.loss], this.badCount.get([], 'int32'));
+    // Queueing a step is a few milliseconds of JavaScript (more on the first, cold one): the loop
+    // gets a turn between its halves while the executor runs the forward.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     this.model.backward(ops.crossEntropyBackward(logits, y, lossOpts, this.dlogits.get(logits.shape)));
     this.optimizer.step({ skipIf: bad });
     const [l, c, b] = await Promise.all([out.loss.data(), out.correct.data(), bad.data()]);

@@ -88,6 +88,53 @@ test('resume continues exactly: N steps straight equal N/2 + checkpoint + N/2', 
   t.is(Number(resumed.get('bn1.num_batches_tracked')!.data[0]), 8);
 });
 
+test('an AbortSignal stops fit at a step boundary, after a checkpoint that resumes exactly', async (t) => {
+  const ds = stripes(48, 5); // 3 batches per epoch
+  const make = (dir: string, extra: Partial<ConstructorParameters<typeof Trainer>[2]> = {}) => {
+    const model = createModel(TINY, { device: 'cpu', seed: 7 });
+    const sgd = new SGD(model, { lr: 0.05, momentum: 0.9, weightDecay: 1e-4 });
+    const trainer = new Trainer(model, sgd, { schedule: cosineLR(0.05, 4, 1), outDir: dir, progress: 'none', ...extra });
+    const loader = new BatchLoader(ds, { batchSize: 16, shuffle: true, augment: AUG, seed: 9, workers: 0 });
+    const close = async () => {
+      await loader.close();
+      trainer.dispose();
+      sgd.dispose();
+      model.dispose();
+    };
+    return { model, trainer, loader, close };
+  };
+  const straight = make(tmpdir());
+  await straight.trainer.fit({ train: straight.loader, imageSize: [8, 8], epochs: 3 });
+  const want = straight.model.stateDict();
+  await straight.close();
+
+  const dir = tmpdir();
+  const controller = new AbortController();
+  const first = make(dir, { onBatchEnd: (b) => b.globalStep === 5 && controller.abort(new Error('enough')) });
+  const err = (await t.throwsAsync(first.trainer.fit({ train: first.loader, imageSize: [8, 8], epochs: 3, signal: controller.signal }))) as Error & { code?: string; checkpoint?: string; cause?: unknown };
+  await first.close();
+  t.is(err.name, 'AbortError');
+  t.is(err.code, 'ABORT_ERR');
+  t.is((err.cause as Error).message, 'enough');
+  t.regex(err.message, /aborted at epoch 2\/3 step 3/);
+  t.is(err.checkpoint, path.join(dir, 'checkpoint.safetensors'));
+
+  const second = make(tmpdir());
+  await second.trainer.restore(err.checkpoint!);
+  t.is(second.trainer.state.globalStep, 5);
+  await second.trainer.fit({ train: second.loader, imageSize: [8, 8], epochs: 3 });
+  t.deepEqual(sameState(second.model.stateDict(), want), [], 'interrupted and resumed = straight, bit for bit');
+  await second.close();
+
+  const already = new AbortController();
+  already.abort();
+  const third = make(tmpdir());
+  const e3 = (await t.throwsAsync(third.trainer.fit({ train: third.loader, imageSize: [8, 8], epochs: 1, signal: already.signal }))) as Error;
+  t.is(e3.name, 'AbortError');
+  t.is(third.trainer.state.globalStep, 0, 'an aborted signal trains nothing');
+  await third.close();
+});
+
 function nonFiniteEntries(d: StateDict): string[] {
   return [...d].filter(([, v]) => v.data instanceof Float32Array && v.data.some((x) => !Number.isFinite(x))).map(([k]) => k);
 }
