@@ -1,4 +1,4 @@
-import { copy, ops, randn, rand, tensor, zeros, empty, fill, type Tensor } from '../../lib';
+import { copy, memory, ops, randn, rand, tensor, zeros, empty, fill, type Tensor } from '../../lib';
 import { close, codeOf, disposeAll } from '../helpers';
 import { seededRandom } from '../reference';
 import { gpuTest, onBoth, randomBoth, disposeBoth } from './gpu';
@@ -135,12 +135,52 @@ for (const c of [
   });
 }
 
-gpuTest('an out-of-range label on CUDA gives a NaN loss instead of reading outside the row', (t) => {
+gpuTest('an out-of-range label on CUDA rejects the next read with SENET_ARGUMENT, as on the CPU', async (t) => {
   const logits = zeros([2, 3], { device: 'cuda' });
   const labels = tensor(BigInt64Array.from([0n, 7n]), [2], { device: 'cuda' });
-  const { loss } = ops.crossEntropyForward(logits, labels);
-  t.true(Number.isNaN(host(loss)[0]));
-  disposeAll(logits, labels, loss);
+  const { loss, correct } = ops.crossEntropyForward(logits, labels);
+  const err = await t.throwsAsync(loss.data());
+  t.is((err as { code?: string }).code, 'SENET_ARGUMENT');
+  t.regex(err!.message, /labels: expected values in \[0, classes\)/);
+  const good = tensor(BigInt64Array.from([0n, 2n]), [2], { device: 'cuda' });
+  const again = ops.crossEntropyForward(logits, good);
+  t.true(Number.isFinite((await again.loss.data())[0]!), 'cleared once reported');
+  disposeAll(logits, labels, loss, correct, good, again.loss, again.correct);
+});
+
+gpuTest('queued CUDA work: async reads, cross-device copies in order, the device-side skip and guarded copy', async (t) => {
+  const a = randn([1000], { seed: 3 });
+  const g = empty([1000], { device: 'cuda' });
+  copy(a, g);
+  ops.add(g, g, g);
+  const back = empty([1000]);
+  copy(g, back);
+  ops.add(back, back, back);
+  const want = Array.from(a.toArray() as Float32Array).map((v) => 4 * v);
+  t.deepEqual(Array.from(await back.data()), want.map((v) => Math.fround(v)));
+  // SGD skipped by a device flag, and a copy made only when a flag is set.
+  const p = randomBoth([64], 5);
+  const grad = randomBoth([64], 6);
+  const before = host(p.gpu);
+  const flag = tensor(Int32Array.of(1), [], { device: 'cuda' });
+  ops.sgdStep(p.gpu, grad.gpu, null, { lr: 0.1, skipIf: flag });
+  t.deepEqual(host(p.gpu), before, 'skipped');
+  const off = tensor(Int32Array.of(0), [], { device: 'cuda' });
+  ops.sgdStep(p.gpu, grad.gpu, null, { lr: 0.1, skipIf: off });
+  ops.sgdStep(p.cpu, grad.cpu, null, { lr: 0.1 });
+  close(t, host(p.gpu), host(p.cpu), 'stepped');
+  const dst = zeros([64], { device: 'cuda' });
+  copy(p.gpu, dst, { onlyIf: off });
+  t.true(host(dst).every((v) => v === 0));
+  copy(p.gpu, dst, { onlyIf: flag });
+  t.deepEqual(host(dst), host(p.gpu));
+  // The non-finite count and the NCHW -> NHWC transpose.
+  const bad = tensor(Float32Array.of(1, NaN, Infinity, 2), [4], { device: 'cuda' });
+  t.is((await ops.nonFiniteCount([bad, bad]).data())[0], 4);
+  const nchw = randomBoth([2, 3, 4, 5], 7);
+  close(t, host(ops.toChannelsLast(nchw.gpu)), host(ops.toChannelsLast(nchw.cpu)), 'toChannelsLast', 0);
+  disposeAll(a, g, back, flag, off, dst, bad);
+  disposeBoth(p, grad, nchw);
 });
 
 for (const v of [
@@ -176,6 +216,7 @@ gpuTest('asking for too much GPU memory is SENET_CUDA_OOM naming the bytes, and 
   }
   t.is(err?.code, 'SENET_CUDA_OOM');
   t.regex(err?.message ?? '', /requested 17592186044416 bytes, \d+ free of \d+ total/);
+  t.true(memory().cudaPoolBytes >= 0);
   const ok = randn([1024, 1024], { device: 'cuda', seed: 1 });
   t.is(ok.device, 'cuda');
   ok.dispose();
