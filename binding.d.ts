@@ -187,5 +187,6 @@ export interface NativeBinding {
   crossEntropyBackward(a: { logits: T; labels: T; dlogits?: Out; params: NativeCrossEntropyParams }): { dlogits: T };
   /** Checks SGD's hyper-parameters alone (as sgdStep would). */
   sgdCheckParams(a: { params: NativeSgdParams }): object;
+  softmax(a: { logits: T; probabilities?: Out }): { probabilities: T };
   sgdStep(a: { param: T; grad: T; momentumBuffer?: T | null; skip?: T | null; params: NativeSgdParams }): object;
 }

@@ -390,6 +390,12 @@ export function crossEntropyBackward(logits: Tensor, labels: Tensor, options?: C
   return back(r.dlogits, out);
 }
 
+/** Probabilities (N, K): the softmax of each row of logits (N, K), on the logits' device. */
+export function softmax(logits: Tensor, out?: Tensor): Tensor<'float32'> {
+  const r = run('loss', 'softmax', () => binding.softmax({ logits: n(logits), probabilities: o(out) }));
+  return back(r.probabilities, out);
+}
+
 // ---------------------------------------------------------------------------------------------
 // SGD and element-wise
 

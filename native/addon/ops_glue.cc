@@ -261,6 +261,14 @@ Napi::Value cross_entropy_backward_js(OpCall& o) {
   return o.result();
 }
 
+Napi::Value softmax_js(OpCall& o) {
+  Softmax a;
+  a.logits = o.in("logits");
+  o.out("probabilities", a.probabilities, a.logits.shape, a.logits.device());
+  softmax(a);
+  return o.result();
+}
+
 Napi::Value sgd_step_js(OpCall& o) {
   SgdStep a;
   a.p = sgd_params(o);
@@ -383,6 +391,7 @@ const Entry kEntries[] = {
     SENET_ENTRY("linearBackward", linear_backward_js),
     SENET_ENTRY("crossEntropyForward", cross_entropy_forward_js),
     SENET_ENTRY("crossEntropyBackward", cross_entropy_backward_js),
+    SENET_ENTRY("softmax", softmax_js),
     SENET_ENTRY("sgdStep", sgd_step_js),
     SENET_ENTRY("sgdCheckParams", sgd_check_params_js),
     SENET_ENTRY("fill", fill_js),

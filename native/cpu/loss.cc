@@ -93,4 +93,23 @@ void cross_entropy_backward(const CrossEntropyBackward& a) {
   }
 }
 
+void softmax(const Softmax& a) {
+  const int64_t n = a.logits.dim(0), k = a.logits.dim(1);
+  const float* lp = a.logits.data<float>();
+  float* pp = a.probabilities.data<float>();
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; ++i) {
+    const float* row = lp + i * k;
+    float* p = pp + i * k;
+    // exp(x - max) / sum rather than exp(x - lse): lse, rounded to float, would cost up to an
+    // ulp of its magnitude (1e-5 relative near 100).
+    float m = row[0];
+    for (int64_t j = 1; j < k; ++j) m = row[j] > m ? row[j] : m;
+    double sum = 0;
+    for (int64_t j = 0; j < k; ++j) sum += std::exp(static_cast<double>(row[j] - m));
+    const double inv = 1.0 / sum;
+    for (int64_t j = 0; j < k; ++j) p[j] = static_cast<float>(std::exp(static_cast<double>(row[j] - m)) * inv);
+  }
+}
+
 }  // namespace senet::cpu

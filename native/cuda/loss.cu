@@ -167,4 +167,27 @@ void cross_entropy_backward(const CrossEntropyBackward& a) {
   SENET_CUDA_LAUNCHED();
 }
 
+namespace {
+
+__global__ void softmax_kernel(const float* logits, float* probabilities, int64_t n, int64_t k) {
+  const int lane = threadIdx.x & 31;
+  SENET_FOR_EACH_ROW(row, n) {
+    const float* r = logits + row * k;
+    float m, lse;
+    row_stats(r, k, &m, &lse);
+    // exp(x - max) / sum, not exp(x - lse): lse rounded to float would cost an ulp of its magnitude.
+    const float inv = 1.f / expf(lse - m);
+    for (int64_t j = lane; j < k; j += 32) probabilities[row * k + j] = expf(r[j] - m) * inv;
+  }
+}
+
+}  // namespace
+
+void softmax(const Softmax& a) {
+  const int64_t n = a.logits.dim(0), k = a.logits.dim(1);
+  softmax_kernel<<<warp_blocks(n), kThreads, 0, Context::get().stream()>>>(a.logits.data<float>(),
+                                                                          a.probabilities.data<float>(), n, k);
+  SENET_CUDA_LAUNCHED();
+}
+
 }  // namespace senet::cuda

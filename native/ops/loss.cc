@@ -35,4 +35,12 @@ void cross_entropy_backward(const CrossEntropyBackward& a) {
   enqueue(c, d, &cpu::cross_entropy_backward, SENET_CUDA_FN(cross_entropy_backward), a);
 }
 
+void softmax(const Softmax& a) {
+  Check c("softmax");
+  c.tensor_rank(a.logits, "logits", DType::F32, 2);
+  c.tensor(a.probabilities, "probabilities", DType::F32, a.logits.shape);
+  Device d = c.same_device({&a.logits, &a.probabilities});
+  enqueue(c, d, &cpu::softmax, SENET_CUDA_FN(softmax), a);
+}
+
 }  // namespace senet

@@ -25,19 +25,28 @@ struct CrossEntropyBackward {
   Tensor logits, labels, dlogits;
 };
 
+/// probabilities (N, K) = softmax of each row of logits (N, K), in float32 with the row's maximum
+/// subtracted first (no overflow for any finite logits).
+struct Softmax {
+  Tensor logits, probabilities;
+};
+
 /// Checks the inputs (the shapes: loss and correct are scalars, dlogits is logits' shape).
 void cross_entropy_check_inputs(const char* op, const CrossEntropyParams& p, const Tensor& logits, const Tensor& labels);
 void cross_entropy_forward(const CrossEntropyForward& a);
 void cross_entropy_backward(const CrossEntropyBackward& a);
+void softmax(const Softmax& a);
 
 namespace cpu {
 void cross_entropy_forward(const CrossEntropyForward& a);
 void cross_entropy_backward(const CrossEntropyBackward& a);
+void softmax(const Softmax& a);
 }  // namespace cpu
 
 namespace cuda {
 void cross_entropy_forward(const CrossEntropyForward& a);
 void cross_entropy_backward(const CrossEntropyBackward& a);
+void softmax(const Softmax& a);
 }  // namespace cuda
 
 }  // namespace senet
