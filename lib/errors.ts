@@ -21,6 +21,7 @@ export type SenetErrorCode =
   | 'SENET_IO'
   | 'SENET_NAN'
   | 'SENET_STATE_DICT'
+  | 'SENET_NO_SHARP'
   | 'SENET_INTERNAL';
 
 /** An error raised by senet's TypeScript layer; native errors are plain `Error`s with the same codes. */

@@ -43,6 +43,10 @@ export {
 } from './backends';
 export { kaimingNormal, fans, type KaimingOptions } from './init';
 export { memory, type MemoryInfo } from './memory';
+export { loadModel, type LoadModelOptions } from './predict/load';
+export { topK, type Prediction, type PredictOptions } from './predict/predict';
+export { imagesToBatch, type Preprocessing } from './predict/preprocessing';
+export { decodeImage, type ImageInput, type RawImage, type ImageGeometry } from './images/decode';
 export * as ops from './ops';
 export * from './nn';
 export * from './optim';

@@ -18,3 +18,4 @@ export {
   type TensorToWrite,
 } from './safetensors';
 export { saveCheckpoint, saveCheckpointAsync, loadCheckpoint, loadCheckpointAsync, type Checkpoint, type CheckpointTensors } from './checkpoint';
+export { readWeights, readWeightsSync, writeWeights, WEIGHTS_FORMAT, type WeightsFile } from './weights';

@@ -4,6 +4,8 @@
 import { resolveDevice, type DeviceRequest } from '../backends';
 import { checkBool, checkInt, checkOneOf, checkOptions, describe, fail } from '../validate';
 import { checkConfig, PRESETS, type ModelName, type SEResNeXtConfig } from './config';
+import { readWeightsSync } from '../io/weights';
+import type { Preprocessing } from '../predict/preprocessing';
 import { SEResNeXt } from './seresnext';
 
 /** Options of createModel; each overrides the preset's (or config's) value. */
@@ -17,6 +19,12 @@ export interface ModelOptions {
   seed?: number;
   /** Start each block's last BN scale at 0, as timm does by default; default true. */
   zeroInitLast?: boolean;
+  /**
+   * A safetensors state dict in timm's names to load (a timm checkpoint, or `senet export`'s
+   * file), checked as loadStateDict checks it. Read synchronously: in a server prefer
+   * `await model.loadWeights(path)`.
+   */
+  weights?: string;
 }
 
 /** Builds SE-ResNeXt from a preset name or a full config. */
@@ -38,9 +46,21 @@ export function createModel(nameOrConfig: ModelName | SEResNeXtConfig, options?:
     ...(o.inChannels !== undefined && { inChannels: o.inChannels }),
     ...(o.stem !== undefined && { stem: o.stem }),
   });
-  return new SEResNeXt(config, {
+  if (o.weights !== undefined && typeof o.weights !== 'string') fail('SENET_ARGUMENT', where, 'weights', 'a file path', describe(o.weights));
+  const model = new SEResNeXt(config, {
     device: resolveDevice(o.device ?? 'auto'),
     seed: checkInt(where, 'seed', o.seed ?? 0, 0, 2 ** 36),
     zeroInitLast: checkBool(where, 'zeroInitLast', o.zeroInitLast ?? true),
   });
+  if (o.weights !== undefined) {
+    try {
+      const w = readWeightsSync(o.weights);
+      model.loadStateDict(w.state);
+      if (w.preprocessing !== null) model.preprocessing = w.preprocessing as Preprocessing;
+    } catch (err) {
+      model.dispose();
+      throw err;
+    }
+  }
+  return model;
 }

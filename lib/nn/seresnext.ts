@@ -8,12 +8,16 @@ import { SenetError } from '../errors';
 import { fans } from '../init';
 import * as ops from '../ops';
 import { copy, empty, fill, fillNormal, fillUniform, type Device, type Tensor } from '../tensor';
-import { checkOneOf, fail, shapeString } from '../validate';
+import { checkOneOf, checkOptions, describe, fail, shapeString } from '../validate';
 import { Bottleneck } from './bottleneck';
 import { Builder, type Param } from './builder';
 import type { SEResNeXtConfig } from './config';
 import { ConvBn } from './conv_bn';
 import { ohwiToOihw, oihwToOhwi } from './layout';
+import type { ImageInput } from '../images/decode';
+import { readWeights, writeWeights } from '../io/weights';
+import { predictImages, type Prediction, type PredictOptions } from '../predict/predict';
+import { checkPreprocessing, type Preprocessing } from '../predict/preprocessing';
 import { Slot } from '../slot';
 
 /** One entry of a state dict, in PyTorch's layout. */
@@ -67,6 +71,7 @@ export class SEResNeXt {
   private readonly fcB: Param;
   private readonly paramList: readonly Param[];
   private mode: 'train' | 'eval' = 'train';
+  private prep: Preprocessing | null = null;
   // Model-level activation and gradient buffers.
   private readonly pooledStem: Slot;
   private readonly featureBuffer: Slot;
@@ -144,6 +149,53 @@ export class SEResNeXt {
       else fill(p.value, p.init.value);
     });
     for (const buf of b.buffers) fill(buf.value, buf.initValue);
+  }
+
+  /**
+   * How images become this model's input (size, channels, mean and std, class names): set by
+   * loadModel() from a checkpoint or weights file, or by hand; predict() needs it.
+   */
+  get preprocessing(): Preprocessing | null {
+    return this.prep === null ? null : structuredClone(this.prep);
+  }
+
+  set preprocessing(p: Preprocessing | null) {
+    this.prep = p === null ? null : checkPreprocessing('SEResNeXt.preprocessing', p, this.config.numClasses, this.config.inChannels);
+  }
+
+  /**
+   * The top-k classes of images (file paths, image file bytes, or raw pixels), decoded and
+   * preprocessed as the model was trained (`preprocessing`), in inference mode. One image gives
+   * one list, an array a list per image.
+   */
+  async predict(image: ImageInput, options?: PredictOptions): Promise<Prediction[]>;
+  async predict(images: readonly ImageInput[], options?: PredictOptions): Promise<Prediction[][]>;
+  async predict(images: ImageInput | readonly ImageInput[], options?: PredictOptions): Promise<Prediction[] | Prediction[][]> {
+    if (!this.prep) {
+      throw new SenetError('SENET_ARGUMENT', 'SEResNeXt.predict: the model has no preprocessing (input size, mean, std, classes): load it with loadModel(checkpoint) or set model.preprocessing');
+    }
+    const one = !Array.isArray(images);
+    const all = await predictImages(this, one ? [images as ImageInput] : (images as readonly ImageInput[]), this.prep, options);
+    return one ? all[0]! : all;
+  }
+
+  /**
+   * Loads a safetensors state dict in timm's names (a timm checkpoint, or what `senet export`
+   * writes) without blocking, with loadStateDict's checks (strict by default). A senet weights
+   * file also brings its preprocessing.
+   */
+  async loadWeights(path: string, options?: LoadOptions): Promise<void> {
+    const w = await readWeights(path);
+    this.loadStateDict(w.state, options);
+    if (w.preprocessing !== null) this.preprocessing = w.preprocessing as Preprocessing;
+  }
+
+  /**
+   * Writes the weights alone, in timm's names and layouts (which timm's load_state_dict accepts),
+   * with the config and preprocessing in the file's metadata. Atomic, without blocking.
+   */
+  async saveWeights(path: string): Promise<void> {
+    await writeWeights(path, await this.readStateDict(), { config: this.config, preprocessing: this.prep ?? undefined });
   }
 
   /** Training mode: batch norm uses batch statistics and updates its running ones. */
@@ -387,8 +439,9 @@ export class SEResNeXt {
    * key and shape mismatch is listed in one SENET_STATE_DICT error, and nothing is changed then.
    */
   loadStateDict(dict: StateDict | Record<string, StateTensor>, options?: LoadOptions): void {
-    const strict = options?.strict ?? true;
-    const given = dict instanceof Map ? dict : new Map(Object.entries(dict));
+    if (dict === null || typeof dict !== 'object') throw new SenetError('SENET_STATE_DICT', `loadStateDict: expected a Map or an object of tensors, received ${describe(dict)}`);
+    const strict = checkOptions('loadStateDict', options).strict ?? true;
+    const given: Map<string, StateTensor> = dict instanceof Map ? dict : new Map(Object.entries(dict));
     const expected = this.stateShapes();
     const missing: string[] = [];
     const mismatched: string[] = [];
@@ -406,11 +459,21 @@ export class SEResNeXt {
         mismatched.push(`${name}: expected ${floatEntry ? 'a Float32Array' : 'a BigInt64Array'}`);
       } else if (t.data.length !== count) {
         mismatched.push(`${name}: expected ${count} values, received ${t.data.length}`);
+      } else if (t.data instanceof Float32Array) {
+        // A NaN weight or a negative variance would only show as a NaN loss later: refused here.
+        const bad = t.data.findIndex((v) => !Number.isFinite(v));
+        if (bad >= 0) mismatched.push(`${name}: expected finite values, received ${t.data[bad]} at index ${bad}`);
+        else if (name.endsWith('running_var')) {
+          const neg = t.data.findIndex((v) => v < 0);
+          if (neg >= 0) mismatched.push(`${name}: expected variances >= 0, received ${t.data[neg]} at index ${neg}`);
+        }
+      } else if (t.data instanceof BigInt64Array && t.data.some((v) => v < 0n)) {
+        mismatched.push(`${name}: expected a count >= 0`);
       }
     }
     const unexpected = [...given.keys()].filter((k) => !expected.has(k));
     const problems = [
-      ...(mismatched.length ? [`shape or type mismatches: ${mismatched.join('; ')}`] : []),
+      ...(mismatched.length ? [`shape, type or value problems: ${mismatched.join('; ')}`] : []),
       ...(strict && missing.length ? [`missing keys: ${missing.join(', ')}`] : []),
       ...(strict && unexpected.length ? [`unexpected keys: ${unexpected.join(', ')}`] : []),
     ];
