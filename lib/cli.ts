@@ -5,7 +5,9 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { setNumThreads, type LibraryReport } from './backends';
 import { DEFAULT_BENCH, formatBench, runBench } from './bench';
-import { DATASET_NAMES, type DatasetName } from './data';
+import { DATASET_NAMES } from './data';
+import { loadModel } from './predict/load';
+import type { RunDataset } from './train/run_data';
 import { SenetError } from './errors';
 import { backends, buildInfo } from './index';
 import { PRESETS, type ModelName } from './nn';
@@ -14,12 +16,15 @@ import { AbortError } from './train/trainer';
 import { checkInt, checkNumber, checkOneOf } from './validate';
 
 const MODELS = Object.keys(PRESETS) as ModelName[];
+const RUN_DATASETS: readonly RunDataset[] = [...DATASET_NAMES, 'folder'];
 
 const HELP = `Usage: senet <command> [options]
 
 Commands:
-  train       train SE-ResNeXt (with no options: SE-ResNeXt-50 on Fashion-MNIST, a few minutes on a CPU)
+  train       train SE-ResNeXt (with no options: seresnext26_8x8d on Fashion-MNIST, about two minutes on a CPU)
   eval        test loss and accuracy of a checkpoint
+  predict     the top classes of image files (PNG, JPEG, WebP) from a checkpoint
+  export      a checkpoint's weights as timm-named safetensors, or as ONNX
   info        version, backends found, and why one is missing
   bench       training and inference images per second and peak memory, side by side with PyTorch
   help        this help; senet <command> --help for a command's options
@@ -30,9 +35,12 @@ Options:
 
 const TRAIN_HELP = `Usage: senet train [options]
 
-  --dataset NAME      fashion-mnist | mnist | cifar10 (default ${DEFAULT_RUN.dataset})
+  --dataset NAME      fashion-mnist | mnist | cifar10 | folder (default ${DEFAULT_RUN.dataset})
   --data DIR          the dataset's files (default: /usr/share/datasets/fashion-mnist for Fashion-MNIST;
-                      required for CIFAR-10: the folder of data_batch_*.bin)
+                      required for CIFAR-10: the folder of data_batch_*.bin; for folder: DIR/<class>/*.png|jpg|jpeg|webp,
+                      or DIR/train, DIR/val, DIR/test each so)
+  --size N            folder: the side images are resized (to cover) and center-cropped to (default 64)
+  --channels N        folder: 1 (gray) or 3 (RGB) (default 3)
   --model NAME        ${MODELS.join(' | ')} (default ${DEFAULT_RUN.model})
   --stem KIND         imagenet (7x7/2 conv + max-pool) | cifar (3x3/1 conv) (default: the model's)
   --epochs N          (default ${DEFAULT_RUN.epochs})
@@ -166,7 +174,7 @@ async function train(argv: string[]): Promise<number> {
   const { values: v } = parse(argv, {
     dataset: s, data: s, model: s, stem: s, epochs: s, 'batch-size': s, lr: s, momentum: s, 'weight-decay': s,
     'label-smoothing': s, schedule: s, warmup: s, device: s, out: s, resume: s, limit: s, val: s, seed: s, workers: s, progress: s,
-    threads: s, 'checkpoint-every': s,
+    threads: s, 'checkpoint-every': s, size: s, channels: s,
     augment: { type: 'boolean' },
     'no-augment': { type: 'boolean' },
   });
@@ -176,7 +184,9 @@ async function train(argv: string[]): Promise<number> {
   const opt = <T extends string>(k: string, choices: readonly T[]) => (str(k) === undefined ? undefined : checkOneOf(w, `--${k}`, str(k), choices));
   const limit = int(w, '--limit', str('limit'), 0);
   const options: Partial<RunOptions> = {
-    dataset: opt('dataset', DATASET_NAMES),
+    dataset: opt('dataset', RUN_DATASETS),
+    size: int(w, '--size', str('size'), 1),
+    channels: str('channels') === undefined ? undefined : Number(checkOneOf(w, '--channels', str('channels'), ['1', '3'] as const)),
     data: str('data'),
     model: opt('model', MODELS),
     stem: opt('stem', ['imagenet', 'cifar'] as const),
@@ -230,7 +240,7 @@ async function evaluate(argv: string[]): Promise<number> {
   if (!v.checkpoint) throw new SenetError('SENET_ARGUMENT', `${w}: --checkpoint PATH is required\n\n${EVAL_HELP}`);
   const r = await runEvaluation({
     checkpoint: v.checkpoint as string,
-    dataset: v.dataset === undefined ? undefined : checkOneOf(w, '--dataset', v.dataset, DATASET_NAMES as readonly DatasetName[]),
+    dataset: v.dataset === undefined ? undefined : checkOneOf(w, '--dataset', v.dataset, RUN_DATASETS),
     data: v.data as string | undefined,
     batchSize: int(w, '--batch-size', v['batch-size'] as string | undefined, 1),
     device: v.device === undefined ? undefined : checkOneOf(w, '--device', v.device, ['auto', 'cpu', 'cuda'] as const),
@@ -299,6 +309,88 @@ function out(text: string): number {
   return 0;
 }
 
+const PREDICT_HELP = `Usage: senet predict --checkpoint PATH [options] IMAGE...
+
+Prints the most probable classes of each image (PNG, JPEG, WebP, …), decoded and preprocessed as
+the checkpoint's model was trained (its input size and channels, mean and std, class names).
+
+  --checkpoint PATH   a checkpoint of senet train, or a weights file of senet export (required)
+  --top-k N           classes per image (default 5)
+  --batch-size N      images per forward pass (default 32)
+  --device KIND       auto | cpu | cuda (default auto)
+  --threads N         threads the CPU backend computes with (default: every core)
+  --json              one JSON object per image and line: {"file", "top": [{"label", "index", "probability"}]}
+`;
+
+const EXPORT_HELP = `Usage: senet export --checkpoint PATH --format safetensors|onnx --out FILE
+
+  --checkpoint PATH   a checkpoint of senet train (or a weights file)
+  --format F          safetensors: the weights alone with timm's keys (timm's load_state_dict takes
+                      them), the config and preprocessing in the metadata; onnx: an inference graph
+                      (opset 17, NCHW float32 input "input" with a dynamic batch, output "logits")
+  --out FILE          where to write (atomically)
+`;
+
+async function predict(argv: string[]): Promise<number> {
+  const s = { type: 'string' } as const;
+  let r;
+  try {
+    r = parseArgs({ args: argv, options: { checkpoint: s, 'top-k': s, 'batch-size': s, device: s, threads: s, help: { type: 'boolean' }, json: { type: 'boolean' } }, strict: true, allowPositionals: true });
+  } catch (err) {
+    throw new SenetError('SENET_ARGUMENT', (err as Error).message);
+  }
+  const v = r.values as Flags;
+  if (v.help) return out(PREDICT_HELP);
+  const w = 'senet predict';
+  if (!v.checkpoint) throw new SenetError('SENET_ARGUMENT', `${w}: --checkpoint PATH is required\n\n${PREDICT_HELP}`);
+  if (r.positionals.length === 0) throw new SenetError('SENET_ARGUMENT', `${w}: expected one or more image files, received none\n\n${PREDICT_HELP}`);
+  applyThreads(w, v.threads as string | undefined);
+  const topK = int(w, '--top-k', v['top-k'] as string | undefined, 1) ?? 5;
+  const batchSize = int(w, '--batch-size', v['batch-size'] as string | undefined, 1) ?? 32;
+  const device = v.device === undefined ? undefined : checkOneOf(w, '--device', v.device, ['auto', 'cpu', 'cuda'] as const);
+  const model = await loadModel(v.checkpoint as string, { device });
+  try {
+    if (!model.preprocessing) throw new SenetError('SENET_FORMAT', `${w}: ${v.checkpoint as string}: expected the preprocessing the model was trained with, received none (a checkpoint from before senet recorded it)`);
+    const files = r.positionals;
+    for (let start = 0; start < files.length; start += batchSize) {
+      const chunk = files.slice(start, start + batchSize);
+      const results = await model.predict(chunk, { topK, batchSize });
+      chunk.forEach((file, i) => {
+        const top = results[i]!;
+        if (v.json) process.stdout.write(`${JSON.stringify({ file, top })}\n`);
+        else process.stdout.write(`${file}: ${top.map((p) => `${p.label} ${(p.probability * 100).toFixed(1)}%`).join(', ')}\n`);
+      });
+    }
+  } finally {
+    model.dispose();
+  }
+  return 0;
+}
+
+// Replaced by model.exportOnnx when the ONNX exporter lands.
+async function exportOnnxFile(_model: unknown, _file: string): Promise<void> {
+  throw new SenetError('SENET_ARGUMENT', 'senet export: --format onnx is not available in this build');
+}
+
+async function exportModel(argv: string[]): Promise<number> {
+  const s = { type: 'string' } as const;
+  const { values: v } = parse(argv, { checkpoint: s, format: s, out: s });
+  if (v.help) return out(EXPORT_HELP);
+  const w = 'senet export';
+  if (!v.checkpoint) throw new SenetError('SENET_ARGUMENT', `${w}: --checkpoint PATH is required\n\n${EXPORT_HELP}`);
+  if (!v.out) throw new SenetError('SENET_ARGUMENT', `${w}: --out FILE is required\n\n${EXPORT_HELP}`);
+  const format = checkOneOf(w, '--format', v.format ?? 'safetensors', ['safetensors', 'onnx'] as const);
+  const model = await loadModel(v.checkpoint as string, { device: 'cpu' });
+  try {
+    if (format === 'safetensors') await model.saveWeights(v.out as string);
+    else await exportOnnxFile(model, v.out as string);
+  } finally {
+    model.dispose();
+  }
+  process.stdout.write(`wrote ${v.out as string} (${format})\n`);
+  return 0;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === 'help' || command === '--help' || command === '-h') return out(HELP);
@@ -307,6 +399,8 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'eval') return evaluate(rest);
   if (command === 'info') return info(rest);
   if (command === 'bench') return bench(rest);
+  if (command === 'predict') return predict(rest);
+  if (command === 'export') return exportModel(rest);
   process.stderr.write(`senet: unknown command '${command}'\n\n${HELP}`);
   return 2;
 }

@@ -64,8 +64,9 @@ export function checkAugment(where: string, options: unknown, channels: number):
 /**
  * Normalises (and, with `options`, augments) the images of `ds` at `indices` into a batch.
  * `options` null means no augmentation and mean 0, std 1 (bytes / 255). The random crop and flip
- * of an image depend only on (seed, epoch, its index in `ds`). `out`, when given, must hold at
- * least the batch; the batch's arrays are views of it.
+ * of an image depend only on (seed, epoch, its index in `ds`) — or its entry in `keys`, when
+ * `ds` holds just this batch's images. `out`, when given, must hold at least the batch; the
+ * batch's arrays are views of it.
  */
 export function makeBatch(
   ds: ImageSource,
@@ -75,6 +76,7 @@ export function makeBatch(
   epoch: number,
   batchIndex: number,
   out?: BatchStorage,
+  keys?: ArrayLike<number>,
 ): Batch {
   const where = 'makeBatch';
   const { height: h, width: w, channels: c, count } = ds;
@@ -113,9 +115,10 @@ export function makeBatch(
       continue;
     }
     // Offsets into the padded image, in [0, 2*pad]; shifting by -pad maps back to the original.
-    const dy = pad > 0 ? (draw(key, epoch, idx, STREAM_CROP_Y) % (2 * pad + 1)) - pad : 0;
-    const dx = pad > 0 ? (draw(key, epoch, idx, STREAM_CROP_X) % (2 * pad + 1)) - pad : 0;
-    const mirror = flip && (draw(key, epoch, idx, STREAM_FLIP) & 1) === 1;
+    const id = keys ? keys[k]! : idx;
+    const dy = pad > 0 ? (draw(key, epoch, id, STREAM_CROP_Y) % (2 * pad + 1)) - pad : 0;
+    const dx = pad > 0 ? (draw(key, epoch, id, STREAM_CROP_X) % (2 * pad + 1)) - pad : 0;
+    const mirror = flip && (draw(key, epoch, id, STREAM_FLIP) & 1) === 1;
     for (let y = 0; y < h; y++) {
       const sy = y + dy;
       for (let x = 0; x < w; x++) {

@@ -3,6 +3,7 @@
  * a seeded validation split and a prefix.
  */
 import { checkInt, describe, fail } from '../validate';
+import { checkFolderDataset, isFolderDataset, type ImageFolderDataset } from './folder';
 import { permutation, STREAM_SPLIT } from './random';
 
 /** The datasets senet knows how to load. */
@@ -12,8 +13,8 @@ export type DatasetName = 'fashion-mnist' | 'mnist' | 'cifar10';
 export interface ImageSource {
   /** Pixel bytes, shape (count, height, width, channels). */
   images: Uint8Array;
-  /** One class index per image, shape (count). */
-  labels: Uint8Array;
+  /** One class index per image, shape (count): bytes for the built-in datasets, Int32 for any number of classes. */
+  labels: Uint8Array | Int32Array;
   count: number;
   height: number;
   width: number;
@@ -38,7 +39,7 @@ export interface DatasetSplits {
 export function checkSource(where: string, ds: ImageSource): void {
   if (ds === null || typeof ds !== 'object') fail('SENET_ARGUMENT', where, 'dataset', 'an object', describe(ds));
   if (!(ds.images instanceof Uint8Array)) fail('SENET_ARGUMENT', where, 'dataset.images', 'a Uint8Array', describe(ds.images));
-  if (!(ds.labels instanceof Uint8Array)) fail('SENET_ARGUMENT', where, 'dataset.labels', 'a Uint8Array', describe(ds.labels));
+  if (!(ds.labels instanceof Uint8Array) && !(ds.labels instanceof Int32Array)) fail('SENET_ARGUMENT', where, 'dataset.labels', 'a Uint8Array or Int32Array', describe(ds.labels));
   const count = checkInt(where, 'dataset.count', ds.count, 0);
   const h = checkInt(where, 'dataset.height', ds.height, 1);
   const w = checkInt(where, 'dataset.width', ds.width, 1);
@@ -53,9 +54,10 @@ export function checkSource(where: string, ds: ImageSource): void {
  * Splits `ds` into a training part and `valCount` validation images chosen at random; the same
  * seed gives the same split. Both parts keep the original order and are copies.
  */
-export function splitValidation(ds: ImageDataset, valCount: number, seed: number): { train: ImageDataset; val: ImageDataset } {
+export function splitValidation<D extends ImageDataset | ImageFolderDataset>(ds: D, valCount: number, seed: number): { train: D; val: D } {
   const where = 'splitValidation';
-  checkSource(where, ds);
+  if (isFolderDataset(ds)) checkFolderDataset(where, ds);
+  else checkSource(where, ds as ImageDataset);
   checkInt(where, 'valCount', valCount, 0, ds.count);
   checkInt(where, 'seed', seed, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
   const isVal = new Uint8Array(ds.count);
@@ -67,8 +69,27 @@ export function splitValidation(ds: ImageDataset, valCount: number, seed: number
   return { train: gather(ds, trainIdx, `${ds.name}:train`), val: gather(ds, valIdx, `${ds.name}:val`) };
 }
 
+/** Either kind of dataset, cut to `indices`. */
+function gather<D extends ImageDataset | ImageFolderDataset>(ds: D, indices: readonly number[], name: string): D {
+  if (isFolderDataset(ds)) {
+    const files = indices.map((i) => ds.files[i]!);
+    return { ...ds, name, files, labels: Int32Array.from(indices, (i) => ds.labels[i]!), count: indices.length, classes: ds.classes.slice() };
+  }
+  return gatherBytes(ds as ImageDataset, indices, name) as D;
+}
+
 /** The first `n` images of `ds` (all of them when n ≥ count), as views that share its memory. */
-export function limitDataset(ds: ImageDataset, n: number): ImageDataset {
+export function limitDataset<D extends ImageDataset | ImageFolderDataset>(ds: D, n: number): D {
+  if (isFolderDataset(ds)) {
+    checkFolderDataset('limitDataset', ds);
+    checkInt('limitDataset', 'n', n, 0);
+    if (n >= ds.count) return ds;
+    return { ...ds, name: `${ds.name}[:${n}]`, files: ds.files.slice(0, n), labels: ds.labels.slice(0, n), count: n, classes: ds.classes.slice() };
+  }
+  return limitBytes(ds as ImageDataset, n) as D;
+}
+
+function limitBytes(ds: ImageDataset, n: number): ImageDataset {
   checkSource('limitDataset', ds);
   checkInt('limitDataset', 'n', n, 0);
   if (n >= ds.count) return ds;
@@ -84,10 +105,10 @@ export function limitDataset(ds: ImageDataset, n: number): ImageDataset {
 }
 
 /** A copy of the images of `ds` at `indices`, in that order. */
-function gather(ds: ImageDataset, indices: readonly number[], name: string): ImageDataset {
+function gatherBytes(ds: ImageDataset, indices: readonly number[], name: string): ImageDataset {
   const size = ds.height * ds.width * ds.channels;
   const images = new Uint8Array(indices.length * size);
-  const labels = new Uint8Array(indices.length);
+  const labels = ds.labels instanceof Int32Array ? new Int32Array(indices.length) : new Uint8Array(indices.length);
   indices.forEach((src, dst) => {
     images.set(ds.images.subarray(src * size, (src + 1) * size), dst * size);
     labels[dst] = ds.labels[src];

@@ -92,7 +92,7 @@ export async function readIdxLabels(where: string, file: string, classes: number
 }
 
 /** Throws SENET_FORMAT naming the first label ≥ `classes`, its index and value. */
-export function checkLabels(where: string, file: string, labels: Uint8Array, classes: number): void {
+export function checkLabels(where: string, file: string, labels: Uint8Array | Int32Array, classes: number): void {
   for (let i = 0; i < labels.length; i++) {
     if (labels[i] >= classes) fail('SENET_FORMAT', where, `${file}: label ${i}`, `a class in [0, ${classes - 1}]`, `${labels[i]}`);
   }

@@ -27,3 +27,4 @@ export { loadDataset, loadDatasetSync, augmentOptions, DATASET_NAMES, DATASET_NO
 export { makeBatch, checkAugment, DEFAULT_AUGMENT, type AugmentOptions, type Batch, type BatchStorage } from './augment';
 export { BatchLoader, type LoaderOptions } from './loader';
 export { permutation } from './random';
+export { loadImageFolder, loadImageFolderSplits, isFolderDataset, type ImageFolderDataset, type ImageFolderOptions, type ImageFolderSplits } from './folder';

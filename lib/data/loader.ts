@@ -9,6 +9,8 @@ import { SenetError, type SenetErrorCode } from '../errors';
 import { checkBool, checkInt, checkOptions } from '../validate';
 import { checkAugment, makeBatch, type AugmentOptions, type Batch } from './augment';
 import { checkSource, type ImageDataset, type ImageSource } from './dataset';
+import { makeFileBatch } from './file_batch';
+import { checkFolderDataset, isFolderDataset, type ImageFolderDataset } from './folder';
 import type { WorkerInit, WorkerJob, WorkerReply } from './protocol';
 import { permutation } from './random';
 
@@ -57,17 +59,21 @@ export class BatchLoader {
   private readonly prefetch: number;
   private readonly count: number;
   private readonly init: WorkerInit;
-  /** Views of the shared copy, for workers = 0. */
-  private readonly source: ImageSource;
+  /** Views of the shared copy, for workers = 0 (null for an image folder). */
+  private readonly source: ImageSource | null;
   private slots: Slot[] = [];
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private closing: Promise<void> | null = null;
 
-  /** Copies the dataset into shared memory; workers start with the first batch requested. */
-  constructor(ds: ImageDataset, options: LoaderOptions) {
+  /**
+   * Copies the dataset into shared memory (an image folder: its file list, decoded per batch);
+   * workers start with the first batch requested.
+   */
+  constructor(ds: ImageDataset | ImageFolderDataset, options: LoaderOptions) {
     const where = 'BatchLoader';
-    checkSource(where, ds);
+    if (isFolderDataset(ds)) checkFolderDataset(where, ds);
+    else checkSource(where, ds);
     const o = checkOptions(where, options);
     this.batchSize = checkInt(where, 'batchSize', o.batchSize, 1);
     this.shuffle = checkBool(where, 'shuffle', o.shuffle);
@@ -79,12 +85,21 @@ export class BatchLoader {
     this.count = ds.count;
     this.batchesPerEpoch = dropLast ? Math.floor(ds.count / this.batchSize) : Math.ceil(ds.count / this.batchSize);
 
+    const { count, height, width, channels } = ds;
+    if (isFolderDataset(ds)) {
+      const files = { files: ds.files.slice(), labels: ds.labels.slice(), height, width, channels };
+      this.init = { shared: null, files, count, height, width, channels, augment: this.augment, seed: this.seed };
+      this.source = null;
+      return;
+    }
+    if (ds.labels instanceof Int32Array && ds.labels.some((l) => l > 255 || l < 0)) {
+      throw new SenetError('SENET_ARGUMENT', `${where}: dataset.labels: expected labels in [0, 255] for an in-memory dataset, received more classes (use an image folder)`);
+    }
     const imageBytes = ds.images.length;
     const shared = new SharedArrayBuffer(imageBytes + ds.count);
     new Uint8Array(shared, 0, imageBytes).set(ds.images);
     new Uint8Array(shared, imageBytes, ds.count).set(ds.labels);
-    const { count, height, width, channels } = ds;
-    this.init = { shared, count, height, width, channels, augment: this.augment, seed: this.seed };
+    this.init = { shared, files: null, count, height, width, channels, augment: this.augment, seed: this.seed };
     this.source = {
       images: new Uint8Array(shared, 0, imageBytes),
       labels: new Uint8Array(shared, imageBytes, count),
@@ -163,6 +178,7 @@ export class BatchLoader {
     const lo = batchIndex * this.batchSize;
     const indices = order.slice(lo, Math.min(lo + this.batchSize, this.count));
     if (this.workers === 0) {
+      if (!this.source) return makeFileBatch(this.init.files!, indices, this.augment, this.seed, epoch, batchIndex);
       try {
         return Promise.resolve(makeBatch(this.source, indices, this.augment, this.seed, epoch, batchIndex));
       } catch (err) {

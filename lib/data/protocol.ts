@@ -2,11 +2,17 @@
  * Messages between BatchLoader and its worker threads.
  */
 import type { AugmentOptions } from './augment';
+import type { FileSource } from './file_batch';
 
-/** Given to each worker once, at start: the dataset in shared memory and the fixed batch options. */
+/**
+ * Given to each worker once, at start: the dataset (its bytes in shared memory, or for an image
+ * folder its file list and labels) and the fixed batch options.
+ */
 export interface WorkerInit {
-  /** images (count*height*width*channels bytes) followed by labels (count bytes). */
-  shared: SharedArrayBuffer;
+  /** images (count*height*width*channels bytes) followed by labels (count bytes); null for files. */
+  shared: SharedArrayBuffer | null;
+  /** An image folder's files and labels, decoded per batch; null for bytes. */
+  files: FileSource | null;
   count: number;
   height: number;
   width: number;

@@ -4,16 +4,20 @@
  */
 import * as path from 'node:path';
 import { resolveDevice, type DeviceRequest } from '../backends';
-import { augmentOptions, BatchLoader, limitDataset, loadDataset, splitValidation, type DatasetName, type ImageDataset } from '../data';
+import { SenetError } from '../errors';
+import { augmentOptions, BatchLoader, loadDataset, loadImageFolderSplits, type ImageDataset, type ImageFolderDataset } from '../data';
+import type { Preprocessing } from '../predict/preprocessing';
 import { createModel, PRESETS, type ModelName } from '../nn';
 import { SGD } from '../optim';
 import { makeSchedule, type ScheduleSpec } from '../optim/schedules';
 import type { ProgressMode } from './progress';
+import { prepareRunData, type RunData, type RunDataset } from './run_data';
 import { loadTrainingCheckpoint, Trainer, type FitResult } from './trainer';
 
 /** Options of a training run; every field has a default (the README's demo). */
 export interface RunOptions {
-  dataset: DatasetName;
+  /** A built-in dataset, or 'folder': your images in root/<class>/*.png|jpg|jpeg|webp (--data). */
+  dataset: RunDataset;
   /** Folder of the dataset's files; default per dataset (Fashion-MNIST: /usr/share/datasets/fashion-mnist). */
   data?: string;
   model: ModelName;
@@ -34,6 +38,10 @@ export interface RunOptions {
   resume?: string;
   /** Use only the first N training images. */
   limit?: number;
+  /** Image folders: the side images are resized to (default 64). */
+  size?: number;
+  /** Image folders: 1 (gray) or 3 (RGB, the default). */
+  channels?: number;
   /** Images held out of the training set for validation. */
   valCount: number;
   /** Random crops (and flips where they fit the data) while training. */
@@ -111,13 +119,13 @@ function persistent(o: RunOptions): Partial<RunOptions> {
   return definedOnly(rest);
 }
 
-function loaders(o: RunOptions, train: ImageDataset, val: ImageDataset | null, test: ImageDataset) {
+function loaders(o: RunOptions, d: RunData) {
   const workers = o.workers;
-  const evalOpts = { batchSize: Math.max(o.batchSize, 128), shuffle: false, augment: augmentOptions(o.dataset, false), seed: o.seed, workers };
+  const evalOpts = { batchSize: Math.max(o.batchSize, 128), shuffle: false, augment: d.evalAugment, seed: o.seed, workers };
   return {
-    train: new BatchLoader(train, { batchSize: o.batchSize, shuffle: true, augment: augmentOptions(o.dataset, o.augment), seed: o.seed, workers }),
-    val: val && val.count > 0 ? new BatchLoader(val, evalOpts) : undefined,
-    test: new BatchLoader(test, evalOpts),
+    train: new BatchLoader(d.train, { batchSize: o.batchSize, shuffle: true, augment: d.trainAugment, seed: o.seed, workers }),
+    val: d.val && d.val.count > 0 ? new BatchLoader(d.val, evalOpts) : undefined,
+    test: d.test ? new BatchLoader(d.test, evalOpts) : undefined,
   };
 }
 
@@ -128,10 +136,9 @@ export async function runTraining(options: Partial<RunOptions>, stream: NodeJS.W
   const resumed = options.resume ? await loadTrainingCheckpoint(options.resume) : undefined;
   const saved = (resumed?.info['run'] ?? {}) as Partial<RunOptions>;
   const o: RunOptions = { ...DEFAULT_RUN, ...saved, ...definedOnly(options) };
-  const splits = await loadDataset(o.dataset, o.data);
-  const { train: trainAll, val } = splitValidation(splits.train, Math.min(o.valCount, splits.train.count - 1), o.seed);
-  const train = o.limit ? limitDataset(trainAll, o.limit) : trainAll;
-  const config = resumed?.config ?? { ...PRESETS[o.model], numClasses: splits.train.classes.length, inChannels: splits.train.channels, stem: o.stem ?? PRESETS[o.model].stem };
+  const d = await prepareRunData({ ...o, valGiven: options.valCount !== undefined });
+  const train = d.train;
+  const config = resumed?.config ?? { ...PRESETS[o.model], numClasses: d.preprocessing.classes.length, inChannels: train.channels, stem: o.stem ?? PRESETS[o.model].stem };
   const device = resolveDevice(o.device);
   const model = createModel(config, { device, seed: o.seed });
   const sgd = new SGD(model, { lr: o.lr, momentum: o.momentum, weightDecay: o.weightDecay, nesterov: false });
@@ -142,19 +149,20 @@ export async function runTraining(options: Partial<RunOptions>, stream: NodeJS.W
     progress: o.progress,
     stream,
     checkpointEverySteps: o.checkpointEverySteps,
-    checkpointInfo: { dataset: o.dataset, run: persistent(o) },
+    checkpointInfo: { dataset: o.dataset, run: persistent(o), preprocessing: d.preprocessing },
   });
   if (o.resume) await trainer.restore(o.resume);
-  const data = loaders(o, train, val, splits.test);
+  model.preprocessing = d.preprocessing;
+  const data = loaders(o, d);
   stream.write(
     `senet: ${o.model} (${(model.parameterCount / 1e6).toFixed(1)} M parameters, ${config.stem} stem) on ${device}, ` +
-      `${o.dataset}: ${train.count} training / ${val.count} validation / ${splits.test.count} test images, batch ${o.batchSize}, ${o.epochs} epoch(s) → ${path.resolve(o.out)}\n`,
+      `${o.dataset}: ${train.count} training / ${d.val?.count ?? 0} validation / ${d.test?.count ?? 0} test images, batch ${o.batchSize}, ${o.epochs} epoch(s) → ${path.resolve(o.out)}\n`,
   );
   let result: FitResult;
   try {
     result = await trainer.fit({ train: data.train, val: data.val, test: data.test, imageSize: [train.height, train.width], epochs: o.epochs, signal: o.signal });
   } finally {
-    await Promise.all([data.train.close(), data.val?.close(), data.test.close()]);
+    await Promise.all([data.train.close(), data.val?.close(), data.test?.close()]);
     trainer.dispose();
     sgd.dispose();
     model.dispose();
@@ -176,18 +184,31 @@ export async function runTraining(options: Partial<RunOptions>, stream: NodeJS.W
 }
 
 /** Test loss and accuracy of a checkpoint on its dataset's test split. */
-export async function runEvaluation(options: { checkpoint: string; dataset?: DatasetName; data?: string; batchSize?: number; device?: DeviceRequest; progress?: ProgressMode }): Promise<{ testLoss: number; testAccuracy: number; images: number; device: string }> {
+export async function runEvaluation(options: { checkpoint: string; dataset?: RunDataset; data?: string; batchSize?: number; device?: DeviceRequest; progress?: ProgressMode }): Promise<{ testLoss: number; testAccuracy: number; images: number; device: string }> {
   const ck = await loadTrainingCheckpoint(options.checkpoint);
-  const dataset = options.dataset ?? (ck.info['dataset'] as DatasetName | undefined) ?? 'fashion-mnist';
-  const splits = await loadDataset(dataset, options.data);
+  const dataset = options.dataset ?? (ck.info['dataset'] as RunDataset | undefined) ?? 'fashion-mnist';
+  let testSet: ImageDataset | ImageFolderDataset;
+  let augment = null;
+  if (dataset === 'folder') {
+    // An image folder is evaluated on its test/ split, else val/, else all of it, as it was trained.
+    const p = ck.info['preprocessing'] as Preprocessing | undefined;
+    if (!options.data) throw new SenetError('SENET_ARGUMENT', 'senet eval: --data: expected the image folder, received none');
+    if (!p) throw new SenetError('SENET_FORMAT', `senet eval: ${options.checkpoint}: expected the preprocessing of an image-folder run, received none`);
+    const splits = await loadImageFolderSplits(options.data, { size: [p.height, p.width], channels: p.channels, classes: p.classes });
+    testSet = splits.test ?? splits.val ?? splits.train;
+    augment = { cropPadding: 0, flip: false, mean: p.mean, std: p.std };
+  } else {
+    testSet = (await loadDataset(dataset, options.data)).test;
+    augment = augmentOptions(dataset, false);
+  }
   const device = resolveDevice(options.device ?? 'auto');
   const model = createModel(ck.config, { device });
   const sgd = new SGD(model, { lr: 0 });
   const trainer = new Trainer(model, sgd, { progress: 'none' });
-  const test = new BatchLoader(splits.test, { batchSize: options.batchSize ?? 256, shuffle: false, augment: augmentOptions(dataset, false), seed: 0 });
+  const test = new BatchLoader(testSet, { batchSize: options.batchSize ?? 256, shuffle: false, augment, seed: 0 });
   try {
     model.loadStateDict(ck.state);
-    const r = await trainer.evaluate(test, [splits.test.height, splits.test.width]);
+    const r = await trainer.evaluate(test, [testSet.height, testSet.width]);
     return { testLoss: r.loss, testAccuracy: r.accuracy, images: r.images, device };
   } finally {
     await test.close();
