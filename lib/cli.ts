@@ -10,7 +10,7 @@ import { loadModel } from './predict/load';
 import type { RunDataset } from './train/run_data';
 import { SenetError } from './errors';
 import { backends, buildInfo } from './index';
-import { PRESETS, type ModelName } from './nn';
+import { PRESETS, type ModelName, type SEResNeXt } from './nn';
 import { DEFAULT_RUN, runEvaluation, runTraining, type RunOptions, type RunSummary } from './train/run';
 import { AbortError } from './train/trainer';
 import { checkInt, checkNumber, checkOneOf } from './validate';
@@ -367,9 +367,11 @@ async function predict(argv: string[]): Promise<number> {
   return 0;
 }
 
-// Replaced by model.exportOnnx when the ONNX exporter lands.
-async function exportOnnxFile(_model: unknown, _file: string): Promise<void> {
-  throw new SenetError('SENET_ARGUMENT', 'senet export: --format onnx is not available in this build');
+// The ONNX file takes the checkpoint's input size and carries its preprocessing as metadata.
+async function exportOnnxFile(model: SEResNeXt, file: string): Promise<void> {
+  const p = model.preprocessing;
+  const metadata = p ? { 'senet.preprocessing': JSON.stringify(p) } : undefined;
+  await model.exportOnnx(file, { inputSize: p ? [p.height, p.width] : undefined, metadata });
 }
 
 async function exportModel(argv: string[]): Promise<number> {

@@ -52,6 +52,7 @@ export * from './nn';
 export * from './optim';
 export * as data from './data';
 export * as io from './io';
+export { exportOnnx, onnxBytes, ONNX_OPSET, ONNX_IR_VERSION, type OnnxExportOptions } from './export/onnx';
 export * from './train';
 
 /** What the native addon was built with and runs on (oneDNN version, CPU ISA, CUDA built or not). */

@@ -19,6 +19,7 @@ import { readWeights, writeWeights } from '../io/weights';
 import { predictImages, type Prediction, type PredictOptions } from '../predict/predict';
 import { checkPreprocessing, type Preprocessing } from '../predict/preprocessing';
 import { Slot } from '../slot';
+import type { OnnxExportOptions } from '../export/onnx';
 
 /** One entry of a state dict, in PyTorch's layout. */
 export interface StateTensor {
@@ -499,6 +500,17 @@ export class SEResNeXt {
         setParam(e.b, e.b.name);
       }
     }
+  }
+
+  /**
+   * Writes this model to `path` as an ONNX inference graph (opset 17): float32 input `input`
+   * (batch, inChannels, H, W) in NCHW with a dynamic batch, output `logits` (batch, numClasses),
+   * the weights after the work queued so far. The file is replaced atomically. See exportOnnx()
+   * for the options (input size, metadata) and the errors (SENET_ARGUMENT, SENET_IO).
+   */
+  async exportOnnx(path: string, options?: OnnxExportOptions): Promise<void> {
+    const { exportOnnx } = await import('../export/onnx');
+    return exportOnnx(this, path, options);
   }
 
   /** Frees parameters, buffers and activations. */

@@ -125,6 +125,11 @@ test('a model learns an image folder: the Trainer, then senet train --dataset fo
   t.is(run('export', '--checkpoint', ck, '--format', 'safetensors', '--out', weights).status, 0);
   const again = run('predict', '--checkpoint', weights, '--top-k', '2', '--json', red, blue);
   t.deepEqual(again.stdout, pr.stdout, 'the exported weights predict the same');
+  const onnx = path.join(out, 'model.onnx');
+  const ex = run('export', '--checkpoint', ck, '--format', 'onnx', '--out', onnx);
+  t.is(ex.status, 0, ex.stderr);
+  t.true(fs.statSync(onnx).size > 1000);
+  t.is(run('export', '--checkpoint', ck, '--format', 'tflite', '--out', onnx).status, 2);
   const missing = run('predict', '--checkpoint', ck, path.join(small, 'nope.png'));
   t.is(missing.status, 1);
   t.regex(missing.stderr, /\[SENET_IO\]/);

@@ -1,0 +1,178 @@
+/**
+ * The part of ONNX's protobuf schema (onnx.proto, package `onnx`, proto2) that an inference
+ * graph of SE-ResNeXt uses, for protobufjs to encode and decode. Message, field and enum names
+ * and field numbers are those of ONNX's onnx.proto (ONNX is Apache-2.0); messages and fields
+ * senet never writes are left out, which protobuf allows: a reader of the full schema sees the
+ * same bytes. protobufjs is loaded on first use, so that `require('senet')` stays cheap.
+ */
+import type * as Protobuf from 'protobufjs';
+
+/** The schema in protobuf's language (a subset of ONNX's onnx.proto, same numbers). */
+export const ONNX_SCHEMA = `
+syntax = "proto2";
+package onnx;
+
+message AttributeProto {
+  enum AttributeType {
+    UNDEFINED = 0;
+    FLOAT = 1;
+    INT = 2;
+    STRING = 3;
+    TENSOR = 4;
+    GRAPH = 5;
+    FLOATS = 6;
+    INTS = 7;
+    STRINGS = 8;
+    TENSORS = 9;
+    GRAPHS = 10;
+    SPARSE_TENSOR = 11;
+    SPARSE_TENSORS = 12;
+    TYPE_PROTO = 13;
+    TYPE_PROTOS = 14;
+  }
+  optional string name = 1;
+  optional string doc_string = 13;
+  optional AttributeType type = 20;
+  optional float f = 2;
+  optional int64 i = 3;
+  optional bytes s = 4;
+  optional TensorProto t = 5;
+  repeated float floats = 7;
+  repeated int64 ints = 8;
+  repeated bytes strings = 9;
+}
+
+message ValueInfoProto {
+  optional string name = 1;
+  optional TypeProto type = 2;
+  optional string doc_string = 3;
+}
+
+message NodeProto {
+  repeated string input = 1;
+  repeated string output = 2;
+  optional string name = 3;
+  optional string op_type = 4;
+  optional string domain = 7;
+  repeated AttributeProto attribute = 5;
+  optional string doc_string = 6;
+}
+
+message StringStringEntryProto {
+  optional string key = 1;
+  optional string value = 2;
+}
+
+message ModelProto {
+  optional int64 ir_version = 1;
+  repeated OperatorSetIdProto opset_import = 8;
+  optional string producer_name = 2;
+  optional string producer_version = 3;
+  optional string domain = 4;
+  optional int64 model_version = 5;
+  optional string doc_string = 6;
+  optional GraphProto graph = 7;
+  repeated StringStringEntryProto metadata_props = 14;
+}
+
+message GraphProto {
+  repeated NodeProto node = 1;
+  optional string name = 2;
+  repeated TensorProto initializer = 5;
+  optional string doc_string = 10;
+  repeated ValueInfoProto input = 11;
+  repeated ValueInfoProto output = 12;
+  repeated ValueInfoProto value_info = 13;
+}
+
+message TensorProto {
+  enum DataType {
+    UNDEFINED = 0;
+    FLOAT = 1;
+    UINT8 = 2;
+    INT8 = 3;
+    UINT16 = 4;
+    INT16 = 5;
+    INT32 = 6;
+    INT64 = 7;
+    STRING = 8;
+    BOOL = 9;
+    FLOAT16 = 10;
+    DOUBLE = 11;
+    UINT32 = 12;
+    UINT64 = 13;
+    COMPLEX64 = 14;
+    COMPLEX128 = 15;
+    BFLOAT16 = 16;
+  }
+  repeated int64 dims = 1;
+  optional int32 data_type = 2;
+  repeated float float_data = 4 [packed = true];
+  optional string name = 8;
+  optional string doc_string = 12;
+  optional bytes raw_data = 9;
+}
+
+message TensorShapeProto {
+  message Dimension {
+    oneof value {
+      int64 dim_value = 1;
+      string dim_param = 2;
+    }
+    optional string denotation = 3;
+  }
+  repeated Dimension dim = 1;
+}
+
+message TypeProto {
+  message Tensor {
+    optional int32 elem_type = 1;
+    optional TensorShapeProto shape = 2;
+  }
+  oneof value {
+    Tensor tensor_type = 1;
+  }
+  optional string denotation = 6;
+}
+
+message OperatorSetIdProto {
+  optional string domain = 1;
+  optional int64 version = 2;
+}
+`;
+
+/** TensorProto.DataType.FLOAT. */
+export const FLOAT = 1;
+
+/** AttributeProto.AttributeType values senet writes. */
+export const ATTRIBUTE = { FLOAT: 1, INT: 2, STRING: 3, FLOATS: 6, INTS: 7 } as const;
+
+/** The message types, with snake_case field names as in onnx.proto. */
+export interface OnnxTypes {
+  ModelProto: Protobuf.Type;
+  GraphProto: Protobuf.Type;
+  NodeProto: Protobuf.Type;
+  TensorProto: Protobuf.Type;
+}
+
+let loaded: Promise<OnnxTypes> | undefined;
+
+/** The schema parsed by protobufjs (once per process). */
+export function onnxTypes(): Promise<OnnxTypes> {
+  loaded ??= import('protobufjs').then(
+    (protobuf) => {
+      const root = protobuf.parse(ONNX_SCHEMA, { keepCase: true }).root;
+      return {
+        ModelProto: root.lookupType('onnx.ModelProto'),
+        GraphProto: root.lookupType('onnx.GraphProto'),
+        NodeProto: root.lookupType('onnx.NodeProto'),
+        TensorProto: root.lookupType('onnx.TensorProto'),
+      };
+    },
+    (err: unknown) => {
+      loaded = undefined; // let a later call try again
+      throw err;
+    },
+  );
+  return loaded;
+}
