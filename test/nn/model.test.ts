@@ -1,5 +1,5 @@
 import test from 'ava';
-import { createModel, PRESETS, randn, seHiddenWidth, bottleneckWidth, tensor, type StateDict } from '../../lib';
+import { createModel, PRESETS, randn, seHiddenWidth, bottleneckWidth, tensor, zeros, type StateDict } from '../../lib';
 import { nchwToNhwc } from '../../lib/nn/layout';
 import { codeOf } from '../helpers';
 import { TINY } from '../train/tiny';
@@ -121,4 +121,29 @@ test('bad model configurations are refused with the field named', (t) => {
   t.is(codeOf(() => createModel({ ...TINY, cardinality: 0 })), 'SENET_ARGUMENT');
   t.is(codeOf(() => createModel({ ...TINY, stem: 'tiny' as 'cifar' })), 'SENET_ARGUMENT');
   t.is(codeOf(() => createModel(TINY, { device: 'tpu' as 'cpu' })), 'SENET_ARGUMENT');
+  // Limits, checked before anything is allocated: each names its field, at once.
+  const started = Date.now();
+  for (const [bad, field] of [
+    [{ layers: [1e6], channels: [16] }, /config\.layers\[0\]: expected an integer in \[1, 256\]/],
+    [{ layers: Array(9).fill(1), channels: Array(9).fill(8) }, /config\.layers: expected at most 8 stages/],
+    [{ channels: [8, 1e5] }, /config\.channels\[1\]/],
+    [{ cardinality: 4096 }, /config\.cardinality/],
+    [{ numClasses: 1e7 }, /config\.numClasses/],
+    [{ layers: [100, 100, 100, 100], channels: [8192, 8192, 8192, 8192] }, /at most 2,000,000,000 parameters, received a network of/],
+  ] as const) {
+    const e = t.throws(() => createModel({ ...TINY, ...bad } as typeof TINY), { code: 'SENET_ARGUMENT' });
+    t.regex(e!.message, field);
+  }
+  t.true(Date.now() - started < 2000, 'refused before allocating');
+});
+
+test('sizes whose product overflows are refused, never wrapped', (t) => {
+  const z = zeros([16]);
+  t.is(codeOf(() => z.view(0, [1, 2 ** 31, 2 ** 31, 4])), 'SENET_SHAPE');
+  t.is(codeOf(() => z.view(0, [2 ** 12, 2 ** 52])), 'SENET_SHAPE');
+  t.is(codeOf(() => z.view(2 ** 52, [1])), 'SENET_SHAPE');
+  t.is(codeOf(() => z.view(2 ** 53, [1])), 'SENET_ARGUMENT');
+  t.is(codeOf(() => zeros([2 ** 40, 2 ** 40])), 'SENET_SHAPE');
+  t.deepEqual(z.view(4, [2, 6]).shape, [2, 6]);
+  z.dispose();
 });
