@@ -11,6 +11,14 @@ namespace senet::addon {
 
 namespace {
 
+// Tells V8 about bytes held outside its heap. The C call, not node-addon-api's wrapper: that one
+// throws when the call fails, which happens while a worker's environment is being torn down
+// (finalisers run then) and would abort the process from a destructor.
+void adjust_external(napi_env env, int64_t change) {
+  int64_t total = 0;
+  napi_adjust_external_memory(env, change, &total);
+}
+
 // Marks objects made by this class so that unwrap() never mistakes another object for one.
 const napi_type_tag kTensorTag = {0x5e4e7f2a9c1d4b3eULL, 0x8a61c0f3d2b74e19ULL};
 
@@ -90,7 +98,7 @@ TensorWrap::~TensorWrap() {
   // Dropping the reference frees the memory now when no queued op holds it, else when the last does.
   if (tensor_.storage && !is_view_ && tensor_.storage.use_count() > 1) tensor_.storage->mark_orphaned();
   tensor_.storage.reset();
-  if (external_bytes_) Napi::MemoryManagement::AdjustExternalMemory(Env(), -external_bytes_);
+  if (external_bytes_) adjust_external(Env(), -external_bytes_);
 }
 
 Napi::Object TensorWrap::create(Napi::Env env, Tensor t, bool is_view) {
@@ -101,7 +109,7 @@ Napi::Object TensorWrap::create(Napi::Env env, Tensor t, bool is_view) {
   if (!is_view && w->tensor_.storage) {
     // GPU bytes too: V8 then collects forgotten CUDA tensors under memory pressure as well.
     w->external_bytes_ = static_cast<int64_t>(w->tensor_.storage->bytes());
-    Napi::MemoryManagement::AdjustExternalMemory(env, w->external_bytes_);
+    adjust_external(env, w->external_bytes_);
   }
   return obj;
 }
@@ -117,7 +125,7 @@ void TensorWrap::release(Napi::BasicEnv env) {
   if (tensor_.storage && !is_view_) release_storage(tensor_.storage);
   tensor_.storage.reset();
   if (external_bytes_) {
-    Napi::MemoryManagement::AdjustExternalMemory(env, -external_bytes_);
+    adjust_external(env, -external_bytes_);
     external_bytes_ = 0;
   }
 }
