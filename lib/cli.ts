@@ -2,30 +2,31 @@
 /**
  * The `senet` command: train, eval, info, bench.
  */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { setNumThreads, type LibraryReport } from './backends';
 import { DEFAULT_BENCH, formatBench, runBench } from './bench';
-import { DATASET_NAMES, type DatasetName } from './data';
 import { SenetError } from './errors';
+import { BENCH_FLAGS, EVAL_FLAGS, TRAIN_FLAGS } from './cli_flags';
+import { parseFlags } from './flags';
 import { backends, buildInfo } from './index';
 import { PRESETS, type ModelName } from './nn';
-import { DEFAULT_RUN, runEvaluation, runTraining, type RunOptions, type RunSummary } from './train/run';
+import { DEFAULT_RUN, RUN_OPTION_RULES, RUNS_DIR, runEvaluation, runTraining, type RunOptionKey, type RunOptions, type RunSummary } from './train/run';
 import { AbortError } from './train/trainer';
-import { checkInt, checkNumber, checkOneOf } from './validate';
 
 const MODELS = Object.keys(PRESETS) as ModelName[];
 
 const HELP = `Usage: senet <command> [options]
 
 Commands:
-  train       train SE-ResNeXt (with no options: SE-ResNeXt-50 on Fashion-MNIST, a few minutes on a CPU)
+  train       train SE-ResNeXt (with no options: ${DEFAULT_RUN.model}, 4.3 M parameters, on Fashion-MNIST, about two minutes on two CPU cores)
   eval        test loss and accuracy of a checkpoint
   info        version, backends found, and why one is missing
   bench       training and inference images per second and peak memory, side by side with PyTorch
-  help        this help; senet <command> --help for a command's options
+  help        this help; senet help <command> (or senet <command> --help) for a command's options
 
 Options:
   --version   print the version
+
+A value that does not parse or is out of range is refused with exit code 2, naming the flag.
 `;
 
 const TRAIN_HELP = `Usage: senet train [options]
@@ -35,26 +36,36 @@ const TRAIN_HELP = `Usage: senet train [options]
                       required for CIFAR-10: the folder of data_batch_*.bin)
   --model NAME        ${MODELS.join(' | ')} (default ${DEFAULT_RUN.model})
   --stem KIND         imagenet (7x7/2 conv + max-pool) | cifar (3x3/1 conv) (default: the model's)
-  --epochs N          (default ${DEFAULT_RUN.epochs})
-  --batch-size N      (default ${DEFAULT_RUN.batchSize})
-  --lr X              peak learning rate (default ${DEFAULT_RUN.lr})
-  --momentum X        SGD momentum (default ${DEFAULT_RUN.momentum})
-  --weight-decay X    (default ${DEFAULT_RUN.weightDecay})
-  --label-smoothing X (default ${DEFAULT_RUN.labelSmoothing})
+  --epochs N          epochs in all, a resumed run's included (default ${DEFAULT_RUN.epochs})
+  --batch-size N      at least 2; an incomplete last batch is dropped (default ${DEFAULT_RUN.batchSize})
+  --lr X              peak learning rate, > 0 (default ${DEFAULT_RUN.lr})
+  --momentum X        SGD momentum, in [0, 1] (default ${DEFAULT_RUN.momentum})
+  --weight-decay X    in [0, 1] (default ${DEFAULT_RUN.weightDecay})
+  --label-smoothing X in [0, 1] (default ${DEFAULT_RUN.labelSmoothing})
   --schedule KIND     constant | step (x0.1 every 30 epochs, the paper's) | multistep | cosine (default ${DEFAULT_RUN.schedule})
-  --warmup X          warmup epochs of the cosine schedule (default ${DEFAULT_RUN.warmupEpochs})
+  --warmup X          warmup epochs of the cosine schedule, at most --epochs (default ${DEFAULT_RUN.warmupEpochs})
+  --warmup-steps N    ... and at least N warmup steps, at most half the run's (default ${DEFAULT_RUN.warmupSteps})
   --device KIND       auto | cpu | cuda (default ${DEFAULT_RUN.device}: CUDA when fully available)
-  --out DIR           run folder: metrics.jsonl, curves.svg, checkpoint.safetensors (default ${DEFAULT_RUN.out})
-  --resume PATH       continue from a checkpoint, with its settings
-  --limit N           use only the first N training images (default: all)
+  --out DIR           run folder: metrics.jsonl, curves.svg, checkpoint.safetensors (default: a new
+                      ${RUNS_DIR}/<date>-<time>, with ${RUNS_DIR}/latest pointing at it; with --resume, the
+                      checkpoint's folder). A folder that holds another run is refused (exit 2)
+                      unless --overwrite; one that a running senet train writes is refused naming its pid
+  --overwrite         replace the run --out holds (its checkpoint, metrics and curves)
+  --resume PATH       continue from a checkpoint: its settings, except the flags given now (they win;
+                      --model, --stem and --dataset must match it, and mid-epoch --batch-size, --limit,
+                      --val and --seed too). A schedule flag or a new --epochs rebuilds the schedule
+                      over the run's epochs; a finished run needs --epochs above the epochs it did
+  --limit N           use only the first N training images (0: all, the default); the validation
+                      and test sets stay whole
   --val N             training images held out for validation (default ${DEFAULT_RUN.valCount})
   --augment           random crops (and flips where they fit the data) while training; for long runs
   --no-augment        none (the default: the demo's few epochs learn faster without)
   --seed N            (default ${DEFAULT_RUN.seed})
-  --workers N         data worker threads (default 1, 2 with more than 4 cores)
+  --workers N         data worker threads, 0 to 64 (default 1, 2 with more than 4 cores)
   --threads N         threads the CPU backend computes with (default: every core)
   --checkpoint-every N  also checkpoint every N steps (default: at each epoch's end only)
-  --progress KIND     auto | bar | lines | none (default auto: a bar on a terminal)
+  --progress KIND     auto | bar | lines | none (default auto: a bar on a terminal, lines otherwise;
+                      none also hides the epoch summaries and the test line: only warnings and errors)
   --json              print one JSON object as the last line
 
 Ctrl-C (SIGINT) or SIGTERM finishes the step, writes a checkpoint and exits with 130, printing
@@ -81,7 +92,7 @@ the same network, batch and SGD in PyTorch with as many threads as senet's, and 
 senet / PyTorch are printed.
 
   --model NAME        ${MODELS.join(' | ')} (default ${DEFAULT_BENCH.model})
-  --batch-size N      (default ${DEFAULT_BENCH.batchSize})
+  --batch-size N      at least 2 (default ${DEFAULT_BENCH.batchSize})
   --size N            image height and width (default ${DEFAULT_BENCH.size})
   --channels N        image channels (default ${DEFAULT_BENCH.channels})
   --classes N         (default ${DEFAULT_BENCH.classes})
@@ -108,25 +119,8 @@ function version(): string {
   return (require('../../package.json') as { version: string }).version;
 }
 
-type Flags = Record<string, string | boolean | undefined>;
-
-function parse(argv: string[], options: ParseArgsConfig['options']): { values: Flags } {
-  try {
-    const r = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean' }, json: { type: 'boolean' } }, strict: true, allowPositionals: false });
-    return { values: r.values as Flags };
-  } catch (err) {
-    throw new SenetError('SENET_ARGUMENT', (err as Error).message);
-  }
-}
-
-const num = (where: string, name: string, v: string | undefined, min?: number, max?: number) =>
-  v === undefined ? undefined : checkNumber(where, name, Number(v), min, max);
-const int = (where: string, name: string, v: string | undefined, min?: number) =>
-  v === undefined ? undefined : checkInt(where, name, Number(v), min);
-
-function applyThreads(where: string, v: string | undefined): void {
-  const n = int(where, '--threads', v, 1);
-  if (n !== undefined) setNumThreads(n);
+function applyThreads(v: number | undefined): void {
+  if (v !== undefined) setNumThreads(v);
 }
 
 // What a terminal needs back if the process leaves in the middle of a progress bar.
@@ -162,47 +156,21 @@ async function trainWithSignals(options: Partial<RunOptions>): Promise<RunSummar
 }
 
 async function train(argv: string[]): Promise<number> {
-  const s = { type: 'string' } as const;
-  const { values: v } = parse(argv, {
-    dataset: s, data: s, model: s, stem: s, epochs: s, 'batch-size': s, lr: s, momentum: s, 'weight-decay': s,
-    'label-smoothing': s, schedule: s, warmup: s, device: s, out: s, resume: s, limit: s, val: s, seed: s, workers: s, progress: s,
-    threads: s, 'checkpoint-every': s,
-    augment: { type: 'boolean' },
-    'no-augment': { type: 'boolean' },
-  });
+  const v = parseFlags('senet train', argv, TRAIN_FLAGS);
   if (v.help) return out(TRAIN_HELP);
-  const w = 'senet train';
-  const str = (k: string) => v[k] as string | undefined;
-  const opt = <T extends string>(k: string, choices: readonly T[]) => (str(k) === undefined ? undefined : checkOneOf(w, `--${k}`, str(k), choices));
-  const limit = int(w, '--limit', str('limit'), 0);
-  const options: Partial<RunOptions> = {
-    dataset: opt('dataset', DATASET_NAMES),
-    data: str('data'),
-    model: opt('model', MODELS),
-    stem: opt('stem', ['imagenet', 'cifar'] as const),
-    epochs: int(w, '--epochs', str('epochs'), 1),
-    batchSize: int(w, '--batch-size', str('batch-size'), 1),
-    lr: num(w, '--lr', str('lr'), 0),
-    momentum: num(w, '--momentum', str('momentum'), 0),
-    weightDecay: num(w, '--weight-decay', str('weight-decay'), 0),
-    labelSmoothing: num(w, '--label-smoothing', str('label-smoothing'), 0, 1),
-    schedule: opt('schedule', ['constant', 'step', 'multistep', 'cosine'] as const),
-    warmupEpochs: num(w, '--warmup', str('warmup'), 0),
-    device: opt('device', ['auto', 'cpu', 'cuda'] as const),
-    out: str('out'),
-    resume: str('resume'),
-    limit: limit === 0 ? undefined : limit,
-    valCount: int(w, '--val', str('val'), 0),
-    augment: v['augment'] ? true : v['no-augment'] ? false : undefined,
-    seed: int(w, '--seed', str('seed'), 0),
-    workers: int(w, '--workers', str('workers'), 0),
-    progress: opt('progress', ['auto', 'bar', 'lines', 'none'] as const),
-    checkpointEverySteps: int(w, '--checkpoint-every', str('checkpoint-every'), 1),
-  };
-  applyThreads(w, str('threads'));
+  if (v['augment'] && v['no-augment']) throw new SenetError('SENET_ARGUMENT', 'senet train: --augment, --no-augment: expected one of them, received both');
+  const options: Record<string, unknown> = {};
+  for (const [key, { flag }] of Object.entries(RUN_OPTION_RULES) as [RunOptionKey, { flag: string }][]) {
+    const value = v[flag.slice(2)];
+    if (value !== undefined) options[key] = value;
+  }
+  // --limit 0 means every image, as leaving it out does.
+  if (options['limit'] === 0) delete options['limit'];
+  if (v['no-augment']) options['augment'] = false;
+  applyThreads(v['threads'] as number | undefined);
   let summary: RunSummary;
   try {
-    summary = await trainWithSignals(options);
+    summary = await trainWithSignals(options as Partial<RunOptions>);
   } catch (err) {
     if (!(err instanceof AbortError)) throw err;
     restoreTerminal();
@@ -222,18 +190,17 @@ async function train(argv: string[]): Promise<number> {
 }
 
 async function evaluate(argv: string[]): Promise<number> {
-  const s = { type: 'string' } as const;
-  const { values: v } = parse(argv, { checkpoint: s, dataset: s, data: s, 'batch-size': s, device: s, threads: s });
-  if (v.help) return out(EVAL_HELP);
   const w = 'senet eval';
-  applyThreads(w, v.threads as string | undefined);
-  if (!v.checkpoint) throw new SenetError('SENET_ARGUMENT', `${w}: --checkpoint PATH is required\n\n${EVAL_HELP}`);
+  const v = parseFlags(w, argv, EVAL_FLAGS);
+  if (v.help) return out(EVAL_HELP);
+  applyThreads(v['threads'] as number | undefined);
+  if (v['checkpoint'] === undefined) throw new SenetError('SENET_ARGUMENT', `${w}: --checkpoint: expected a checkpoint's path (required), received none\n\n${EVAL_HELP}`);
   const r = await runEvaluation({
-    checkpoint: v.checkpoint as string,
-    dataset: v.dataset === undefined ? undefined : checkOneOf(w, '--dataset', v.dataset, DATASET_NAMES as readonly DatasetName[]),
-    data: v.data as string | undefined,
-    batchSize: int(w, '--batch-size', v['batch-size'] as string | undefined, 1),
-    device: v.device === undefined ? undefined : checkOneOf(w, '--device', v.device, ['auto', 'cpu', 'cuda'] as const),
+    checkpoint: v['checkpoint'] as string,
+    dataset: v['dataset'] as RunOptions['dataset'] | undefined,
+    data: v['data'] as string | undefined,
+    batchSize: v['batch-size'] as number | undefined,
+    device: v['device'] as RunOptions['device'] | undefined,
   });
   if (v.json) process.stdout.write(`${JSON.stringify(r)}\n`);
   else process.stdout.write(`test loss ${r.testLoss.toFixed(4)}, accuracy ${(r.testAccuracy * 100).toFixed(2)}% on ${r.images} images (${r.device})\n`);
@@ -241,29 +208,22 @@ async function evaluate(argv: string[]): Promise<number> {
 }
 
 async function bench(argv: string[]): Promise<number> {
-  const s = { type: 'string' } as const;
-  const { values: v } = parse(argv, {
-    model: s, 'batch-size': s, size: s, channels: s, classes: s, stem: s, device: s, steps: s, warmup: s, repeats: s,
-    'pytorch-format': s, threads: s, breakdown: { type: 'boolean' }, 'no-pytorch': { type: 'boolean' },
-  });
+  const v = parseFlags('senet bench', argv, BENCH_FLAGS);
   if (v.help) return out(BENCH_HELP);
-  const w = 'senet bench';
-  applyThreads(w, v.threads as string | undefined);
-  const str = (k: string) => v[k] as string | undefined;
-  const opt = <T extends string>(k: string, choices: readonly T[]) => (str(k) === undefined ? undefined : checkOneOf(w, `--${k}`, str(k), choices));
+  applyThreads(v['threads'] as number | undefined);
   const r = await runBench({
-    model: opt('model', MODELS),
-    batchSize: int(w, '--batch-size', str('batch-size'), 1),
-    size: int(w, '--size', str('size'), 1),
-    channels: int(w, '--channels', str('channels'), 1),
-    classes: int(w, '--classes', str('classes'), 1),
-    stem: opt('stem', ['imagenet', 'cifar'] as const),
-    device: opt('device', ['auto', 'cpu', 'cuda'] as const),
-    steps: int(w, '--steps', str('steps'), 1),
-    warmup: int(w, '--warmup', str('warmup'), 0),
-    repeats: int(w, '--repeats', str('repeats'), 1),
-    pytorchFormat: opt('pytorch-format', ['nchw', 'channels_last', 'both'] as const),
-    breakdown: v.breakdown === true,
+    model: v['model'] as ModelName | undefined,
+    batchSize: v['batch-size'] as number | undefined,
+    size: v['size'] as number | undefined,
+    channels: v['channels'] as number | undefined,
+    classes: v['classes'] as number | undefined,
+    stem: v['stem'] as 'imagenet' | 'cifar' | undefined,
+    device: v['device'] as 'auto' | 'cpu' | 'cuda' | undefined,
+    steps: v['steps'] as number | undefined,
+    warmup: v['warmup'] as number | undefined,
+    repeats: v['repeats'] as number | undefined,
+    pytorchFormat: v['pytorch-format'] as 'nchw' | 'channels_last' | 'both' | undefined,
+    breakdown: v['breakdown'] === true,
     pytorch: v['no-pytorch'] !== true,
   });
   process.stdout.write(v.json ? `${JSON.stringify(r)}\n` : formatBench(r));
@@ -271,7 +231,7 @@ async function bench(argv: string[]): Promise<number> {
 }
 
 function info(argv: string[]): number {
-  const { values: v } = parse(argv, {});
+  const v = parseFlags('senet info', argv, []);
   if (v.help) return out(INFO_HELP);
   const report = { version: version(), node: process.version, napiVersion: buildInfo().napiVersion, backends: backends() };
   if (v.json) return out(`${JSON.stringify(report)}\n`);
@@ -299,8 +259,15 @@ function out(text: string): number {
   return 0;
 }
 
+const COMMAND_HELP: Record<string, string> = { train: TRAIN_HELP, eval: EVAL_HELP, bench: BENCH_HELP, info: INFO_HELP };
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === 'help' && rest.length > 0) {
+    const text = rest.length === 1 ? COMMAND_HELP[rest[0]!] : undefined;
+    if (text === undefined) throw new SenetError('SENET_ARGUMENT', `senet help: command: expected one of ${Object.keys(COMMAND_HELP).join(', ')}, received ${rest.join(' ')}`);
+    return out(text);
+  }
   if (command === undefined || command === 'help' || command === '--help' || command === '-h') return out(HELP);
   if (command === '--version') return out(`${version()}\n`);
   if (command === 'train') return train(rest);
@@ -317,7 +284,8 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     const e = err as { code?: string; message?: string };
-    process.stderr.write(`senet: ${e.message ?? String(err)}${e.code ? ` [${e.code}]` : ''}\n`);
+    const message = e.message ?? String(err);
+    process.stderr.write(`${message.startsWith('senet ') ? '' : 'senet: '}${message}${e.code ? ` [${e.code}]` : ''}\n`);
     process.exitCode = e.code === 'SENET_ARGUMENT' ? 2 : 1;
   },
 );
