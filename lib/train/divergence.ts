@@ -6,8 +6,8 @@
  * or an epoch's mean loss, must be over twice the start.
  */
 
-/** Steps whose mean loss is the start. */
-const START_STEPS = 10;
+/** Steps whose median loss is the start: few, as a loss too high for its rate climbs within ten. */
+const START_STEPS = 5;
 /** Steps whose median is compared with the start. */
 const RECENT_STEPS = 50;
 /** How far above the start: twice it, and at least one nat more. */
@@ -50,7 +50,7 @@ export class DivergenceWatch {
   }
 
   private check(loss: number, what: string, when: string, lr: number): string | undefined {
-    const start = this.first.reduce((a, b) => a + b, 0) / this.first.length;
+    const start = this.first.slice().sort((a, b) => a - b)[(START_STEPS - 1) / 2]!;
     if (loss <= Math.max(FACTOR * start, start + MARGIN)) return undefined;
     this.warned = true;
     return (

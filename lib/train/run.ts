@@ -20,7 +20,7 @@ import { makeSchedule, type ScheduleSpec } from '../optim/schedules';
 import { checkInt, checkRule, describe, fail } from '../validate';
 import { loadTrainingCheckpoint, type TrainingCheckpoint } from './checkpoint_file';
 import type { ProgressMode } from './progress';
-import { newRunFolder, RunFolder } from './run_folder';
+import { newRunFolder, RUN_FILES, RunFolder } from './run_folder';
 import { checkRunOptions, definedOnly, DEFAULT_RUN, RUN_OPTION_RULES, RUNS_DIR, type RunOptionKey, type RunOptions } from './run_options';
 import { Trainer, type FitResult } from './trainer';
 
@@ -121,11 +121,29 @@ async function readResumed(file: string, given: Partial<RunOptions>): Promise<Re
   return { file, ck, saved, model, dataset };
 }
 
-/** The run folder: the one given, the resumed checkpoint's, or a new runs/<date>-<time>. */
-function runFolder(given: Partial<RunOptions>, resumed: Resumed | undefined, stream: NodeJS.WritableStream): RunFolder {
-  let out = given.out;
+/** The folder a run writes when it is given (--out) or implied (the resumed checkpoint's); undefined: a new one. */
+function givenFolder(given: Partial<RunOptions>, resumed: Resumed | undefined): string | undefined {
   // The folder itself, not runs/latest: another run may point that link elsewhere meanwhile.
-  if (out === undefined && resumed) out = fs.realpathSync(path.dirname(resumed.file));
+  return given.out ?? (resumed ? fs.realpathSync(path.dirname(resumed.file)) : undefined);
+}
+
+/**
+ * Refuses a folder that holds another run (unless --overwrite, or it is the resumed checkpoint's
+ * own); returns the run files to remove. Checked before the data load (no side effect, a quick
+ * answer) and again under the lock.
+ */
+function runFilesToReplace(out: string, files: string[], given: Partial<RunOptions>, resumed: Resumed | undefined): string[] {
+  if (files.length === 0) return [];
+  const same = (a: string, b: string) => fs.realpathSync(a) === fs.realpathSync(b);
+  if (resumed !== undefined && same(path.dirname(resumed.file), out)) return [];
+  if (given.overwrite !== true) {
+    fail('SENET_ARGUMENT', W, flag('out'), 'a folder without a run in it (or --resume of its checkpoint, or --overwrite to replace the run)', `${out}, which holds ${files.join(', ')}`);
+  }
+  return files;
+}
+
+/** The run folder, locked: the one given or implied, or a new runs/<date>-<time>. */
+function runFolder(out: string | undefined, given: Partial<RunOptions>, resumed: Resumed | undefined, stream: NodeJS.WritableStream): RunFolder {
   if (out === undefined) {
     const made = newRunFolder(W, RUNS_DIR);
     if (made.note) stream.write(`senet: ${made.note}\n`);
@@ -137,16 +155,7 @@ function runFolder(given: Partial<RunOptions>, resumed: Resumed | undefined, str
     if (removed.files.length > 0) {
       stream.write(`senet: removed ${removed.files.length} temporary file(s) (${(removed.bytes / 2 ** 20).toFixed(1)} MiB) that a killed save left in ${out}\n`);
     }
-    const same = (a: string, b: string) => fs.realpathSync(a) === fs.realpathSync(b);
-    const continuing = resumed !== undefined && same(path.dirname(resumed.file), out);
-    const files = folder.runFiles();
-    if (files.length > 0 && !continuing) {
-      if (given.overwrite !== true) {
-        fail('SENET_ARGUMENT', W, flag('out'), `a folder without a run in it (or --resume of its checkpoint, or --overwrite to replace the run)`,
-          `${out}, which holds ${files.join(', ')}`);
-      }
-      folder.clearRunFiles(W);
-    }
+    if (runFilesToReplace(out, folder.runFiles(), given, resumed).length > 0) folder.clearRunFiles(W);
     return folder;
   } catch (err) {
     folder.release();
@@ -209,13 +218,18 @@ export async function runTraining(options: Partial<RunOptions>, stream: NodeJS.W
       given.epochs === undefined ? `none (its ${o.epochs})` : String(o.epochs));
   }
 
-  const folder = runFolder(given, resumed, stream);
+  const out = givenFolder(given, resumed);
+  if (out !== undefined && fs.existsSync(out)) {
+    runFilesToReplace(out, RUN_FILES.filter((f) => fs.existsSync(path.join(out, f))), given, resumed);
+  }
+  // The data next, so that a bad dataset leaves no new run folder behind.
+  const { splits, train, val } = await runData(o, resumed);
+  const folder = runFolder(out, given, resumed, stream);
   let model: ReturnType<typeof createModel> | undefined;
   let sgd: SGD | undefined;
   let trainer: Trainer | undefined;
   let data: ReturnType<typeof loaders> | undefined;
   try {
-    const { splits, train, val } = await runData(o, resumed);
     const preset = PRESETS[o.model];
     const config = resumed?.ck.config ?? { ...preset, numClasses: splits.train.classes.length, inChannels: splits.train.channels, stem: o.stem ?? preset.stem };
     const modelName = resumed ? resumed.model : o.model;
