@@ -46,6 +46,3 @@ export const BENCH_FLAGS: FlagSpec[] = [
   THREADS,
 ];
 
-/** The flags of each command (for the README's usage block and its test). */
-export const COMMAND_FLAGS: Record<'train' | 'eval' | 'bench' | 'info', readonly FlagSpec[]> = { train: TRAIN_FLAGS, eval: EVAL_FLAGS, bench: BENCH_FLAGS, info: [] };
-
