@@ -212,6 +212,15 @@ export async function runTraining(options: Partial<RunOptions>, stream: NodeJS.W
     if (resumed.model) o.model = resumed.model;
   }
   if (o.warmupEpochs > o.epochs) fail('SENET_ARGUMENT', W, flag('warmupEpochs'), `at most ${flag('epochs')} (${o.epochs})`, String(o.warmupEpochs));
+  // A flag that would change nothing is refused rather than reported as if it had.
+  for (const k of ['warmupEpochs', 'warmupSteps'] as const) {
+    if (given[k] !== undefined && o.schedule !== 'cosine') {
+      fail('SENET_ARGUMENT', W, flag(k), `${flag('schedule')} cosine (the only schedule with a warmup)`, `${flag('schedule')} ${o.schedule}`);
+    }
+  }
+  if (o.dataset === 'cifar10' && o.data === undefined) {
+    fail('SENET_ARGUMENT', W, flag('data'), "CIFAR-10's folder (the one holding data_batch_1.bin …; it has no default)", 'none');
+  }
   const done = resumed?.ck.position.epoch ?? 0;
   if (resumed && o.epochs <= done) {
     fail('SENET_ARGUMENT', W, flag('epochs'), `more than the ${done} epoch(s) the run in ${resumed.file} has finished, to train further`,

@@ -152,6 +152,9 @@ test('options that cannot work are refused before anything trains, naming the fl
     [{ epochs: 1.5 }, 'SENET_ARGUMENT', /--epochs: expected an integer in \[1, 1000000\], received number 1\.5/],
     [{ bogus: 1 } as Partial<RunOptions>, 'SENET_ARGUMENT', /bogus: expected one of the run options/],
     [{ resume: '' }, 'SENET_ARGUMENT', /--resume: expected a non-empty path, received string ""/],
+    [{ schedule: 'constant', warmupEpochs: 1 }, 'SENET_ARGUMENT', /--warmup: expected --schedule cosine \(the only schedule with a warmup\), received --schedule constant/],
+    [{ schedule: 'step', warmupSteps: 10 }, 'SENET_ARGUMENT', /--warmup-steps: expected --schedule cosine/],
+    [{ dataset: 'cifar10', data: undefined }, 'SENET_ARGUMENT', /--data: expected CIFAR-10's folder .*received none/],
   ];
   for (const [flags, code, pattern] of cases) {
     const out = path.join(tempDir('senet-run-'), 'run');
