@@ -80,3 +80,56 @@ export function checkShape(where: string, what: string, value: unknown, positive
 export function shapeString(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
 }
+
+/**
+ * What one option accepts, as a table entry: shared by the API's checks and the command line's,
+ * so that a flag and the field it sets have the same range and the same message.
+ */
+export type ValueRule =
+  | { kind: 'int'; min: number; max: number }
+  | { kind: 'number'; min: number; max: number; /** min itself is refused */ aboveMin?: boolean }
+  | { kind: 'choice'; choices: readonly string[] }
+  | { kind: 'path' }
+  | { kind: 'bool' };
+
+/** What a rule expects, in words ("an integer in [1, 100]"). */
+export function ruleText(rule: ValueRule): string {
+  switch (rule.kind) {
+    case 'int':
+      return rule.max === Number.MAX_SAFE_INTEGER ? `an integer >= ${rule.min}` : `an integer in [${rule.min}, ${rule.max}]`;
+    case 'number': {
+      const low = rule.aboveMin ? `> ${rule.min}` : `>= ${rule.min}`;
+      return rule.max === Infinity ? `a finite number ${low}` : `a number ${low} and <= ${rule.max}`;
+    }
+    case 'choice':
+      return `one of ${rule.choices.map((c) => `'${c}'`).join(', ')}`;
+    case 'path':
+      return 'a non-empty path';
+    case 'bool':
+      return 'a boolean';
+  }
+}
+
+/** Checks `value` against `rule`; a mismatch throws `code` (SENET_ARGUMENT by default) naming `what`. */
+export function checkRule(where: string, what: string, value: unknown, rule: ValueRule, code: SenetErrorCode = 'SENET_ARGUMENT'): unknown {
+  let ok: boolean;
+  switch (rule.kind) {
+    case 'int':
+      ok = typeof value === 'number' && Number.isInteger(value) && value >= rule.min && value <= rule.max;
+      break;
+    case 'number':
+      ok = typeof value === 'number' && Number.isFinite(value) && (rule.aboveMin ? value > rule.min : value >= rule.min) && value <= rule.max;
+      break;
+    case 'choice':
+      ok = typeof value === 'string' && rule.choices.includes(value);
+      break;
+    case 'path':
+      ok = typeof value === 'string' && value.trim() !== '' && !value.includes('\0');
+      break;
+    case 'bool':
+      ok = typeof value === 'boolean';
+      break;
+  }
+  if (!ok) fail(code, where, what, ruleText(rule), describe(value));
+  return value;
+}

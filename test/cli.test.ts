@@ -19,12 +19,81 @@ function lastJson(stdout: string): Record<string, unknown> {
 }
 
 test('help for the command and each subcommand', (t) => {
-  for (const args of [['--help'], ['train', '--help'], ['eval', '--help'], ['info', '--help']]) {
+  for (const args of [['--help'], ['train', '--help'], ['eval', '--help'], ['info', '--help'], ['bench', '--help']]) {
     const r = senet(...args);
     t.is(r.code, 0, args.join(' '));
     t.regex(r.stdout, /Usage: senet/);
   }
   t.regex(senet('--version').stdout, /^\d+\.\d+\.\d+\n$/);
+  // `senet help train` used to print the general help; the general help named the wrong default.
+  for (const command of ['train', 'eval', 'bench', 'info']) t.is(senet('help', command).stdout, senet(command, '--help').stdout, command);
+  t.is(senet('help', 'nope').code, 2);
+  const general = senet('help').stdout;
+  t.regex(general, /with no options: seresnext26_8x8d/);
+  t.notRegex(general, /SE-ResNeXt-50 on Fashion-MNIST/);
+  t.regex(senet('train', '--help').stdout, /--limit N +use only the first N training images \(0: all, the default\)/);
+});
+
+test('empty, unparsable and out-of-range flag values are usage errors naming the flag, before anything runs', (t) => {
+  // Each used to mean something: --lr= trained at lr 0, --resume= started afresh, --out= wrote
+  // nothing while naming the current folder, --epochs 1x was 1 to Number()... or NaN.
+  const cases: [string[], RegExp][] = [
+    [['train', '--lr='], /--lr: expected a number, received string ""/],
+    [['train', '--lr', ' '], /--lr: expected a number, received string " "/],
+    [['train', '--lr', '0x10'], /--lr: expected a number, received string "0x10"/],
+    [['train', '--lr', 'Infinity'], /--lr: expected a number, received string "Infinity"/],
+    [['train', '--lr', '0'], /--lr: expected a number > 0 and <= 100, received number 0/],
+    [['train', '--resume='], /--resume: expected a non-empty path, received string ""/],
+    [['train', '--out='], /--out: expected a non-empty path, received string ""/],
+    [['train', '--data='], /--data: expected a non-empty path/],
+    [['train', '--epochs', '1x'], /--epochs: expected an integer, received string "1x"/],
+    [['train', '--epochs', '1e9'], /--epochs: expected an integer in \[1, 1000000\], received number 1000000000/],
+    [['train', '--limit=-1'], /--limit: expected an integer >= 0, received number -1/],
+    [['train', '--momentum', '1.5'], /--momentum: expected a number >= 0 and <= 1, received number 1\.5/],
+    [['train', '--workers', '65'], /--workers: expected an integer in \[0, 64\], received number 65/],
+    [['train', '--threads', '0'], /--threads: expected an integer in \[1, 4096\], received number 0/],
+    [['train', '--augment', '--no-augment'], /--augment, --no-augment: expected one of them, received both/],
+    [['train', 'extra'], /Unexpected argument 'extra'/],
+    [['eval'], /--checkpoint: expected a checkpoint's path \(required\), received none/],
+    [['eval', '--checkpoint='], /--checkpoint: expected a non-empty path/],
+    [['eval', '--checkpoint', 'x', '--batch-size', '0'], /--batch-size: expected an integer in \[1, 65536\], received number 0/],
+    [['bench', '--size', '0'], /--size: expected an integer in \[1, 4096\], received number 0/],
+    [['bench', '--batch-size', '1'], /--batch-size: expected an integer in \[2, 65536\], received number 1/],
+    [['bench', '--pytorch-format', 'nhwc'], /--pytorch-format: expected one of 'nchw', 'channels_last', 'both'/],
+    [['info', '--bogus'], /Unknown option '--bogus'/],
+  ];
+  for (const [args, pattern] of cases) {
+    const r = senet(...args);
+    t.is(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    t.regex(r.stderr, pattern, args.join(' '));
+    t.regex(r.stderr, /\[SENET_ARGUMENT\]\n/);
+  }
+});
+
+test('without --out each run gets its own folder under runs/, and runs/latest points at the newest', (t) => {
+  const data = tempDir('senet-cli-data-');
+  writeMnistDir(data, 48, 16, 16, 16, false);
+  const cwd = tempDir('senet-cli-cwd-');
+  const args = ['train', '--dataset', 'mnist', '--data', data, '--batch-size', '16', '--val', '16', '--epochs', '1', '--progress', 'none', '--json'];
+  const first = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 120_000, cwd });
+  const second = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 120_000, cwd });
+  t.is(first.status, 0, first.stderr);
+  t.is(second.status, 0, second.stderr);
+  const a = lastJson(first.stdout)['out'] as string;
+  const b = lastJson(second.stdout)['out'] as string;
+  t.not(a, b);
+  t.is(path.dirname(a), fs.realpathSync(path.join(cwd, 'runs')));
+  t.regex(path.basename(b), /^\d{8}-\d{6}(-\d+)?$/);
+  t.is(fs.realpathSync(path.join(cwd, 'runs', 'latest')), b);
+  for (const dir of [a, b]) {
+    const lines = fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n');
+    t.is(lines.filter((l) => l.includes('"type":"epoch"')).length, 1, `${dir}: its own run only`);
+  }
+  // --resume without --out continues in the checkpoint's own folder (through the link).
+  const resumed = spawnSync(process.execPath, [cli, 'train', '--resume', path.join('runs', 'latest', 'checkpoint.safetensors'), '--data', data, '--epochs', '2', '--progress', 'none', '--json'], { encoding: 'utf8', timeout: 120_000, cwd });
+  t.is(resumed.status, 0, resumed.stderr);
+  t.is(lastJson(resumed.stdout)['out'], b);
+  t.is(fs.readdirSync(path.join(cwd, 'runs')).length, 3, 'two run folders and the link: no new folder');
 });
 
 test('bad flags are refused with the reason and exit code 2', (t) => {
@@ -33,7 +102,7 @@ test('bad flags are refused with the reason and exit code 2', (t) => {
   t.regex(unknown.stderr, /Unknown option '--bogus' \[SENET_ARGUMENT\]/);
   const bad = senet('train', '--batch-size', '0');
   t.is(bad.code, 2);
-  t.regex(bad.stderr, /--batch-size: expected an integer >= 1, received number 0/);
+  t.regex(bad.stderr, /--batch-size: expected an integer in \[2, 65536\], received number 0/);
   t.is(senet('train', '--dataset', 'imagenet').code, 2);
   t.is(senet('nope').code, 2);
   const missing = senet('train', '--dataset', 'mnist', '--data', '/nonexistent/mnist');

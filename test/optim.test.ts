@@ -52,3 +52,48 @@ test('SGD over an arena matches torch.optim.SGD for two steps, and its state res
   other.dispose();
   arena.dispose();
 });
+
+test('SGD.loadState: a state without a momentum buffer restarts it as a fresh SGD would; a bad buffer is SENET_STATE_DICT', (t) => {
+  // Resuming a run saved with momentum 0 under momentum 0.9 used to fail with "momentumBuffer:
+  // expected N values, received none"; torch starts the buffer from the next gradient.
+  const run = (load: ((s: SGD, n: number) => void) | null) => {
+    const arena = ParameterArena.create([{ name: 'w', shape: [6] }]);
+    const w = arena.get('w');
+    w.value.set(Float32Array.from([1, 2, 3, 4, 5, 6]));
+    const sgd = new SGD(arena, { lr: 0.5, momentum: 0.9, dampening: 0.5 });
+    load?.(sgd, arena.length);
+    const out: number[][] = [];
+    for (const g of [[1, 1, 1, 1, 1, 1], [2, 0, -1, 0, 3, 1]]) {
+      w.grad.set(Float32Array.from(g));
+      sgd.step();
+      out.push(Array.from(w.value.toArray() as Float32Array));
+    }
+    sgd.dispose();
+    arena.dispose();
+    return out;
+  };
+  const fresh = run(null);
+  // With dampening, a first step (buffer = g) and a later one (buffer = 0.9 b + 0.5 g) differ.
+  t.deepEqual(run((s) => s.loadState({ stepCount: 7, lr: 0.5, momentumBuffer: null })), fresh);
+  t.notDeepEqual(run((s, n) => s.loadState({ stepCount: 7, lr: 0.5, momentumBuffer: new Float32Array(n) })), fresh);
+
+  const arena = ParameterArena.create([{ name: 'w', shape: [6] }]);
+  const sgd = new SGD(arena, { lr: 0.1, momentum: 0.9 });
+  const nan = new Float32Array(arena.length);
+  nan[4] = NaN;
+  const e = (() => {
+    try {
+      sgd.loadState({ stepCount: 1, lr: 0.1, momentumBuffer: nan });
+    } catch (err) {
+      return err as { code?: string; message: string };
+    }
+    return undefined;
+  })();
+  t.is(e?.code, 'SENET_STATE_DICT');
+  t.regex(e!.message, /momentumBuffer\[4\]: expected a finite number, received NaN/);
+  t.is(codeOf(() => sgd.loadState({ stepCount: 1, lr: 0.1, momentumBuffer: new Float32Array(arena.length + 1) })), 'SENET_STATE_DICT');
+  t.is(codeOf(() => sgd.loadState({ stepCount: -1, lr: 0.1, momentumBuffer: null })), 'SENET_ARGUMENT');
+  t.is(codeOf(() => sgd.loadState(null as unknown as { stepCount: number; lr: number; momentumBuffer: null })), 'SENET_ARGUMENT');
+  sgd.dispose();
+  arena.dispose();
+});

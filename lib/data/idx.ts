@@ -54,15 +54,24 @@ export function parseIdx(where: string, file: string, bytes: Uint8Array, dims: n
   return { sizes, data: bytes.subarray(header) };
 }
 
+/**
+ * Every size of a dataset's IDX file is at least 1: a file of no images (or of 0-pixel images)
+ * is well-formed IDX but no dataset, and would only fail later, far from the file.
+ */
+function checkNonEmpty(where: string, file: string, sizes: number[], what: string): void {
+  if (sizes.some((s) => s === 0)) fail('SENET_FORMAT', where, file, `at least one ${what} (every size >= 1)`, `sizes ${sizes.join('x')}`);
+}
+
 /** The sizes and data of an IDX3 image file. */
-function toImages({ sizes, data }: { sizes: number[]; data: Uint8Array }): IdxImages {
+function toImages(where: string, file: string, { sizes, data }: { sizes: number[]; data: Uint8Array }): IdxImages {
+  checkNonEmpty(where, file, sizes, 'image of at least 1x1 pixels');
   return { count: sizes[0], rows: sizes[1], cols: sizes[2], data };
 }
 
 /** Reads an IDX3 u8 image file (magic 0x00000803), gzipped or not. Blocking. */
 export function readIdxImagesSync(where: string, file: string, options?: LoadOptions): IdxImages {
   const { maxBytes } = loadOptions(where, options);
-  return toImages(parseIdx(where, file, readMaybeGzipSync(where, file, maxBytes), 3));
+  return toImages(where, file, parseIdx(where, file, readMaybeGzipSync(where, file, maxBytes), 3));
 }
 
 /**
@@ -72,13 +81,14 @@ export function readIdxImagesSync(where: string, file: string, options?: LoadOpt
 export async function readIdxImages(where: string, file: string, options?: LoadOptions): Promise<IdxImages> {
   const { maxBytes } = loadOptions(where, options);
   const bytes = await readMaybeGzip(where, file, maxBytes, idxExpectedSize(where, file, 3));
-  return toImages(parseIdx(where, file, bytes, 3));
+  return toImages(where, file, parseIdx(where, file, bytes, 3));
 }
 
 /** Reads an IDX1 u8 label file (magic 0x00000801), gzipped or not; every label must be < `classes`. Blocking. */
 export function readIdxLabelsSync(where: string, file: string, classes: number, options?: LoadOptions): Uint8Array {
   const { maxBytes } = loadOptions(where, options);
-  const { data } = parseIdx(where, file, readMaybeGzipSync(where, file, maxBytes), 1);
+  const { sizes, data } = parseIdx(where, file, readMaybeGzipSync(where, file, maxBytes), 1);
+  checkNonEmpty(where, file, sizes, 'label');
   checkLabels(where, file, data, classes);
   return data;
 }
@@ -86,7 +96,8 @@ export function readIdxLabelsSync(where: string, file: string, classes: number, 
 /** As `readIdxLabelsSync`, without blocking (see `readIdxImages`). */
 export async function readIdxLabels(where: string, file: string, classes: number, options?: LoadOptions): Promise<Uint8Array> {
   const { maxBytes } = loadOptions(where, options);
-  const { data } = parseIdx(where, file, await readMaybeGzip(where, file, maxBytes, idxExpectedSize(where, file, 1)), 1);
+  const { sizes, data } = parseIdx(where, file, await readMaybeGzip(where, file, maxBytes, idxExpectedSize(where, file, 1)), 1);
+  checkNonEmpty(where, file, sizes, 'label');
   checkLabels(where, file, data, classes);
   return data;
 }

@@ -24,7 +24,10 @@ export interface LoaderOptions {
   augment: AugmentOptions | null;
   /** Seeds the shuffle and the augmentation draws. */
   seed: number;
-  /** Leave out the last, smaller batch (default false). */
+  /**
+   * Leave out the last, smaller batch (default false, as PyTorch's DataLoader). Training wants
+   * it: a last batch of one image cannot train batch norm, and Trainer.fit refuses one.
+   */
   dropLast?: boolean;
   /** Worker threads (default 1, 2 when more than 4 CPUs); 0 prepares batches on the calling thread. */
   workers?: number;
@@ -51,6 +54,10 @@ export class BatchLoader {
   readonly batchesPerEpoch: number;
   /** Worker threads used (0: batches are made on the calling thread). */
   readonly workers: number;
+  /** (height, width, channels) of the images. */
+  readonly imageShape: readonly [number, number, number];
+  /** The fewest images one batch of an epoch holds (the last one's, unless dropped); 0 when there are no batches. */
+  readonly smallestBatch: number;
 
   private readonly batchSize: number;
   private readonly shuffle: boolean;
@@ -84,6 +91,9 @@ export class BatchLoader {
     this.prefetch = o.prefetch === undefined ? 2 : checkInt(where, 'prefetch', o.prefetch, 1, 1024);
     this.count = ds.count;
     this.batchesPerEpoch = dropLast ? Math.floor(ds.count / this.batchSize) : Math.ceil(ds.count / this.batchSize);
+    this.imageShape = [ds.height, ds.width, ds.channels];
+    const rest = ds.count % this.batchSize;
+    this.smallestBatch = this.batchesPerEpoch === 0 ? 0 : dropLast || rest === 0 ? this.batchSize : rest;
 
     const { count, height, width, channels } = ds;
     if (isFolderDataset(ds)) {

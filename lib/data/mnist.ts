@@ -66,10 +66,10 @@ async function loadIdxSplits(where: string, name: string, dir: string, classes: 
     readIdxImages(where, files[2], options),
     readIdxLabels(where, files[3], classes.length, options),
   ]);
-  return {
+  return sameImageSize(where, files, {
     train: idxSplit(where, `${name}/train`, trainImages, files[0], trainLabels, files[1], classes),
     test: idxSplit(where, `${name}/test`, testImages, files[2], testLabels, files[3], classes),
-  };
+  });
 }
 
 /** As `loadIdxSplits`, blocking. */
@@ -82,7 +82,16 @@ function loadIdxSplitsSync(where: string, name: string, dir: string, classes: re
     const labels = readIdxLabelsSync(where, labelFile, classes.length, options);
     return idxSplit(where, `${name}/${split}`, images, imageFile, labels, labelFile, classes);
   };
-  return { train: split(files[0], files[1], 'train'), test: split(files[2], files[3], 'test') };
+  return sameImageSize(where, files, { train: split(files[0], files[1], 'train'), test: split(files[2], files[3], 'test') });
+}
+
+/** A model trains on one image size: test images of another size are refused, naming both files. */
+function sameImageSize(where: string, files: string[], splits: DatasetSplits): DatasetSplits {
+  const { train, test } = splits;
+  if (train.height !== test.height || train.width !== test.width) {
+    fail('SENET_FORMAT', where, files[2]!, `images of ${train.height}x${train.width} pixels, as in ${files[0]}`, `${test.height}x${test.width}`);
+  }
+  return splits;
 }
 
 /** One split: images and their labels, which must have the same count. */

@@ -16,6 +16,50 @@ function temporaryPathFor(target: string): string {
   return path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${suffix}.tmp`);
 }
 
+/** What `temporaryPathFor` names: `.<target>.<pid>.<8 characters>.tmp`. */
+const TEMPORARY_NAME = /^\.(.+)\.(\d+)\.[0-9a-z]{8}\.tmp$/;
+
+/** Whether process `pid` exists (on this machine); EPERM means it does, under another user. */
+export function processAlive(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the temporary files that atomic writes of processes no longer running left in `dir`
+ * (a save killed mid-write leaves one as large as the file it was writing). Files of running
+ * processes, and every other file, are left alone. Returns the paths removed and their bytes.
+ * Blocking (a folder listing and a few unlinks).
+ */
+export function removeStaleTemporaryFiles(dir: string): { files: string[]; bytes: number } {
+  const removed = { files: [] as string[], bytes: 0 };
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    const m = TEMPORARY_NAME.exec(name);
+    if (!m || processAlive(Number(m[2]))) continue;
+    const file = path.join(dir, name);
+    try {
+      const { size } = fs.statSync(file);
+      fs.unlinkSync(file);
+      removed.files.push(file);
+      removed.bytes += size;
+    } catch {
+      // Gone already, or not ours to remove: nothing is lost by leaving it.
+    }
+  }
+  return removed;
+}
+
 /**
  * Writes `data` (or the concatenation of chunks, which spares a copy of large files) to `target`
  * atomically: into a temporary file in the same folder, fsynced, renamed over `target`, then the

@@ -1,7 +1,7 @@
 /**
  * File I/O: safetensors reading and writing, atomic file replacement, checkpoints.
  */
-export { writeFileAtomic, writeFileAtomicAsync } from './atomic';
+export { writeFileAtomic, writeFileAtomicAsync, removeStaleTemporaryFiles, processAlive, systemMessage } from './atomic';
 export {
   parseSafetensors,
   readSafetensors,

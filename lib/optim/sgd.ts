@@ -7,7 +7,7 @@ import type { ParameterArena } from '../arena';
 import { binding } from '../binding';
 import * as ops from '../ops';
 import { zeros, type Tensor } from '../tensor';
-import { checkOptions, describe, fail } from '../validate';
+import { checkInt, checkNumber, checkOptions, describe, fail } from '../validate';
 
 /** SGD's hyper-parameters. */
 export interface SGDOptions {
@@ -42,6 +42,9 @@ export class SGD {
   stepCount = 0;
   private readonly arena: ParameterArena;
   private readonly buffer: Tensor | null;
+  // The next step sets the buffer to the gradient (a fresh optimizer, or a state without a buffer).
+  private restartBuffer = true;
+  private lastStepRestarted = false;
 
   /** `target` is a model (its `params`) or a ParameterArena. */
   constructor(target: { params: ParameterArena } | ParameterArena, options: SGDOptions) {
@@ -72,15 +75,19 @@ export class SGD {
       dampening: this.dampening,
       weightDecay: this.weightDecay,
       nesterov: this.nesterov,
-      firstStep: this.stepCount === 0,
+      firstStep: this.restartBuffer,
       skipIf: options?.skipIf ?? null,
     });
     this.stepCount += 1;
+    this.lastStepRestarted = this.restartBuffer;
+    this.restartBuffer = false;
   }
 
   /** Takes the last step off the count: it was skipped on the device (step's skipIf). */
   uncountStep(): void {
     if (this.stepCount > 0) this.stepCount -= 1;
+    // A skipped step did not set the buffer: the next one must.
+    if (this.lastStepRestarted) this.restartBuffer = true;
   }
 
   /** Step count, learning rate and momentum buffer (in the arena's layout). BLOCKS for the buffer's read; see readState. */
@@ -94,16 +101,30 @@ export class SGD {
     return { stepCount, lr, momentumBuffer: this.buffer ? ((await this.buffer.data()) as Float32Array) : null };
   }
 
-  /** Restores what state() returned. */
+  /**
+   * Restores what state() returned. A state without a momentum buffer (saved with momentum 0)
+   * starts the buffer over, as torch.optim.SGD does: the next step sets it to the gradient.
+   */
   loadState(s: SGDState): void {
-    this.stepCount = s.stepCount;
-    this.lr = s.lr;
-    if (this.buffer) {
-      if (!s.momentumBuffer || s.momentumBuffer.length !== this.buffer.size) {
-        fail('SENET_STATE_DICT', 'SGD.loadState', 'momentumBuffer', `${this.buffer.size} values`, s.momentumBuffer ? `${s.momentumBuffer.length}` : 'none');
-      }
-      this.buffer.set(s.momentumBuffer);
+    const where = 'SGD.loadState';
+    if (s === null || typeof s !== 'object') fail('SENET_ARGUMENT', where, 'state', 'an object', describe(s));
+    const stepCount = checkInt(where, 'stepCount', s.stepCount, 0);
+    const lr = checkNumber(where, 'lr', s.lr, 0);
+    const buf = s.momentumBuffer;
+    if (buf !== null && buf !== undefined && !(buf instanceof Float32Array)) fail('SENET_STATE_DICT', where, 'momentumBuffer', 'a Float32Array or null', describe(buf));
+    if (this.buffer && buf && buf.length !== this.buffer.size) {
+      fail('SENET_STATE_DICT', where, 'momentumBuffer', `${this.buffer.size} values`, `${buf.length}`);
     }
+    if (this.buffer && buf) {
+      const bad = buf.findIndex((v) => !Number.isFinite(v));
+      if (bad >= 0) fail('SENET_STATE_DICT', where, `momentumBuffer[${bad}]`, 'a finite number', String(buf[bad]));
+    }
+    this.stepCount = stepCount;
+    this.lr = lr;
+    // Without a buffer (or before any step) the next step sets it to the gradient, as a fresh SGD's.
+    this.restartBuffer = !buf || stepCount === 0;
+    this.lastStepRestarted = false;
+    if (this.buffer) this.buffer.set(buf ?? new Float32Array(this.buffer.size));
   }
 
   /** Frees the momentum buffer. */

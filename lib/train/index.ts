@@ -15,4 +15,5 @@ export {
 } from './trainer';
 export { makeProgress, type ProgressMode } from './progress';
 export { curvesSvg, type CurvePoint } from './curves';
-export { runTraining, runEvaluation, DEFAULT_RUN, type RunOptions, type RunSummary } from './run';
+export { runTraining, runEvaluation, presetOf, DEFAULT_RUN, RUN_OPTION_RULES, RUNS_DIR, checkRunOptions, type RunOptions, type RunOptionKey, type RunSummary } from './run';
+export { RunFolder, newRunFolder, LOCK_FILE, RUN_FILES } from './run_folder';

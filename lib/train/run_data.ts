@@ -49,7 +49,10 @@ const FOLDER_NORMALIZATION = {
 export async function prepareRunData(o: RunDataOptions): Promise<RunData> {
   if (o.dataset === 'folder') return folderData(o);
   const splits = await loadDataset(o.dataset, o.data);
-  const { train: all, val } = splitValidation(splits.train, Math.min(o.valCount, splits.train.count - 1), o.seed);
+  if (o.valCount >= splits.train.count) {
+    fail('SENET_ARGUMENT', 'senet train', '--val', `fewer than the ${splits.train.count} training images of ${splits.train.name}`, String(o.valCount));
+  }
+  const { train: all, val } = splitValidation(splits.train, o.valCount, o.seed);
   const train = o.limit ? limitDataset(all, o.limit) : all;
   const { mean, std } = DATASET_NORMALIZATION[o.dataset];
   return {
@@ -71,7 +74,8 @@ async function folderData(o: RunDataOptions): Promise<RunData> {
   let train: ImageFolderDataset = splits.train;
   let val = splits.val;
   if (!val) {
-    const held = o.valGiven ? Math.min(o.valCount, train.count - 1) : Math.floor(train.count / 10);
+    if (o.valGiven && o.valCount >= train.count) fail('SENET_ARGUMENT', where, '--val', `fewer than the ${train.count} images of ${train.name}`, String(o.valCount));
+    const held = o.valGiven ? o.valCount : Math.floor(train.count / 10);
     ({ train, val } = splitValidation(train, held, o.seed));
   }
   if (o.limit) train = limitDataset(train, o.limit);

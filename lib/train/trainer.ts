@@ -13,17 +13,22 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { SenetError } from '../errors';
-import { loadCheckpointAsync, saveCheckpointAsync, writeFileAtomicAsync, type TensorToWrite } from '../io';
-import type { SEResNeXt, StateTensor, StatisticsSnapshot } from '../nn';
+import { saveCheckpointAsync, systemMessage, writeFileAtomicAsync } from '../io';
+import type { SEResNeXt, StatisticsSnapshot } from '../nn';
 import * as ops from '../ops';
 import type { SGD } from '../optim';
-import { makeSchedule, type LrSchedule, type ScheduleSpec } from '../optim/schedules';
+import { makeSchedule, type LrSchedule } from '../optim/schedules';
 import { addTime, timed } from '../profile';
 import { Slot } from '../slot';
 import type { Tensor } from '../tensor';
 import { checkInt, checkNumber, checkOneOf, checkOptions, describe, fail } from '../validate';
+import { checkpointTensors, loadTrainingCheckpoint, stateForJson, TRAINING_FORMAT, type CheckpointState, type TrainingCheckpoint } from './checkpoint_file';
+
+export { loadTrainingCheckpoint, type TrainingCheckpoint } from './checkpoint_file';
 import { curvesSvg } from './curves';
+import { DivergenceWatch } from './divergence';
 import { makeProgress, type Progress, type ProgressMode } from './progress';
+import { RunFolder } from './run_folder';
 
 /** One batch as the data layer makes it: images (size, H, W, C) normalised, labels. */
 export interface TrainBatch {
@@ -36,6 +41,10 @@ export interface TrainBatch {
 /** Batches of a dataset, epoch by epoch (lib/data's BatchLoader). */
 export interface BatchSource {
   readonly batchesPerEpoch: number;
+  /** (height, width, channels) of its images, when known: checked against the model before training. */
+  readonly imageShape?: readonly [number, number, number];
+  /** The fewest images one of its batches holds, when known: a batch of one cannot train batch norm. */
+  readonly smallestBatch?: number;
   epoch(epoch: number, start?: number): AsyncIterableIterator<TrainBatch>;
 }
 
@@ -110,6 +119,8 @@ export interface FitResult {
   imagesPerSecond: number;
   /** True when maxSteps stopped training before the last epoch ended. */
   stoppedEarly: boolean;
+  /** Warnings printed while training (a loss that climbed far above its start). */
+  warnings: string[];
 }
 
 /** Options of the Trainer. */
@@ -118,8 +129,13 @@ export interface TrainerOptions {
   schedule?: LrSchedule;
   /** Cross-entropy label smoothing; default 0. */
   labelSmoothing?: number;
-  /** Run folder: metrics.jsonl, curves.svg, checkpoint.safetensors. None: nothing is written. */
-  outDir?: string;
+  /**
+   * Run folder: metrics.jsonl, curves.svg, checkpoint.safetensors. None: nothing is written. A
+   * path is created and locked (`.senet.lock`: another writer is refused with SENET_IO) until
+   * dispose(); a RunFolder already opened is used as it is. fit() rewrites metrics.jsonl to hold
+   * the epochs the trainer has done (none, or those of the checkpoint it restored).
+   */
+  outDir?: string | RunFolder;
   /** 'auto' (a bar on a terminal, lines otherwise; the default), 'bar', 'lines' or 'none'. */
   progress?: ProgressMode;
   /** Where progress and summaries go; default process.stderr. */
@@ -134,6 +150,8 @@ export interface TrainerOptions {
   onEpochEnd?: (metrics: EpochMetrics) => void;
   /** Extra JSON saved in checkpoints (dataset, flags …), returned by loadTrainingCheckpoint. */
   checkpointInfo?: Record<string, unknown>;
+  /** Where warnings go (a loss that climbs far above its start); default: a line on `stream`, whatever `progress` is. */
+  onWarning?: (message: string) => void;
 }
 
 /** Where training stands; saved in checkpoints. */
@@ -147,17 +165,12 @@ export interface TrainingPosition {
   history: EpochMetrics[];
 }
 
-interface CheckpointState {
-  format: 'senet-training/1';
-  config: SEResNeXt['config'];
-  position: TrainingPosition;
-  optimizer: { stepCount: number; lr: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean };
-  schedule: ScheduleSpec | null;
-  labelSmoothing: number;
-  info: Record<string, unknown>;
-}
 
-const MOMENTUM_KEY = 'optimizer.momentum_buffer';
+/** What one fit() call watches for warnings. */
+interface RunWatch {
+  divergence: DivergenceWatch;
+  warnings: string[];
+}
 
 /** One step's results, read back from the device. */
 interface StepOutcome {
@@ -174,6 +187,12 @@ export class Trainer {
   private readonly progress: Progress;
   private readonly nonFinite: 'error' | 'skip';
   private readonly checkpointEvery: number;
+  private readonly warn: (message: string) => void;
+  // The run folder, and whether this trainer opened it (and so releases it).
+  private readonly folder: RunFolder | undefined;
+  private readonly ownsFolder: boolean;
+  // The checkpoint restore() read, named when its position does not fit the data.
+  private restoredFrom: string | undefined;
   private position: TrainingPosition = { epoch: 0, batch: 0, globalStep: 0, partial: zeroPartial(), history: [] };
   // Reused per batch shape: input, labels, loss, correct, non-finite count, d logits.
   private readonly x: Slot;
@@ -197,6 +216,19 @@ export class Trainer {
     this.nonFinite = checkOneOf(where, 'nonFinite', o.nonFinite ?? 'error', ['error', 'skip'] as const);
     this.checkpointEvery = o.checkpointEverySteps === undefined ? 0 : checkInt(where, 'checkpointEverySteps', o.checkpointEverySteps, 1);
     this.progress = makeProgress(checkOneOf(where, 'progress', o.progress ?? 'auto', ['auto', 'bar', 'lines', 'none'] as const), o.stream);
+    if (o.onWarning !== undefined && typeof o.onWarning !== 'function') fail('SENET_ARGUMENT', where, 'onWarning', 'a function', describe(o.onWarning));
+    const stream = o.stream ?? process.stderr;
+    this.warn = o.onWarning ?? ((message) => {
+      this.progress.stop();
+      stream.write(`${message}\n`);
+    });
+    if (o.outDir instanceof RunFolder) {
+      this.folder = o.outDir;
+      this.ownsFolder = false;
+    } else {
+      this.folder = o.outDir === undefined ? undefined : RunFolder.open(o.outDir, `${where}: outDir`);
+      this.ownsFolder = this.folder !== undefined;
+    }
     const device = model.device;
     this.x = new Slot(device);
     this.y = new Slot(device);
@@ -204,12 +236,16 @@ export class Trainer {
     this.correct = new Slot(device);
     this.badCount = new Slot(device);
     this.dlogits = new Slot(device);
-    if (o.outDir) fs.mkdirSync(o.outDir, { recursive: true });
+  }
+
+  /** The run folder, if the trainer has one. */
+  get outDir(): string | undefined {
+    return this.folder?.dir;
   }
 
   /** The checkpoint file in the run folder. */
   get checkpointPath(): string | undefined {
-    return this.options.outDir ? path.join(this.options.outDir, 'checkpoint.safetensors') : undefined;
+    return this.folder ? path.join(this.folder.dir, 'checkpoint.safetensors') : undefined;
   }
 
   /** Where training stands. */
@@ -217,13 +253,25 @@ export class Trainer {
     return this.position;
   }
 
-  private upload(batch: TrainBatch, imageSize: readonly [number, number]): { x: Tensor; y: Tensor } {
+  private upload(batch: TrainBatch, imageSize: readonly [number, number], epoch: number): { x: Tensor; y: Tensor } {
     const [h, w] = imageSize;
-    const x = this.x.get([batch.size, h, w, this.model.config.inChannels]);
+    const c = this.model.config.inChannels;
+    // Exactly one batch of images of this size: a longer array (images of another size, a
+    // mislabelled source) must not be cut to fit and trained on as if it were right.
+    const where = `Trainer: epoch ${epoch + 1}, batch ${batch.index + 1}`;
+    if (batch === null || typeof batch !== 'object') fail('SENET_ARGUMENT', where, 'batch', 'an object', describe(batch));
+    checkInt(where, 'batch.size', batch.size, 1);
+    if (!(batch.images instanceof Float32Array) || batch.images.length !== batch.size * h * w * c) {
+      fail('SENET_SHAPE', where, 'batch.images', `a Float32Array of ${batch.size}x${h}x${w}x${c} = ${batch.size * h * w * c} values (the model's channels, imageSize ${h}x${w})`, batch.images instanceof Float32Array ? `${batch.images.length} values` : describe(batch.images));
+    }
+    if (!(batch.labels instanceof Int32Array) || batch.labels.length !== batch.size) {
+      fail('SENET_SHAPE', where, 'batch.labels', `an Int32Array of ${batch.size} labels`, batch.labels instanceof Int32Array ? `${batch.labels.length} labels` : describe(batch.labels));
+    }
+    const x = this.x.get([batch.size, h, w, c]);
     const y = this.y.get([batch.size], 'int32');
     timed('data', 'upload', () => {
-      x.set(batch.images.length === x.size ? batch.images : batch.images.subarray(0, x.size));
-      y.set(batch.labels.length === batch.size ? batch.labels : batch.labels.subarray(0, batch.size));
+      x.set(batch.images);
+      y.set(batch.labels);
     });
     return { x, y };
   }
@@ -238,7 +286,7 @@ export class Trainer {
     const pending: Promise<void>[] = [];
     try {
       for await (const batch of source.epoch(0)) {
-        const { x, y } = this.upload(batch, imageSize);
+        const { x, y } = this.upload(batch, imageSize, 0);
         const out = ops.crossEntropyForward(this.model.logits(x), y, { labelSmoothing: this.labelSmoothing }, { loss: this.loss.get([]), correct: this.correct.get([], 'int32') });
         const size = batch.size;
         // Reads are queued behind this batch's ops: the buffers reused by the next batch are read first.
@@ -255,7 +303,9 @@ export class Trainer {
     } finally {
       this.model.train();
     }
-    return { loss: images ? loss / images : NaN, accuracy: images ? correct / images : NaN, images };
+    // A mean over nothing is NaN: an empty test set must not read as a result.
+    if (images === 0) fail('SENET_ARGUMENT', 'Trainer.evaluate', 'source', 'at least one image', 'a source of no batches (an empty dataset?)');
+    return { loss: loss / images, accuracy: correct / images, images };
   }
 
   /**
@@ -264,8 +314,8 @@ export class Trainer {
    * whose loss or batch-norm statistics are not finite leaves the weights, the momentum and the
    * statistics as they were.
    */
-  private async trainStep(batch: TrainBatch, imageSize: readonly [number, number]): Promise<StepOutcome> {
-    const { x, y } = this.upload(batch, imageSize);
+  private async trainStep(batch: TrainBatch, imageSize: readonly [number, number], epoch: number): Promise<StepOutcome> {
+    const { x, y } = this.upload(batch, imageSize, epoch);
     this.statistics = this.model.snapshotStatistics(this.statistics);
     const logits = this.model.logits(x);
     const lossOpts = { labelSmoothing: this.labelSmoothing };
@@ -287,19 +337,39 @@ export class Trainer {
     return outcome;
   }
 
-  // What a step with non-finite values does: an error naming it, or a skipped step.
-  private applyNonFinitePolicy(r: StepOutcome, epoch: number, step: number): boolean {
+  // What a step with non-finite values does: an error naming it and its likely cause, or a skipped step.
+  private async applyNonFinitePolicy(r: StepOutcome, batch: TrainBatch, epoch: number, lr: number): Promise<boolean> {
     if (r.nonFinite === 0) return false;
-    if (this.nonFinite === 'error') {
-      this.progress.stop();
-      const what = Number.isFinite(r.loss) ? `${r.nonFinite} batch-norm statistics are NaN or infinite` : `the loss is ${r.loss}`;
-      throw new SenetError(
-        'SENET_NAN',
-        `training stopped: ${what} at epoch ${epoch + 1}, step ${step + 1} (global step ${this.position.globalStep + 1}); ` +
-          "check the data for NaN or Inf, lower the learning rate, or pass nonFinite: 'skip' to skip such steps",
-      );
+    if (this.nonFinite === 'skip') return true;
+    this.progress.stop();
+    const what = Number.isFinite(r.loss) ? `${r.nonFinite} batch-norm statistics are NaN or infinite` : `the loss is ${r.loss}`;
+    throw new SenetError(
+      'SENET_NAN',
+      `training stopped: ${what} at epoch ${epoch + 1}, step ${batch.index + 1} (global step ${this.position.globalStep + 1}): ` +
+        `${await this.nonFiniteCause(batch, lr)}; or pass nonFinite: 'skip' to skip such steps`,
+    );
+  }
+
+  /**
+   * Where a non-finite step most likely came from, checked in order: the batch's images, the
+   * weights and the momentum as they stand (the step was not taken, so they are what it started
+   * from: a checkpoint or loadStateDict), and otherwise the learning rate.
+   */
+  private async nonFiniteCause(batch: TrainBatch, lr: number): Promise<string> {
+    let inputs = 0;
+    for (const v of batch.images) if (!Number.isFinite(v)) inputs++;
+    if (inputs > 0) return `the batch's images hold ${inputs} NaN or infinite value(s): check the data`;
+    const bad: string[] = [];
+    for (const [name, t] of await this.model.readStateDict()) {
+      if (t.data instanceof Float32Array && t.data.some((v) => !Number.isFinite(v))) bad.push(name);
     }
-    return true;
+    const momentum = (await this.optimizer.readState()).momentumBuffer;
+    if (momentum?.some((v) => !Number.isFinite(v))) bad.push("the optimizer's momentum buffer");
+    if (bad.length > 0) {
+      const from = this.restoredFrom ? ` (restored from ${this.restoredFrom})` : '';
+      return `the model's state${from} already holds NaN or infinite values in ${bad.slice(0, 5).join(', ')}${bad.length > 5 ? ` and ${bad.length - 5} more` : ''}`;
+    }
+    return `the weights and data are finite, so the step diverged: lower the learning rate (${lr.toPrecision(3)} at this step) or lengthen the warmup`;
   }
 
   private async abort(signal: AbortSignal, epochs: number): Promise<never> {
@@ -317,7 +387,7 @@ export class Trainer {
   }
 
   // One epoch from where the position stands; false when maxSteps (or the source) ended it early.
-  private async runEpoch(data: FitData, epochs: number, maxSteps: number, timing: { seconds: number; images: number }): Promise<boolean> {
+  private async runEpoch(data: FitData, epochs: number, maxSteps: number, timing: { seconds: number; images: number }, watch: RunWatch): Promise<boolean> {
     const pos = this.position;
     const epoch = pos.epoch;
     const perEpoch = data.train.batchesPerEpoch;
@@ -330,8 +400,13 @@ export class Trainer {
       if (pos.globalStep >= maxSteps) break;
       const lr = this.schedule.lrAt(epoch + batch.index / perEpoch);
       this.optimizer.lr = lr;
-      const r = await this.trainStep(batch, data.imageSize);
-      const skipped = this.applyNonFinitePolicy(r, epoch, batch.index);
+      const r = await this.trainStep(batch, data.imageSize, epoch);
+      const skipped = await this.applyNonFinitePolicy(r, batch, epoch, lr);
+      const warning = watch.divergence.observe(r.loss, { epoch, step: batch.index, steps: perEpoch, lr });
+      if (warning) {
+        watch.warnings.push(warning);
+        this.warn(warning);
+      }
       if (!skipped) {
         pos.partial.loss += r.loss * batch.size;
         pos.partial.correct += r.correct;
@@ -377,14 +452,18 @@ export class Trainer {
     const epochs = checkInt(where, 'epochs', data.epochs, 1);
     const maxSteps = data.maxSteps === undefined ? Infinity : checkInt(where, 'maxSteps', data.maxSteps, 1);
     if (data.signal !== undefined && !(data.signal instanceof AbortSignal)) fail('SENET_ARGUMENT', where, 'signal', 'an AbortSignal', describe(data.signal));
+    this.checkData(where, data);
     const pos = this.position;
     const runStart = Date.now();
     const timing = { seconds: 0, images: 0 };
+    const watch: RunWatch = { divergence: new DivergenceWatch(), warnings: [] };
     let stoppedEarly = false;
+    // The run folder describes this trainer's run: the epochs it has done, nothing older.
+    await this.rewriteMetrics();
     this.model.train();
 
     while (pos.epoch < epochs) {
-      if (!(await this.runEpoch(data, epochs, maxSteps, timing))) {
+      if (!(await this.runEpoch(data, epochs, maxSteps, timing, watch))) {
         stoppedEarly = true;
         break;
       }
@@ -403,6 +482,11 @@ export class Trainer {
         metrics.valLoss = v.loss;
         metrics.valAccuracy = v.accuracy;
       }
+      const warning = watch.divergence.observeEpoch(metrics.trainLoss, pos.epoch, metrics.lr);
+      if (warning) {
+        watch.warnings.push(warning);
+        this.warn(warning);
+      }
       pos.history.push(metrics);
       pos.epoch += 1;
       pos.batch = 0;
@@ -418,6 +502,7 @@ export class Trainer {
       history: pos.history,
       imagesPerSecond: timing.seconds > 0 ? timing.images / timing.seconds : 0,
       stoppedEarly,
+      warnings: watch.warnings,
     };
     if (data.test && !stoppedEarly) {
       const r = await this.evaluate(data.test, data.imageSize);
@@ -429,15 +514,58 @@ export class Trainer {
     return result;
   }
 
+  /**
+   * Everything fit() can find wrong with its data before the first step, rather than after an
+   * epoch: no batches, a batch of one image (batch norm cannot train on it), images of a size or
+   * channel count the model does not take, a restored position past the end of an epoch.
+   */
+  private checkData(where: string, data: FitData): void {
+    const size = data.imageSize;
+    if (!Array.isArray(size) || size.length !== 2) fail('SENET_ARGUMENT', where, 'imageSize', '[height, width]', describe(size));
+    const [h, w] = [checkInt(where, 'imageSize[0]', size[0], 1), checkInt(where, 'imageSize[1]', size[1], 1)];
+    const c = this.model.config.inChannels;
+    for (const [name, source] of [['train', data.train], ['val', data.val], ['test', data.test]] as const) {
+      if (source === undefined && name !== 'train') continue;
+      if (source === null || typeof source !== 'object' || typeof source.epoch !== 'function') fail('SENET_ARGUMENT', where, name, 'a BatchSource (a BatchLoader)', describe(source));
+      const shape = source.imageShape;
+      if (shape !== undefined && (shape[0] !== h || shape[1] !== w || shape[2] !== c)) {
+        fail('SENET_SHAPE', where, `${name} images`, `${h}x${w}x${c} (imageSize and the model's inChannels)`, `${shape.join('x')}`);
+      }
+    }
+    const perEpoch = checkInt(where, 'train.batchesPerEpoch', data.train.batchesPerEpoch, 0);
+    if (perEpoch === 0) fail('SENET_ARGUMENT', where, 'train', 'at least one batch per epoch', 'none (fewer images than one batch, with dropLast?)');
+    if (data.train.smallestBatch === 1) {
+      fail('SENET_ARGUMENT', where, 'train', 'batches of at least 2 images (batch norm in training mode needs two values per channel)',
+        'a batch of 1 (the last of each epoch: set dropLast: true on the loader, or choose another batch size)');
+    }
+    const pos = this.position;
+    if (pos.batch > perEpoch) {
+      fail('SENET_ARGUMENT', where, 'train', `at least ${pos.batch} batches per epoch (the position ${this.restoredFrom ?? 'restored'} stopped at)`,
+        `${perEpoch} (a different dataset, batch size, --limit or --val than the checkpoint's)`);
+    }
+  }
+
   private async appendMetrics(record: Record<string, unknown>): Promise<void> {
-    if (!this.options.outDir) return;
-    await fs.promises.appendFile(path.join(this.options.outDir, 'metrics.jsonl'), `${JSON.stringify(record)}\n`);
+    if (!this.folder) return;
+    const file = path.join(this.folder.dir, 'metrics.jsonl');
+    try {
+      await fs.promises.appendFile(file, `${JSON.stringify(record)}\n`);
+    } catch (err) {
+      throw new SenetError('SENET_IO', `Trainer: ${file}: cannot append: ${systemMessage(err)}`);
+    }
+  }
+
+  /** metrics.jsonl as the position says: one line per finished epoch. */
+  private async rewriteMetrics(): Promise<void> {
+    if (!this.folder) return;
+    const lines = this.position.history.map((m) => `${JSON.stringify({ type: 'epoch', ...m })}\n`).join('');
+    await writeFileAtomicAsync(path.join(this.folder.dir, 'metrics.jsonl'), Buffer.from(lines));
   }
 
   private async writeRunFiles(m: EpochMetrics): Promise<void> {
-    if (!this.options.outDir) return;
+    if (!this.folder) return;
     await this.appendMetrics({ type: 'epoch', ...m });
-    await writeFileAtomicAsync(path.join(this.options.outDir, 'curves.svg'), Buffer.from(curvesSvg(this.position.history, 'SE-ResNeXt training')));
+    await writeFileAtomicAsync(path.join(this.folder.dir, 'curves.svg'), Buffer.from(curvesSvg(this.position.history, 'SE-ResNeXt training')));
   }
 
   /** Writes the checkpoint (the run folder's by default) atomically, without blocking the loop. */
@@ -447,11 +575,9 @@ export class Trainer {
     const position = structuredClone(this.position);
     const o = this.optimizer;
     const [weights, opt] = await Promise.all([this.model.readStateDict(), o.readState()]);
-    const tensors: Record<string, TensorToWrite> = {};
-    for (const [name, t] of weights) tensors[`model.${name}`] = toWrite(t);
-    if (opt.momentumBuffer) tensors[MOMENTUM_KEY] = { dtype: 'F32', shape: [opt.momentumBuffer.length], data: opt.momentumBuffer };
+    const tensors = checkpointTensors(weights, opt.momentumBuffer);
     const state: CheckpointState = {
-      format: 'senet-training/1',
+      format: TRAINING_FORMAT,
       config: this.model.config,
       position,
       optimizer: { stepCount: opt.stepCount, lr: opt.lr, momentum: o.momentum, dampening: o.dampening, weightDecay: o.weightDecay, nesterov: o.nesterov },
@@ -459,20 +585,29 @@ export class Trainer {
       labelSmoothing: this.labelSmoothing,
       info: this.options.checkpointInfo ?? {},
     };
-    await saveCheckpointAsync(file, tensors, state);
+    await saveCheckpointAsync(file, tensors, stateForJson(state));
   }
 
   /** Restores model weights, optimizer state and the training position from a checkpoint. */
-  async restore(file: string): Promise<Record<string, unknown>> {
-    const ck = await loadTrainingCheckpoint(file);
+  async restore(file: string | TrainingCheckpoint): Promise<Record<string, unknown>> {
+    const ck = typeof file === 'string' ? await loadTrainingCheckpoint(file) : file;
+    const where = `Trainer.restore: ${typeof file === 'string' ? file : 'checkpoint'}`;
+    const c = this.model.config;
+    const k = ck.config;
+    if (JSON.stringify([k.layers, k.channels, k.cardinality, k.baseWidth, k.stemWidth, k.stem, k.inChannels, k.numClasses]) !==
+        JSON.stringify([c.layers, c.channels, c.cardinality, c.baseWidth, c.stemWidth, c.stem, c.inChannels, c.numClasses])) {
+      fail('SENET_STATE_DICT', where, 'config', `the model's (${JSON.stringify(c)})`, JSON.stringify(k));
+    }
     this.model.loadStateDict(ck.state);
     this.optimizer.loadState({ stepCount: ck.optimizer.stepCount, lr: ck.optimizer.lr, momentumBuffer: ck.momentumBuffer });
     this.position = structuredClone(ck.position);
+    this.restoredFrom = typeof file === 'string' ? file : undefined;
     return ck.info;
   }
 
-  /** Frees the trainer's buffers (not the model or optimizer). */
+  /** Frees the trainer's buffers (not the model or optimizer) and gives up the run folder it opened. */
   dispose(): void {
+    if (this.ownsFolder) this.folder?.release();
     for (const s of [this.x, this.y, this.loss, this.correct, this.badCount, this.dlogits]) s.dispose();
     this.statistics?.values.dispose();
     this.statistics = undefined;
@@ -482,37 +617,6 @@ export class Trainer {
   [Symbol.dispose](): void {
     this.dispose();
   }
-}
-
-/** A training checkpoint, read back. */
-export interface TrainingCheckpoint {
-  config: SEResNeXt['config'];
-  state: Map<string, StateTensor>;
-  momentumBuffer: Float32Array | null;
-  position: TrainingPosition;
-  optimizer: CheckpointState['optimizer'];
-  schedule: ScheduleSpec | null;
-  labelSmoothing: number;
-  info: Record<string, unknown>;
-}
-
-/** Reads a checkpoint written by a Trainer (without blocking the loop). */
-export async function loadTrainingCheckpoint(file: string): Promise<TrainingCheckpoint> {
-  const ck = await loadCheckpointAsync<CheckpointState>(file);
-  const s = ck.state;
-  if (!s || s.format !== 'senet-training/1') throw new SenetError('SENET_FORMAT', `${file}: not a senet training checkpoint`);
-  const state = new Map<string, StateTensor>();
-  let momentumBuffer: Float32Array | null = null;
-  for (const [name, t] of ck.tensors) {
-    const data = t.dtype === 'I64' ? new BigInt64Array(t.data.slice().buffer) : new Float32Array(t.data.slice().buffer);
-    if (name === MOMENTUM_KEY) momentumBuffer = data as Float32Array;
-    else if (name.startsWith('model.')) state.set(name.slice(6), { shape: t.shape, data });
-  }
-  return { config: s.config, state, momentumBuffer, position: s.position, optimizer: s.optimizer, schedule: s.schedule, labelSmoothing: s.labelSmoothing, info: s.info };
-}
-
-function toWrite(t: StateTensor): TensorToWrite {
-  return { dtype: t.data instanceof BigInt64Array ? 'I64' : 'F32', shape: t.shape, data: t.data };
 }
 
 function zeroPartial(): TrainingPosition['partial'] {

@@ -55,7 +55,13 @@ Napi::Value from_typed_array(const Napi::CallbackInfo& info) {
   });
 }
 
+Napi::Value build_info_body(const Napi::CallbackInfo& info);
+
 Napi::Value build_info(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value { return build_info_body(info); });
+}
+
+Napi::Value build_info_body(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
   const dnnl_version_t* v = dnnl::version();
@@ -94,7 +100,13 @@ Napi::Object library_info(Napi::Env env, const CudaLibraryInfo& lib) {
   return o;
 }
 
+Napi::Value cuda_probe_body(const Napi::CallbackInfo& info);
+
 Napi::Value cuda_probe(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value { return cuda_probe_body(info); });
+}
+
+Napi::Value cuda_probe_body(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CudaProbe p = probe_cuda();
   Napi::Object o = Napi::Object::New(env);
@@ -139,7 +151,13 @@ Napi::Value synchronize_device(const Napi::CallbackInfo& info) {
   });
 }
 
+Napi::Value memory_body(const Napi::CallbackInfo& info);
+
 Napi::Value memory(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value { return memory_body(info); });
+}
+
+Napi::Value memory_body(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   MemoryStats m = memory_stats();
   Napi::Object o = Napi::Object::New(env);
@@ -162,7 +180,13 @@ Napi::Value set_num_threads(const Napi::CallbackInfo& info) {
   });
 }
 
+Napi::Value get_num_threads_body(const Napi::CallbackInfo& info);
+
 Napi::Value get_num_threads(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value { return get_num_threads_body(info); });
+}
+
+Napi::Value get_num_threads_body(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), cpu::num_threads());
 }
 

@@ -12,6 +12,11 @@ Napi::Error to_js_error(Napi::Env env, ErrorCode code, const std::string& messag
   return err;
 }
 
+void throw_js(Napi::Env env, ErrorCode code, const std::string& message) {
+  Napi::Error err = to_js_error(env, code, message);
+  napi_throw(env, err.Value());
+}
+
 std::string describe(const Napi::Value& v) {
   if (v.IsUndefined()) return "undefined";
   if (v.IsNull()) return "null";

@@ -12,7 +12,9 @@
 
 namespace senet::addon {
 
-/// Runs f; senet, N-API and standard exceptions become JS Errors with a `code` property.
+/// Runs f; senet, N-API and standard exceptions become JS Errors with a `code` property. Every
+/// callback of the addon goes through it (a Napi::Error escaping while a worker is terminated
+/// would abort the process).
 template <class F>
 Napi::Value guarded(const Napi::CallbackInfo& info, F&& f);
 
@@ -40,20 +42,31 @@ class Args {
 /// "a number", "a string", "an object" ... for messages.
 std::string describe(const Napi::Value& v);
 
+/// Throws a JS Error with a code into the environment (without a C++ throw).
+void throw_js(Napi::Env env, ErrorCode code, const std::string& message);
+
 template <class F>
 Napi::Value guarded(const Napi::CallbackInfo& info, F&& f) {
   Napi::Env env = info.Env();
+  // Nothing leaves as a C++ exception: node-addon-api would turn it into a JS one, and where that
+  // fails — a worker being terminated refuses every call, with a status its check does not expect
+  // from a module of this Node-API version — it aborts the process.
   try {
-    return f();
-  } catch (const Error& e) {
-    throw to_js_error(env, e.code(), e.what());
-  } catch (const Napi::Error&) {
-    throw;
-  } catch (const std::bad_alloc&) {
-    throw to_js_error(env, ErrorCode::OutOfMemory, "host memory allocation failed");
-  } catch (const std::exception& e) {
-    throw to_js_error(env, ErrorCode::Internal, e.what());
+    try {
+      return f();
+    } catch (const Error& e) {
+      throw_js(env, e.code(), e.what());
+    } catch (const Napi::Error& e) {
+      napi_throw(env, e.Value());
+    } catch (const std::bad_alloc&) {
+      throw_js(env, ErrorCode::OutOfMemory, "host memory allocation failed");
+    } catch (const std::exception& e) {
+      throw_js(env, ErrorCode::Internal, e.what());
+    }
+  } catch (...) {
+    // The environment could not even make the error: it is going away.
   }
+  return Napi::Value();
 }
 
 }  // namespace senet::addon

@@ -91,7 +91,8 @@ Napi::Function TensorWrap::define(Napi::Env env) {
 }
 
 TensorWrap::TensorWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TensorWrap>(info) {
-  info.This().As<Napi::Object>().TypeTag(&kTensorTag);
+  // The C call: a failure (an environment going away) must not throw out of a constructor.
+  napi_type_tag_object(info.Env(), info.This(), &kTensorTag);
 }
 
 TensorWrap::~TensorWrap() {
@@ -131,33 +132,41 @@ void TensorWrap::release(Napi::BasicEnv env) {
 }
 
 Napi::Value TensorWrap::dispose(const Napi::CallbackInfo& info) {
-  release(info.Env());  // disposing twice is allowed and does nothing, as in tfjs
-  return info.Env().Undefined();
+  return guarded(info, [&]() -> Napi::Value {
+    release(info.Env());  // disposing twice is allowed and does nothing, as in tfjs
+    return info.Env().Undefined();
+  });
 }
 
 Napi::Value TensorWrap::shape(const Napi::CallbackInfo& info) {
-  Napi::Array a = Napi::Array::New(info.Env(), tensor_.shape.size());
-  for (size_t i = 0; i < tensor_.shape.size(); ++i)
-    a.Set(static_cast<uint32_t>(i), Napi::Number::New(info.Env(), static_cast<double>(tensor_.shape[i])));
-  return a;
+  return guarded(info, [&]() -> Napi::Value {
+    Napi::Array a = Napi::Array::New(info.Env(), tensor_.shape.size());
+    for (size_t i = 0; i < tensor_.shape.size(); ++i)
+      a.Set(static_cast<uint32_t>(i), Napi::Number::New(info.Env(), static_cast<double>(tensor_.shape[i])));
+    return a;
+  });
 }
 
 Napi::Value TensorWrap::dtype(const Napi::CallbackInfo& info) {
-  return Napi::String::New(info.Env(), dtype_name(tensor_.dtype));
+  return guarded(info, [&]() -> Napi::Value { return Napi::String::New(info.Env(), dtype_name(tensor_.dtype)); });
 }
 
 Napi::Value TensorWrap::device(const Napi::CallbackInfo& info) {
-  return Napi::String::New(info.Env(), device_name(tensor_.device()));
+  return guarded(info, [&]() -> Napi::Value { return Napi::String::New(info.Env(), device_name(tensor_.device())); });
 }
 
-Napi::Value TensorWrap::is_view(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), is_view_); }
+Napi::Value TensorWrap::is_view(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value { return Napi::Boolean::New(info.Env(), is_view_); });
+}
 
 Napi::Value TensorWrap::disposed(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), !tensor_.usable());
+  return guarded(info, [&]() -> Napi::Value { return Napi::Boolean::New(info.Env(), !tensor_.usable()); });
 }
 
 Napi::Value TensorWrap::bytes(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), static_cast<double>(tensor_.storage ? tensor_.nbytes() : 0));
+  return guarded(info, [&]() -> Napi::Value {
+    return Napi::Number::New(info.Env(), static_cast<double>(tensor_.storage ? tensor_.nbytes() : 0));
+  });
 }
 
 Napi::Value TensorWrap::to_typed_array(const Napi::CallbackInfo& info) {
@@ -176,6 +185,10 @@ Napi::Value TensorWrap::to_typed_array(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value TensorWrap::data(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value { return read_async(info); });
+}
+
+Napi::Value TensorWrap::read_async(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto deferred = Napi::Promise::Deferred::New(env);
   try {

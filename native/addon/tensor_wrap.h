@@ -35,6 +35,7 @@ class TensorWrap : public Napi::ObjectWrap<TensorWrap> {
   Napi::Value bytes(const Napi::CallbackInfo& info);
   Napi::Value to_typed_array(const Napi::CallbackInfo& info);
   Napi::Value data(const Napi::CallbackInfo& info);
+  Napi::Value read_async(const Napi::CallbackInfo& info);
   Napi::Value set(const Napi::CallbackInfo& info);
   Napi::Value view(const Napi::CallbackInfo& info);
 

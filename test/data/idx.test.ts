@@ -135,3 +135,18 @@ test('bad directory argument or options: SENET_ARGUMENT', async (t) => {
   }
   await checkGood(t);
 });
+
+test('an IDX file of no images (or of 0-pixel images, or no labels): SENET_FORMAT naming the file, at load', async (t) => {
+  // Well-formed IDX, but no dataset: it used to load and fail later, far from the file.
+  const zeroRows = withFile('train-images-idx3-ubyte', idxBytes([0, 5, 4], new Uint8Array(0)), true);
+  await expectError(t, zeroRows.dir, zeroRows.file, 'SENET_FORMAT', /expected at least one image of at least 1x1 pixels \(every size >= 1\), received sizes 0x5x4/);
+  const zeroCols = withFile('t10k-images-idx3-ubyte', idxBytes([20, 5, 0], new Uint8Array(0)));
+  await expectError(t, zeroCols.dir, zeroCols.file, 'SENET_FORMAT', /received sizes 20x5x0/);
+  const noLabels = withFile('t10k-labels-idx1-ubyte', idxBytes([0], new Uint8Array(0)));
+  await expectError(t, noLabels.dir, noLabels.file, 'SENET_FORMAT', /expected at least one label/);
+});
+
+test('test images of another size than the training images: SENET_FORMAT naming both files', async (t) => {
+  const { dir, file } = withFile('t10k-images-idx3-ubyte', idxBytes([20, 6, 4], bytes(20 * 6 * 4, 3)));
+  await expectError(t, dir, file, 'SENET_FORMAT', /expected images of 5x4 pixels, as in .*train-images-idx3-ubyte\.gz, received 6x4/);
+});

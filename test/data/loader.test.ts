@@ -53,6 +53,28 @@ test('each epoch covers every index once; the last batch is smaller unless dropL
   t.deepEqual((await epochOrder({ shuffle: false, workers: 1 }, 5)).flat(), Array.from({ length: COUNT }, (_, i) => i));
 });
 
+test('a loader says its image shape and its smallest batch, so that training can check them first', async (t) => {
+  const opts = { shuffle: false, augment: null, seed: 0, workers: 0 };
+  const make = (count: number, batchSize: number, dropLast?: boolean) => new BatchLoader(syntheticDataset(count, 3, 5, 2), { ...opts, batchSize, dropLast });
+  const cases: [number, number, boolean | undefined, number, number][] = [
+    // count, batch size, dropLast -> batches per epoch, smallest batch
+    [65, 32, undefined, 3, 1],
+    [65, 32, true, 2, 32],
+    [64, 32, undefined, 2, 32],
+    [5, 32, undefined, 1, 5],
+    [5, 32, true, 0, 0],
+  ];
+  for (const [count, batchSize, dropLast, batches, smallest] of cases) {
+    const loader = make(count, batchSize, dropLast);
+    t.deepEqual(loader.imageShape, [3, 5, 2]);
+    t.is(loader.batchesPerEpoch, batches, `${count}/${batchSize}/${dropLast}`);
+    t.is(loader.smallestBatch, smallest, `${count}/${batchSize}/${dropLast}`);
+    const sizes = (await collect(loader, 0)).map((b) => b.size);
+    t.is(sizes.length ? Math.min(...sizes) : 0, smallest);
+    await loader.close();
+  }
+});
+
 test('the order depends on (seed, epoch) only: not on workers, prefetch or batch size', async (t) => {
   const ref = (await epochOrder({ workers: 0 }, 3)).flat();
   t.deepEqual((await epochOrder({ workers: 2, prefetch: 1 }, 3)).flat(), ref);
