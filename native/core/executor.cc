@@ -13,7 +13,6 @@ thread_local uint64_t t_owner = 0;
 
 std::mutex g_executors_mutex;
 Executor* g_executors[2] = {nullptr, nullptr};
-void (*g_thread_init[2])() = {nullptr, nullptr};
 
 }  // namespace
 
@@ -26,8 +25,6 @@ Executor& Executor::of(Device device) {
 }
 
 bool Executor::on_executor_thread() { return t_on_executor; }
-
-void Executor::set_thread_init(Device device, void (*init)()) { g_thread_init[static_cast<int>(device)] = init; }
 
 void Executor::set_thread_owner(uint64_t owner) { t_owner = owner; }
 
@@ -116,13 +113,6 @@ int64_t Executor::pending() const {
 
 void Executor::run() {
   t_on_executor = true;
-  if (void (*init)() = g_thread_init[static_cast<int>(device_)]) {
-    try {
-      init();
-    } catch (...) {
-      // Setup is best effort (a priority the system refuses): compute runs regardless.
-    }
-  }
   for (;;) {
     Item item;
     {

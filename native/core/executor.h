@@ -36,9 +36,6 @@ class Executor {
   static void set_thread_owner(uint64_t owner);
   /// Discards the queued compute work of `owner` on every executor (a worker that was terminated).
   static void drop_owner(uint64_t owner);
-  /// Work a device's thread runs once, before its first task (the CPU backend's thread setup);
-  /// set by a static initialiser of the backend, before the executor starts.
-  static void set_thread_init(Device device, void (*init)());
 
   /// Queues compute work.
   void submit(Task task);
