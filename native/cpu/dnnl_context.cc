@@ -1,6 +1,7 @@
 #include "cpu/dnnl_context.h"
 
 #include <dnnl_debug.h>
+#include <omp.h>
 
 #include <cstdlib>
 #include <vector>
@@ -42,6 +43,7 @@ Context& context() {
 dnnl::engine& engine() { return context().eng; }
 dnnl::stream& stream() { return context().strm; }
 PrimitiveCache& cache() { return context().prims; }
+int PrimitiveCache::team_size() { return omp_get_max_threads(); }
 
 void* scratch(Scratch slot, size_t bytes) {
   auto& b = context().buffers[static_cast<int>(slot)];

@@ -57,15 +57,18 @@ dnnl::primitive_attr user_scratchpad();
 void sgemm(char ta, char tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
            const float* b, int64_t ldb, float* c, int64_t ldc);
 
-/// Per-thread cache of an op's primitives under a plain key.
+/// Per-thread cache of an op's primitives under a plain key. A oneDNN primitive divides its work
+/// among the OpenMP team it was created for and keeps doing so, so each team size has its own
+/// entries: a primitive made for 2 threads would ignore setNumThreads(1) and a shrunken team.
 class PrimitiveCache {
  public:
   template <class T>
   T& get(const std::string& key, const std::function<T()>& make) {
-    auto it = entries_.find(key);
-    if (it == entries_.end()) {
-      if (entries_.size() >= kCapacity) entries_.clear();
-      it = entries_.emplace(key, std::make_shared<Holder<T>>(make())).first;
+    Entries& entries = entries_for(team_size());
+    auto it = entries.find(key);
+    if (it == entries.end()) {
+      if (entries.size() >= kCapacity) entries.clear();
+      it = entries.emplace(key, std::make_shared<Holder<T>>(make())).first;
     }
     return static_cast<Holder<T>*>(it->second.get())->value;
   }
@@ -80,7 +83,18 @@ class PrimitiveCache {
     explicit Holder(T v) : value(std::move(v)) {}
     T value;
   };
-  std::unordered_map<std::string, std::shared_ptr<Base>> entries_;
+  using Entries = std::unordered_map<std::string, std::shared_ptr<Base>>;
+  static int team_size();  // omp_get_max_threads(), kept out of this header
+  Entries& entries_for(int team) {
+    if (team != current_team_) {
+      current_ = &by_team_[team];
+      current_team_ = team;
+    }
+    return *current_;
+  }
+  std::unordered_map<int, Entries> by_team_;
+  Entries* current_ = nullptr;
+  int current_team_ = -1;
 };
 
 PrimitiveCache& cache();
