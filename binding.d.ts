@@ -142,6 +142,7 @@ export interface NativeBinding {
   memory(): NativeMemory;
   setNumThreads(n: number): void;
   getNumThreads(): number;
+  threadsReport(): { requested: number; active: number; adaptive: boolean };
   /** The function that runs a full garbage collection before a failed GPU allocation is retried. */
   setGarbageCollector(gc: () => void): void;
 

@@ -60,6 +60,14 @@ export interface CpuReport {
   runtime: string;
   /** Threads it computes with (setNumThreads). */
   threads: number;
+  /**
+   * Threads in its team right now: fewer than `threads` while other processes or threads keep
+   * cores busy, so that no step waits on a thread the scheduler has parked. Measured every 200 ms
+   * of work; `adaptiveThreads` is false when $SENET_ADAPTIVE_THREADS=0 keeps the team at `threads`.
+   */
+  activeThreads: number;
+  /** Whether the team follows the machine's load (see `activeThreads`). */
+  adaptiveThreads: boolean;
   /** OpenMP's wait policy: $OMP_WAIT_POLICY as set when senet loaded, or 'default' (spin a while, then sleep). */
   waitPolicy: string;
 }
@@ -73,8 +81,9 @@ export interface BackendsReport {
 /** Reports the backends without throwing. */
 export function backends(): BackendsReport {
   const b = binding.buildInfo();
+  const t = binding.threadsReport();
   return {
-    cpu: { available: true, onednn: b.onednn, isa: b.cpuIsa, runtime: b.onednnCpuRuntime, threads: binding.getNumThreads(), waitPolicy: (process.env['OMP_WAIT_POLICY'] ?? 'default').toLowerCase() },
+    cpu: { available: true, onednn: b.onednn, isa: b.cpuIsa, runtime: b.onednnCpuRuntime, threads: t.requested, activeThreads: t.active, adaptiveThreads: t.adaptive, waitPolicy: (process.env['OMP_WAIT_POLICY'] ?? 'default').toLowerCase() },
     cuda: binding.cudaProbe(),
   };
 }
@@ -107,6 +116,8 @@ export function synchronize(device?: Device): void {
 /**
  * The threads the CPU backend computes with (oneDNN and senet's loops). The default is
  * $OMP_NUM_THREADS, else every core this process may use. Applies to ops queued after the call.
+ * While other work keeps cores busy the backend computes with fewer, never more (see
+ * `backends().cpu.activeThreads`).
  */
 export function setNumThreads(n: number): void {
   binding.setNumThreads(checkInt('setNumThreads', 'n', n, 1, 4096));

@@ -147,7 +147,8 @@ test('train --json, eval of its checkpoint, and resume', (t) => {
 test('Ctrl-C (SIGINT) finishes the step, checkpoints, exits 130 and names the resume; resuming matches a straight run', async (t) => {
   const data = tempDir('senet-cli-sigint-');
   writeMnistDir(data, 160, 32, 28, 28, true);
-  const common = ['--dataset', 'mnist', '--data', data, '--model', 'seresnext26_32x4d', '--batch-size', '16', '--val', '32', '--epochs', '2', '--seed', '3'];
+  // --threads fixes the team, so that the runs can be bit-identical.
+  const common = ['--dataset', 'mnist', '--data', data, '--model', 'seresnext26_32x4d', '--batch-size', '16', '--val', '32', '--epochs', '2', '--seed', '3', '--threads', '2'];
   const straightOut = path.join(tempDir('senet-cli-straight-'), 'run');
   t.is(senet('train', ...common, '--out', straightOut, '--progress', 'none').code, 0);
 
@@ -170,7 +171,7 @@ test('Ctrl-C (SIGINT) finishes the step, checkpoints, exits 130 and names the re
   t.truthy(m, stderr);
   t.is(m![3], path.join(out, 'checkpoint.safetensors'));
 
-  const resumed = senet('train', '--resume', m![3]!, '--data', data, '--out', out, '--progress', 'none');
+  const resumed = senet('train', '--resume', m![3]!, '--data', data, '--out', out, '--progress', 'none', '--threads', '2');
   t.is(resumed.code, 0, resumed.stderr);
   const a = readSafetensors(path.join(out, 'checkpoint.safetensors')).tensors;
   const b = readSafetensors(path.join(straightOut, 'checkpoint.safetensors')).tensors;

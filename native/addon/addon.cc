@@ -190,6 +190,17 @@ Napi::Value get_num_threads_body(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), cpu::num_threads());
 }
 
+Napi::Value threads_report(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    const cpu::ThreadsReport r = cpu::threads_report();
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("requested", r.requested);
+    o.Set("active", r.active);
+    o.Set("adaptive", r.adaptive);
+    return o;
+  });
+}
+
 Napi::Value set_garbage_collector(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     Args args(info, "setGarbageCollector");
@@ -240,6 +251,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("memory", Napi::Function::New<memory>(env, "memory"));
   exports.Set("setNumThreads", Napi::Function::New<set_num_threads>(env, "setNumThreads"));
   exports.Set("getNumThreads", Napi::Function::New<get_num_threads>(env, "getNumThreads"));
+  exports.Set("threadsReport", Napi::Function::New<threads_report>(env, "threadsReport"));
   exports.Set("setGarbageCollector", Napi::Function::New<set_garbage_collector>(env, "setGarbageCollector"));
   register_ops(env, exports);
   return exports;

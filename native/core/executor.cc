@@ -13,6 +13,7 @@ thread_local uint64_t t_owner = 0;
 
 std::mutex g_executors_mutex;
 Executor* g_executors[2] = {nullptr, nullptr};
+Executor::ThreadHooks g_hooks[2];
 
 }  // namespace
 
@@ -25,6 +26,8 @@ Executor& Executor::of(Device device) {
 }
 
 bool Executor::on_executor_thread() { return t_on_executor; }
+
+void Executor::set_thread_hooks(Device device, ThreadHooks hooks) { g_hooks[static_cast<int>(device)] = hooks; }
 
 void Executor::set_thread_owner(uint64_t owner) { t_owner = owner; }
 
@@ -113,6 +116,8 @@ int64_t Executor::pending() const {
 
 void Executor::run() {
   t_on_executor = true;
+  const ThreadHooks hooks = g_hooks[static_cast<int>(device_)];
+  if (hooks.start) hooks.start();
   for (;;) {
     Item item;
     {
@@ -144,6 +149,7 @@ void Executor::run() {
     }
     // The task's captures (tensors) are released here, on this thread, before the next one runs.
     item = Item{};
+    if (hooks.after_task) hooks.after_task();
     std::lock_guard<std::mutex> lock(mutex_);
     running_ = 0;
   }

@@ -37,6 +37,15 @@ class Executor {
   /// Discards the queued compute work of `owner` on every executor (a worker that was terminated).
   static void drop_owner(uint64_t owner);
 
+  /// What a backend runs on its executor's thread: once before the first task, and after each
+  /// task (cheap; the CPU backend sizes its thread team there). Neither may throw.
+  struct ThreadHooks {
+    void (*start)() noexcept = nullptr;
+    void (*after_task)() noexcept = nullptr;
+  };
+  /// Set by a backend's static initialiser, before its executor starts.
+  static void set_thread_hooks(Device device, ThreadHooks hooks);
+
   /// Queues compute work.
   void submit(Task task);
   /// Queues work that runs even while an error is pending (freeing memory).

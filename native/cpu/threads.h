@@ -8,4 +8,11 @@ namespace senet::cpu {
 void set_num_threads(int n);
 int num_threads();
 
+struct ThreadsReport {
+  int requested;  // num_threads()
+  int active;     // the team now: fewer while other work keeps cores busy (cpu/team.h)
+  bool adaptive;  // whether the team follows the machine's load
+};
+ThreadsReport threads_report();
+
 }  // namespace senet::cpu

@@ -1,11 +1,14 @@
 import test from 'ava';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { createModel, randn } from '../../lib';
+import { createModel, getNumThreads, randn, setNumThreads } from '../../lib';
 
 // senet loads in worker threads (each has its own bindings; the devices' executors are shared by
 // the process) and several threads using the CPU backend at once get correct results.
 const lib = path.join(__dirname, '..', '..', 'lib', 'index.js');
+
+// Bit-identical results need a fixed team of threads (the default one follows the machine's load).
+test.before(() => setNumThreads(getNumThreads()));
 
 const WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');

@@ -2,9 +2,13 @@ import test from 'ava';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createModel, SGD, Trainer, cosineLR, type BatchSource, type TrainBatch, type StateDict } from '../../lib';
+import { createModel, getNumThreads, setNumThreads, SGD, Trainer, cosineLR, type BatchSource, type TrainBatch, type StateDict } from '../../lib';
 import { BatchLoader } from '../../lib/data';
 import { stripes, TINY } from './tiny';
+
+// Bit-identical runs need a team of threads whose size does not change (the default one follows
+// the machine's load, and the tests run beside each other).
+test.before(() => setNumThreads(getNumThreads()));
 
 const AUG = { cropPadding: 1, flip: false, mean: [0.4], std: [0.25] };
 

@@ -1,0 +1,34 @@
+// The CPU executor's OpenMP team, sized to the cores this process can actually get.
+//
+// oneDNN's fork-join parallelism assumes that every thread of the team runs: when something else
+// keeps a core busy (another process, a busy worker thread, our own data loader), each parallel
+// region waits for the thread the scheduler has parked. On 2 cores a forward of the default
+// model went from 25-29 ms alone to 55-64 ms next to one busy process, and to 110-1,500 ms with
+// two senet processes at once; with the team cut to the cores left free, 44 ms and 35-53 ms.
+//
+// So, every 200 ms of work, the executor's thread compares the CPU time the machine spent
+// (/proc/stat, over the cores this process may run on) with its team's own (the threads' CPU
+// clocks), and sizes the team to the cores the others leave, between 1 and the threads asked
+// for. A new size needs two windows in a row that agree. SENET_ADAPTIVE_THREADS=0 keeps the team
+// at the size asked for.
+#pragma once
+
+namespace senet::cpu {
+
+struct TeamReport {
+  int requested;  // setNumThreads / OMP_NUM_THREADS / every core
+  int active;     // the team now
+  bool adaptive;  // false: a size chosen, SENET_ADAPTIVE_THREADS=0, or no /proc/stat
+};
+
+/// On the CPU executor's thread: the team size the user chose, kept from then on.
+void team_request(int n) noexcept;
+/// Executor hooks of the CPU backend.
+void team_start() noexcept;
+void team_after_task() noexcept;
+/// From any thread; all zero before the executor's first task.
+TeamReport team_report() noexcept;
+/// Whether the default team adapts: not with SENET_ADAPTIVE_THREADS=0 or OMP_NUM_THREADS set.
+bool team_adaptive_setting() noexcept;
+
+}  // namespace senet::cpu
