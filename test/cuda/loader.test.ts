@@ -1,11 +1,14 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { backends, type BackendsReport } from '../../lib';
 
 // The loader's error paths run on any machine whose build has CUDA: they need no GPU.
 const built = backends().cuda.built;
-const cudaTest = built ? test : test.skip;
+const cudaTest = (title: string, fn: (t: ExecutionContext) => void): void => {
+  if (built) test(title, fn);
+  else test.skip(`${title} [skipped: this build of senet has no CUDA backend]`, fn);
+};
 
 function reportWith(env: Record<string, string>): BackendsReport {
   const lib = path.join(__dirname, '..', '..', 'lib');
