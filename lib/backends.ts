@@ -68,6 +68,11 @@ export interface CpuReport {
   activeThreads: number;
   /** Whether the team follows the machine's load (see `activeThreads`). */
   adaptiveThreads: boolean;
+  /**
+   * The CPU time this process's cgroup allows (a container's `--cpus`, a Kubernetes CPU limit), in
+   * whole cores, or null without a limit; the default `threads` is at most this.
+   */
+  cpuQuota: number | null;
   /** OpenMP's wait policy: $OMP_WAIT_POLICY as set when senet loaded, or 'default' (spin a while, then sleep). */
   waitPolicy: string;
 }
@@ -83,7 +88,7 @@ export function backends(): BackendsReport {
   const b = binding.buildInfo();
   const t = binding.threadsReport();
   return {
-    cpu: { available: true, onednn: b.onednn, isa: b.cpuIsa, runtime: b.onednnCpuRuntime, threads: t.requested, activeThreads: t.active, adaptiveThreads: t.adaptive, waitPolicy: (process.env['OMP_WAIT_POLICY'] ?? 'default').toLowerCase() },
+    cpu: { available: true, onednn: b.onednn, isa: b.cpuIsa, runtime: b.onednnCpuRuntime, threads: t.requested, activeThreads: t.active, adaptiveThreads: t.adaptive, cpuQuota: t.quotaCores > 0 ? t.quotaCores : null, waitPolicy: (process.env['OMP_WAIT_POLICY'] ?? 'default').toLowerCase() },
     cuda: binding.cudaProbe(),
   };
 }
@@ -115,7 +120,8 @@ export function synchronize(device?: Device): void {
 
 /**
  * The threads the CPU backend computes with (oneDNN and senet's loops). The default is
- * $OMP_NUM_THREADS, else every core this process may use. Applies to ops queued after the call.
+ * $OMP_NUM_THREADS, else every core this process may use, at most its cgroup's CPU quota
+ * (`backends().cpu.cpuQuota`). Applies to ops queued after the call.
  * While other work keeps cores busy the backend computes with fewer, never more (see
  * `backends().cpu.activeThreads`).
  */

@@ -329,7 +329,7 @@ function info(argv: string[]): number {
   const { cpu, cuda } = report.backends;
   const lines = [
     `senet ${report.version} (Node ${report.node}, N-API ${report.napiVersion})`,
-    `cpu   available: oneDNN ${cpu.onednn}, ${cpu.isa}, ${cpu.runtime}, ${cpu.threads} thread(s) (${cpu.adaptiveThreads ? 'fewer while other work keeps cores busy' : 'fixed'}), ${cpu.waitPolicy} waiting`,
+    `cpu   available: oneDNN ${cpu.onednn}, ${cpu.isa}, ${cpu.runtime}, ${cpu.threads} thread(s) (${cpu.adaptiveThreads ? 'fewer while other work keeps cores busy' : 'fixed'}${cpu.cpuQuota !== null ? `; cgroup CPU quota ${cpu.cpuQuota} core(s)` : ''}), ${cpu.waitPolicy} waiting`,
     cuda.available ? 'cuda  available' : `cuda  unavailable: ${cuda.reason}`,
   ];
   if (cuda.built) {

@@ -197,6 +197,7 @@ Napi::Value threads_report(const Napi::CallbackInfo& info) {
     o.Set("requested", r.requested);
     o.Set("active", r.active);
     o.Set("adaptive", r.adaptive);
+    o.Set("quotaCores", r.quota_cores);
     return o;
   });
 }

@@ -1,5 +1,7 @@
 #include "cpu/team.h"
 
+#include "cpu/cpu_quota.h"
+
 #include <omp.h>
 #include <pthread.h>
 #include <sched.h>
@@ -151,7 +153,7 @@ void team_start() noexcept {
   if (sched_getaffinity(0, sizeof t.cpus, &t.cpus) != 0) t.adaptive = false;
   t.cores = CPU_COUNT(&t.cpus);
   if (t.cores < 1) t.adaptive = false;
-  if (t.requested == 0) t.requested = omp_get_max_threads();  // OMP_NUM_THREADS, else the cores
+  if (t.requested == 0) t.requested = team_default_size();
   resize(t, t.requested);
   if (t.adaptive) begin_window(t);
   publish(t);
@@ -181,6 +183,19 @@ void team_after_task() noexcept {
   }
   if (t.adaptive) begin_window(t);
   publish(t);
+}
+
+int team_quota_cores() noexcept {
+  static const int cores = cpu_quota_cores();
+  return cores;
+}
+
+int team_default_size() noexcept {
+  const int n = omp_get_max_threads();  // OMP_NUM_THREADS, else the cores of the affinity mask
+  const char* chosen = std::getenv("OMP_NUM_THREADS");
+  if (chosen && *chosen) return n;
+  const int quota = team_quota_cores();
+  return quota > 0 ? std::min(n, quota) : n;
 }
 
 bool team_adaptive_setting() noexcept {

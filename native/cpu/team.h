@@ -21,6 +21,11 @@ struct TeamReport {
   bool adaptive;  // false: a size chosen, SENET_ADAPTIVE_THREADS=0, or no /proc/stat
 };
 
+/// The team when the user chose none: OMP_NUM_THREADS, else every core this process may run on,
+/// at most the cores its cgroup's CPU quota allows (cpu/cpu_quota.h).
+int team_default_size() noexcept;
+/// The cgroup's CPU quota in cores, 0 without one (read once).
+int team_quota_cores() noexcept;
 /// On the CPU executor's thread: the team size the user chose, kept from then on.
 void team_request(int n) noexcept;
 /// Executor hooks of the CPU backend.

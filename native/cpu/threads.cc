@@ -31,13 +31,14 @@ void set_num_threads(int n) {
 
 int num_threads() {
   const int n = g_threads.load();
-  return n > 0 ? n : omp_get_max_threads();
+  return n > 0 ? n : team_default_size();
 }
 
 ThreadsReport threads_report() {
   const TeamReport t = team_report();
   ThreadsReport r;
   r.requested = num_threads();
+  r.quota_cores = team_quota_cores();
   if (g_threads.load() > 0) {
     // Chosen: the team is that size once the work queued before the choice has run.
     r.active = r.requested;

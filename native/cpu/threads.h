@@ -4,7 +4,7 @@
 
 namespace senet::cpu {
 
-/// Default: OMP_NUM_THREADS, else every core this process may run on.
+/// Default: OMP_NUM_THREADS, else every core this process may run on, at most its cgroup's quota.
 void set_num_threads(int n);
 int num_threads();
 
@@ -12,6 +12,7 @@ struct ThreadsReport {
   int requested;  // num_threads()
   int active;     // the team now: fewer while other work keeps cores busy (cpu/team.h)
   bool adaptive;  // whether the team follows the machine's load
+  int quota_cores;  // the cgroup's CPU quota in cores, 0 without one
 };
 ThreadsReport threads_report();
 

@@ -1,5 +1,6 @@
 import test, { type ExecutionContext } from 'ava';
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { backends, createModel, getNumThreads, randn, setNumThreads } from '../../lib';
@@ -7,13 +8,49 @@ import { maxRelError } from '../reference';
 
 const lib = path.join(__dirname, '..', '..', 'lib', 'index.js');
 
-// What a fresh process reports once its CPU executor has run a task.
-function childReport(env: Record<string, string | undefined>): { threads: number; activeThreads: number; adaptiveThreads: boolean } {
+interface CpuFigures {
+  threads: number;
+  activeThreads: number;
+  adaptiveThreads: boolean;
+  cpuQuota: number | null;
+}
+
+// What a fresh process reports once its CPU executor has run a task; `cgroup`: run it in that
+// cgroup (a folder whose cgroup.procs takes the child's pid).
+function childReport(env: Record<string, string | undefined>, cgroup?: string): CpuFigures {
   const script = `const s = require(${JSON.stringify(lib)});
     s.randn([4], { seed: 1 }).data().then(() => { process.stdout.write(JSON.stringify(s.backends().cpu)); process.exit(0); });`;
-  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...env } });
+  const r = cgroup
+    ? spawnSync('/bin/sh', ['-c', `echo $$ > "${cgroup}/cgroup.procs" && exec "${process.execPath}" -e '${script.replace(/'/g, "'\\''")}'`], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...env } })
+    : spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...env } });
   if (r.status !== 0) throw new Error(`child failed: ${r.stderr}`);
-  return JSON.parse(r.stdout) as { threads: number; activeThreads: number; adaptiveThreads: boolean };
+  return JSON.parse(r.stdout) as CpuFigures;
+}
+
+// A cgroup of our own with a CPU quota of one core (v1 cpu controller, or v2 with cpu enabled),
+// where this process may create one (root outside a read-only container); else why not.
+function quotaCgroup(): { dir: string } | { why: string } {
+  if (process.platform !== 'linux') return { why: 'cgroups are Linux only' };
+  const name = `senet-test-${process.pid}`;
+  const tries: Array<[string, (dir: string) => void]> = [
+    ['/sys/fs/cgroup/cpu', (dir) => { fs.writeFileSync(`${dir}/cpu.cfs_period_us`, '100000'); fs.writeFileSync(`${dir}/cpu.cfs_quota_us`, '100000'); }],
+    ['/sys/fs/cgroup', (dir) => fs.writeFileSync(`${dir}/cpu.max`, '100000 100000')],
+  ];
+  for (const [parent, limit] of tries) {
+    const dir = `${parent}/${name}`;
+    try {
+      fs.mkdirSync(dir);
+    } catch {
+      continue;
+    }
+    try {
+      limit(dir);
+      return { dir };
+    } catch {
+      fs.rmdirSync(dir);
+    }
+  }
+  return { why: 'no cgroup with a CPU quota can be made here (not root, or a read-only cgroup filesystem)' };
 }
 
 /** A serial test that needs a team of two or more (and, with `adaptive`, the default team). */
@@ -103,9 +140,25 @@ serialTeamTest('setNumThreads(1) applies to the shapes already computed with mor
 test('a chosen size, OMP_NUM_THREADS or SENET_ADAPTIVE_THREADS=0 keep the team fixed', (t) => {
   const plain = childReport({ OMP_NUM_THREADS: undefined, SENET_ADAPTIVE_THREADS: undefined });
   t.true(plain.threads >= 1);
+  t.true(plain.cpuQuota === null || plain.threads <= plain.cpuQuota);
   t.true(plain.activeThreads >= 1 && plain.activeThreads <= plain.threads);
   t.is(plain.adaptiveThreads, process.platform === 'linux'); // it reads /proc/stat
   t.like(childReport({ OMP_NUM_THREADS: '1', SENET_ADAPTIVE_THREADS: undefined }), { threads: 1, activeThreads: 1, adaptiveThreads: false });
   const off = childReport({ OMP_NUM_THREADS: undefined, SENET_ADAPTIVE_THREADS: '0' });
   t.like(off, { threads: plain.threads, activeThreads: plain.threads, adaptiveThreads: false });
 });
+
+const quota = quotaCgroup();
+const quotaTitle = 'a cgroup CPU quota of one core caps the default team at one thread; a chosen size is kept';
+if ('why' in quota) {
+  test.skip(`${quotaTitle} [skipped: ${quota.why}]`, () => {});
+} else {
+  test(quotaTitle, (t) => {
+    try {
+      t.like(childReport({ OMP_NUM_THREADS: undefined, SENET_ADAPTIVE_THREADS: undefined }, quota.dir), { threads: 1, activeThreads: 1, cpuQuota: 1 });
+      t.like(childReport({ OMP_NUM_THREADS: '2', SENET_ADAPTIVE_THREADS: undefined }, quota.dir), { threads: 2, cpuQuota: 1, adaptiveThreads: false });
+    } finally {
+      fs.rmdirSync(quota.dir); // its processes have exited
+    }
+  });
+}
