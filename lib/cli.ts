@@ -68,7 +68,7 @@ const TRAIN_HELP = `Usage: senet train [options]
   --augment           random crops (and flips where they fit the data) while training; for long runs
   --no-augment        none (the default: the demo's few epochs learn faster without)
   --seed N            (default ${DEFAULT_RUN.seed})
-  --workers N         data worker threads, 0 to 64 (default 1, 2 with more than 4 cores)
+  --workers N         data worker threads, 0 to 64 (default 1, 2 with more than 4 usable cores)
   --threads N         fix the CPU backend's threads at N (default: every core, fewer
                       while other work keeps cores busy)
   --checkpoint-every N  also checkpoint every N steps (default: at each epoch's end only)

@@ -5,6 +5,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { binding } from '../binding';
 import { SenetError, type SenetErrorCode } from '../errors';
 import { checkBool, checkInt, checkOptions } from '../validate';
 import { checkAugment, makeBatch, type AugmentOptions, type Batch } from './augment';
@@ -29,7 +30,7 @@ export interface LoaderOptions {
    * it: a last batch of one image cannot train batch norm, and Trainer.fit refuses one.
    */
   dropLast?: boolean;
-  /** Worker threads (default 1, 2 when more than 4 CPUs); 0 prepares batches on the calling thread. */
+  /** Worker threads (default 1, 2 with more than 4 usable cores: affinity and cgroup quota); 0 prepares batches on the calling thread. */
   workers?: number;
   /** Batches requested ahead of the one being consumed (default 2). */
   prefetch?: number;
@@ -49,6 +50,12 @@ interface Pending {
 }
 
 /** Iterates over a dataset's batches, epoch by epoch, with batches prepared off the main thread. */
+/** The cores this process may use: its affinity, at most its cgroup's CPU quota. */
+function usableCores(): number {
+  const quota = binding.threadsReport().quotaCores;
+  return quota > 0 ? Math.min(quota, os.availableParallelism()) : os.availableParallelism();
+}
+
 export class BatchLoader {
   /** Batches in one epoch. */
   readonly batchesPerEpoch: number;
@@ -87,7 +94,7 @@ export class BatchLoader {
     this.augment = checkAugment(where, o.augment, ds.channels);
     this.seed = checkInt(where, 'seed', o.seed, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
     const dropLast = o.dropLast === undefined ? false : checkBool(where, 'dropLast', o.dropLast);
-    this.workers = o.workers === undefined ? (os.availableParallelism() > 4 ? 2 : 1) : checkInt(where, 'workers', o.workers, 0, 64);
+    this.workers = o.workers === undefined ? (usableCores() > 4 ? 2 : 1) : checkInt(where, 'workers', o.workers, 0, 64);
     this.prefetch = o.prefetch === undefined ? 2 : checkInt(where, 'prefetch', o.prefetch, 1, 1024);
     this.count = ds.count;
     this.batchesPerEpoch = dropLast ? Math.floor(ds.count / this.batchSize) : Math.ceil(ds.count / this.batchSize);
