@@ -33,18 +33,29 @@ void Executor::set_thread_owner(uint64_t owner) { t_owner = owner; }
 
 void Executor::drop_owner(uint64_t owner) {
   if (owner == 0) return;
-  std::lock_guard<std::mutex> lock(g_executors_mutex);
-  for (Executor* e : g_executors)
+  // Not under g_executors_mutex while waiting: the running task may call Executor::of.
+  Executor* executors[2];
+  {
+    std::lock_guard<std::mutex> lock(g_executors_mutex);
+    executors[0] = g_executors[0];
+    executors[1] = g_executors[1];
+  }
+  // Every queue first: a running task may wait for room in the other executor's queue.
+  for (Executor* e : executors)
     if (e) e->drop(owner);
+  for (Executor* e : executors)
+    if (e) e->wait_for(owner);
 }
 
 void Executor::drop(uint64_t owner) {
   std::deque<Item> dropped;  // destroyed outside the lock: their tensors may free memory
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::unique_lock<std::mutex> lock(mutex_);
     std::deque<Item> keep;
     for (Item& item : queue_) {
-      if (item.kind == Kind::Compute && item.owner == owner)
+      // Reads too: a read settles a promise of the environment that is going away (its
+      // thread-safe function is deleted with it; calling it then aborted the process).
+      if (item.kind != Kind::Always && item.owner == owner)
         dropped.push_back(std::move(item));
       else
         keep.push_back(std::move(item));
@@ -52,6 +63,12 @@ void Executor::drop(uint64_t owner) {
     queue_.swap(keep);
   }
   room_.notify_all();
+}
+
+void Executor::wait_for(uint64_t owner) {
+  if (t_on_executor) return;
+  std::unique_lock<std::mutex> lock(mutex_);
+  finished_.wait(lock, [&] { return running_ == 0 || running_owner_ != owner; });
 }
 
 void Executor::shutdown_all() {
@@ -127,6 +144,7 @@ void Executor::run() {
       item = std::move(queue_.front());
       queue_.pop_front();
       running_ = 1;
+      running_owner_ = item.owner;
     }
     room_.notify_one();
     try {
@@ -149,9 +167,13 @@ void Executor::run() {
     }
     // The task's captures (tensors) are released here, on this thread, before the next one runs.
     item = Item{};
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      running_ = 0;
+      running_owner_ = 0;
+    }
+    finished_.notify_all();
     if (hooks.after_task) hooks.after_task();
-    std::lock_guard<std::mutex> lock(mutex_);
-    running_ = 0;
   }
 }
 

@@ -34,7 +34,10 @@ class Executor {
   /// Tags the work the calling thread queues from now on (a JavaScript environment: the main
   /// thread or a worker), so that drop_owner can discard it when that environment goes away.
   static void set_thread_owner(uint64_t owner);
-  /// Discards the queued compute work of `owner` on every executor (a worker that was terminated).
+  /// For an environment that goes away (a worker that ended or was terminated): discards the
+  /// compute work and reads `owner` queued on every executor, and waits for a task of its that is
+  /// running, so that nothing calls into that environment (its promises, its thread-safe
+  /// function) after this returns.
   static void drop_owner(uint64_t owner);
 
   /// What a backend runs on its executor's thread: once before the first task, and after each
@@ -79,6 +82,7 @@ class Executor {
   void run();
   void shutdown();
   void drop(uint64_t owner);
+  void wait_for(uint64_t owner);  // until no task of `owner` runs
 
   Device device_;
   mutable std::mutex mutex_;
@@ -86,6 +90,8 @@ class Executor {
   std::condition_variable room_;
   std::deque<Item> queue_;
   int64_t running_ = 0;
+  uint64_t running_owner_ = 0;        // of the task running, when running_
+  std::condition_variable finished_;  // a task has finished
   bool stopping_ = false;
   std::exception_ptr error_;  // touched only by the executor thread
   std::thread thread_;
