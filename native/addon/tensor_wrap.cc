@@ -75,19 +75,40 @@ void settle(Napi::Env env, Napi::Function, PendingRead* read) {
 
 }  // namespace
 
+template <Napi::Value (TensorWrap::*M)(const Napi::CallbackInfo&)>
+napi_value TensorWrap::call(napi_env env, napi_callback_info cb) noexcept {
+  try {
+    Napi::CallbackInfo info(env, cb);
+    void* self = nullptr;
+    if (napi_unwrap(env, info.This(), &self) != napi_ok || self == nullptr) {
+      napi_throw_type_error(env, "SENET_ARGUMENT", "a Tensor method was called on something that is not a Tensor");
+      return nullptr;
+    }
+    return (static_cast<TensorWrap*>(self)->*M)(info);  // guarded: nothing escapes it
+  } catch (...) {
+    return nullptr;  // the environment is going away: nothing can reach JavaScript any more
+  }
+}
+
 Napi::Function TensorWrap::define(Napi::Env env) {
+  auto method = [](const char* name, napi_callback cb) {
+    return Napi::ClassPropertyDescriptor<TensorWrap>(napi_property_descriptor{name, nullptr, cb, nullptr, nullptr, nullptr, napi_default, nullptr});
+  };
+  auto getter = [](const char* name, napi_callback cb) {
+    return Napi::ClassPropertyDescriptor<TensorWrap>(napi_property_descriptor{name, nullptr, nullptr, cb, nullptr, nullptr, napi_default, nullptr});
+  };
   return DefineClass(env, "Tensor",
-                     {InstanceMethod<&TensorWrap::dispose>("dispose"),
-                      InstanceAccessor<&TensorWrap::shape>("shape"),
-                      InstanceAccessor<&TensorWrap::dtype>("dtype"),
-                      InstanceAccessor<&TensorWrap::device>("device"),
-                      InstanceAccessor<&TensorWrap::is_view>("isView"),
-                      InstanceAccessor<&TensorWrap::disposed>("disposed"),
-                      InstanceAccessor<&TensorWrap::bytes>("bytes"),
-                      InstanceMethod<&TensorWrap::to_typed_array>("toTypedArray"),
-                      InstanceMethod<&TensorWrap::data>("data"),
-                      InstanceMethod<&TensorWrap::set>("set"),
-                      InstanceMethod<&TensorWrap::view>("view")});
+                     {method("dispose", &call<&TensorWrap::dispose>),
+                      getter("shape", &call<&TensorWrap::shape>),
+                      getter("dtype", &call<&TensorWrap::dtype>),
+                      getter("device", &call<&TensorWrap::device>),
+                      getter("isView", &call<&TensorWrap::is_view>),
+                      getter("disposed", &call<&TensorWrap::disposed>),
+                      getter("bytes", &call<&TensorWrap::bytes>),
+                      method("toTypedArray", &call<&TensorWrap::to_typed_array>),
+                      method("data", &call<&TensorWrap::data>),
+                      method("set", &call<&TensorWrap::set>),
+                      method("view", &call<&TensorWrap::view>)});
 }
 
 TensorWrap::TensorWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TensorWrap>(info) {

@@ -39,6 +39,14 @@ class TensorWrap : public Napi::ObjectWrap<TensorWrap> {
   Napi::Value set(const Napi::CallbackInfo& info);
   Napi::Value view(const Napi::CallbackInfo& info);
 
+  // The class's methods and getters, called without node-addon-api's wrapper: that one unwraps
+  // `this` before our code runs, and while a worker's environment is being torn down the unwrap
+  // fails and its error, rethrown as a C++ exception where nothing catches it, aborted the
+  // process (the module's experimental Node-API version gets napi_cannot_run_js, a status
+  // node-addon-api built for version 8 does not expect).
+  template <Napi::Value (TensorWrap::*M)(const Napi::CallbackInfo&)>
+  static napi_value call(napi_env env, napi_callback_info info) noexcept;
+
   Tensor tensor_;
   bool is_view_ = false;
   int64_t external_bytes_ = 0;  // reported to V8 so that forgotten tensors still press the GC
