@@ -45,10 +45,12 @@ function quotaCgroup(): { dir: string } | { why: string } {
     }
     try {
       limit(dir);
-      return { dir };
+      // A process must be able to move in (cgroup v2 refuses some moves).
+      if (spawnSync('/bin/sh', ['-c', `echo $$ > "${dir}/cgroup.procs"`]).status === 0) return { dir };
     } catch {
-      fs.rmdirSync(dir);
+      // a limit that cannot be set
     }
+    fs.rmdirSync(dir);
   }
   return { why: 'no cgroup with a CPU quota can be made here (not root, or a read-only cgroup filesystem)' };
 }
