@@ -89,6 +89,7 @@ const EVAL_HELP = `Usage: senet eval --checkpoint PATH [options]
   --device KIND       auto | cpu | cuda (default auto)
   --threads N         fix the CPU backend's threads at N (default: every core, fewer
                       while other work keeps cores busy)
+  --progress KIND     auto | bar | lines | none (default auto: a bar on a terminal, lines otherwise)
   --json              print one JSON object as the last line
 `;
 
@@ -236,6 +237,7 @@ async function evaluate(argv: string[]): Promise<number> {
     data: v['data'] as string | undefined,
     batchSize: v['batch-size'] as number | undefined,
     device: v['device'] as RunOptions['device'] | undefined,
+    progress: (v['progress'] as RunOptions['progress'] | undefined) ?? 'auto',
   });
   if (v.json) process.stdout.write(`${JSON.stringify(r)}\n`);
   else process.stdout.write(`test loss ${r.testLoss.toFixed(4)}, accuracy ${(r.testAccuracy * 100).toFixed(2)}% on ${r.images} images (${r.device})\n`);

@@ -26,6 +26,7 @@ export const EVAL_FLAGS: FlagSpec[] = [
   { flag: '--batch-size', rule: int(1, 65_536) },
   RUN_OPTION_RULES.device,
   THREADS,
+  RUN_OPTION_RULES.progress,
 ];
 
 /** senet predict's flags (the images are its positional arguments). */

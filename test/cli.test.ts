@@ -133,9 +133,10 @@ test('train --json, eval of its checkpoint, and resume', (t) => {
   t.regex(r.stderr, /epoch 1\/1: train loss/);
   for (const f of ['metrics.jsonl', 'curves.svg', 'checkpoint.safetensors']) t.true(fs.existsSync(path.join(out, f)), f);
 
-  const e = senet('eval', '--checkpoint', path.join(out, 'checkpoint.safetensors'), '--dataset', 'mnist', '--data', data, '--json');
+  const e = senet('eval', '--checkpoint', path.join(out, 'checkpoint.safetensors'), '--dataset', 'mnist', '--data', data, '--batch-size', '16', '--progress', 'lines', '--json');
   t.is(e.code, 0, e.stderr);
   t.is(lastJson(e.stdout)['testAccuracy'], s['testAccuracy']);
+  t.regex(e.stderr, /^eval {2}step 3\/3 {2}loss \d+\.\d{4} {2}acc \d+\.\d% {2}\d+ img\/s/m, 'progress over the 48 test images in batches of 16');
 
   const resumed = senet('train', '--resume', path.join(out, 'checkpoint.safetensors'), '--epochs', '2', '--data', data, '--out', out, '--progress', 'none', '--json');
   t.is(resumed.code, 0, resumed.stderr);

@@ -4,6 +4,7 @@ export {
   AbortError,
   loadTrainingCheckpoint,
   type TrainerOptions,
+  type EvaluateOptions,
   type FitData,
   type FitResult,
   type EpochMetrics,

@@ -18,9 +18,10 @@ export interface ProgressState {
   imagesPerSecond: number;
 }
 
-/** Shows one epoch at a time. */
+/** Shows one epoch (or one evaluation) at a time. */
 export interface Progress {
-  start(epoch: number, epochs: number, steps: number, firstStep: number): void;
+  /** `title` names what is counted (default `epoch E/EPOCHS`). */
+  start(epoch: number, epochs: number, steps: number, firstStep: number, title?: string): void;
   update(s: ProgressState): void;
   stop(): void;
   /** A line of its own (epoch summaries), printed without breaking the bar. */
@@ -40,13 +41,13 @@ class BarProgress implements Progress {
 
   constructor(private readonly stream: NodeJS.WriteStream) {}
 
-  start(epoch: number, epochs: number, steps: number, firstStep: number): void {
+  start(epoch: number, epochs: number, steps: number, firstStep: number, title = `epoch ${epoch + 1}/${epochs}`): void {
     this.stop();
     this.started = Date.now();
     this.firstStep = firstStep;
     this.bar = new SingleBar({
       stream: this.stream,
-      format: `epoch ${epoch + 1}/${epochs} {bar} {percentage}% | {value}/{total} | {ips} img/s | loss {loss} | acc {acc} | ETA {left}`,
+      format: `${title} {bar} {percentage}% | {value}/{total} | {ips} img/s | loss {loss} | acc {acc} | ETA {left}`,
       barCompleteChar: '█',
       barIncompleteChar: '░',
       hideCursor: true,
@@ -83,10 +84,12 @@ class LineProgress implements Progress {
   private nextAt = 0;
   private started = 0;
   private firstStep = 0;
+  private title = '';
 
   constructor(private readonly write: (text: string) => void) {}
 
-  start(_epoch: number, _epochs: number, steps: number, firstStep: number): void {
+  start(epoch: number, epochs: number, steps: number, firstStep: number, title = `epoch ${epoch + 1}/${epochs}`): void {
+    this.title = title;
     this.started = Date.now();
     this.firstStep = firstStep;
     this.nextAt = firstStep + Math.max(1, Math.ceil(steps / 10));
@@ -99,7 +102,7 @@ class LineProgress implements Progress {
     const elapsed = (Date.now() - this.started) / 1000;
     const left = done > 0 ? (elapsed / done) * (s.steps - s.step) : NaN;
     this.write(
-      `epoch ${s.epoch + 1}/${s.epochs}  step ${s.step}/${s.steps}  loss ${s.loss.toFixed(4)}  acc ${(s.accuracy * 100).toFixed(1)}%  ` +
+      `${this.title}  step ${s.step}/${s.steps}  loss ${s.loss.toFixed(4)}  acc ${(s.accuracy * 100).toFixed(1)}%  ` +
         `${s.imagesPerSecond.toFixed(0)} img/s  eta ${seconds(left)}`,
     );
   }

@@ -310,8 +310,11 @@ export async function runTraining(options: Partial<RunOptions>, stream: NodeJS.W
   }
 }
 
-/** Test loss and accuracy of a checkpoint on its dataset's test split. */
-export async function runEvaluation(options: { checkpoint: string; dataset?: RunDataset; data?: string; batchSize?: number; device?: DeviceRequest; progress?: ProgressMode }): Promise<{ testLoss: number; testAccuracy: number; images: number; device: string }> {
+/**
+ * Test loss and accuracy of a checkpoint on its dataset's test split. `progress` shows the
+ * batches done (default 'none'); `signal` stops at the next batch with an AbortError.
+ */
+export async function runEvaluation(options: { checkpoint: string; dataset?: RunDataset; data?: string; batchSize?: number; device?: DeviceRequest; progress?: ProgressMode; signal?: AbortSignal }): Promise<{ testLoss: number; testAccuracy: number; images: number; device: string }> {
   const where = 'senet eval';
   if (options === null || typeof options !== 'object') fail('SENET_ARGUMENT', where, 'options', 'an object', describe(options));
   checkRule(where, '--checkpoint', options.checkpoint, { kind: 'path' });
@@ -319,6 +322,8 @@ export async function runEvaluation(options: { checkpoint: string; dataset?: Run
   if (options.data !== undefined) checkRule(where, '--data', options.data, { kind: 'path' });
   const batchSize = options.batchSize === undefined ? 256 : checkInt(where, '--batch-size', options.batchSize, 1, 65_536);
   if (options.device !== undefined) checkRule(where, '--device', options.device, RUN_OPTION_RULES.device.rule);
+  if (options.progress !== undefined) checkRule(where, '--progress', options.progress, RUN_OPTION_RULES.progress.rule);
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) fail('SENET_ARGUMENT', where, 'signal', 'an AbortSignal', describe(options.signal));
   const ck = await loadTrainingCheckpoint(options.checkpoint);
   const saved = ck.info['dataset'];
   const dataset = options.dataset ?? (saved === undefined ? 'fashion-mnist' : (checkRule(`${options.checkpoint}: info`, 'dataset', saved, { kind: 'choice', choices: RUN_DATASETS }, 'SENET_FORMAT') as RunDataset));
@@ -348,7 +353,7 @@ export async function runEvaluation(options: { checkpoint: string; dataset?: Run
   const loader = new BatchLoader(test, { batchSize, shuffle: false, augment, seed: 0 });
   try {
     model.loadStateDict(ck.state);
-    const r = await trainer.evaluate(loader, [test.height, test.width]);
+    const r = await trainer.evaluate(loader, [test.height, test.width], { progress: options.progress ?? 'none', signal: options.signal });
     return { testLoss: r.loss, testAccuracy: r.accuracy, images: r.images, device };
   } finally {
     await loader.close();

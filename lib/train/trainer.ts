@@ -85,6 +85,14 @@ export class AbortError extends Error {
   }
 }
 
+/** How Trainer.evaluate reports and stops. */
+export interface EvaluateOptions {
+  /** Progress over the batches: 'auto' | 'bar' | 'lines' | 'none' (default 'none'). */
+  progress?: ProgressMode;
+  /** Stops at the next batch; evaluate then rejects with an AbortError. */
+  signal?: AbortSignal;
+}
+
 /** Per-batch information given to onBatchEnd. */
 export interface BatchInfo {
   epoch: number;
@@ -278,29 +286,49 @@ export class Trainer {
 
   /**
    * Mean loss and accuracy of the model in eval mode over a whole source. Each batch's loss is
-   * read while the next one is computed.
+   * read while the next one is computed. `options.progress` shows the batches done (default
+   * 'none'; fit's own evaluations show none); `options.signal` stops at the next batch and
+   * rejects with an AbortError whose `step` is that batch (from 1).
    */
-  async evaluate(source: BatchSource, imageSize: readonly [number, number]): Promise<{ loss: number; accuracy: number; images: number }> {
+  async evaluate(source: BatchSource, imageSize: readonly [number, number], options: EvaluateOptions = {}): Promise<{ loss: number; accuracy: number; images: number }> {
+    const where = 'Trainer.evaluate';
+    checkOptions(where, options);
+    const mode = options.progress === undefined ? 'none' : checkOneOf(where, 'progress', options.progress, ['auto', 'bar', 'lines', 'none'] as const);
+    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) fail('SENET_ARGUMENT', where, 'signal', 'an AbortSignal', describe(options.signal));
+    const progress = mode === 'none' ? undefined : makeProgress(mode);
     this.model.eval();
-    let loss = 0, correct = 0, images = 0;
+    let loss = 0, correct = 0, images = 0, batches = 0, done = 0;
+    const started = performance.now();
     const pending: Promise<void>[] = [];
     try {
+      progress?.start(0, 1, source.batchesPerEpoch, 0, 'eval');
       for await (const batch of source.epoch(0)) {
+        if (options.signal?.aborted) {
+          await Promise.all(pending);
+          throw new AbortError(`evaluation was aborted at batch ${batches + 1}`, { cause: options.signal.reason, epoch: 1, step: batches + 1 });
+        }
         const { x, y } = this.upload(batch, imageSize, 0);
         const out = ops.crossEntropyForward(this.model.logits(x), y, { labelSmoothing: this.labelSmoothing }, { loss: this.loss.get([]), correct: this.correct.get([], 'int32') });
         const size = batch.size;
+        batches += 1;
         // Reads are queued behind this batch's ops: the buffers reused by the next batch are read first.
         pending.push(
           Promise.all([out.loss.data(), out.correct.data()]).then(([l, c]) => {
             loss += (l as Float32Array)[0]! * size;
             correct += (c as Int32Array)[0]!;
             images += size;
+            done += 1;
+            progress?.update({
+              epoch: 0, epochs: 1, step: Math.min(done, source.batchesPerEpoch), steps: source.batchesPerEpoch,
+              loss: loss / images, accuracy: correct / images, imagesPerSecond: images / ((performance.now() - started) / 1000),
+            });
           }),
         );
         if (pending.length > 1) await pending.shift();
       }
       await Promise.all(pending);
     } finally {
+      progress?.stop();
       this.model.train();
     }
     // A mean over nothing is NaN: an empty test set must not read as a result.

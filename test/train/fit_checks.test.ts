@@ -1,7 +1,7 @@
 import test from 'ava';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createModel, makeSchedule, SGD, Trainer, type BatchSource, type TrainBatch, type TrainerOptions } from '../../lib';
+import { AbortError, createModel, makeSchedule, SGD, Trainer, type BatchSource, type TrainBatch, type TrainerOptions } from '../../lib';
 import { BatchLoader, type ImageDataset } from '../../lib/data';
 import { DivergenceWatch } from '../../lib/train/divergence';
 import { rejected, tempDir } from '../data/helpers';
@@ -79,6 +79,23 @@ test('evaluate over no images is SENET_ARGUMENT, not a NaN accuracy', async (t) 
   const e = await rejected(s.trainer.evaluate(empty, [8, 8]));
   t.is(e.code, 'SENET_ARGUMENT');
   t.regex(e.message, /Trainer\.evaluate: source: expected at least one image/);
+  s.close();
+});
+
+test('evaluate stops at the next batch when its signal aborts, and checks its options', async (t) => {
+  const s = setup();
+  const ac = new AbortController();
+  ac.abort(new Error('enough'));
+  const e = (await rejected(s.trainer.evaluate(loader(stripes(32, 1), 16), [8, 8], { signal: ac.signal }))) as unknown as AbortError;
+  t.true(e instanceof AbortError);
+  t.is(e.code, 'ABORT_ERR');
+  t.is(e.step, 1);
+  t.regex(e.message, /evaluation was aborted at batch 1/);
+  t.is((e.cause as Error).message, 'enough');
+  t.is((await rejected(s.trainer.evaluate(loader(stripes(32, 1), 16), [8, 8], { progress: 'loud' as 'none' }))).code, 'SENET_ARGUMENT');
+  t.is((await rejected(s.trainer.evaluate(loader(stripes(32, 1), 16), [8, 8], { signal: {} as AbortSignal }))).code, 'SENET_ARGUMENT');
+  const r = await s.trainer.evaluate(loader(stripes(32, 1), 16), [8, 8], { progress: 'none' });
+  t.is(r.images, 32);
   s.close();
 });
 
