@@ -63,7 +63,9 @@ export interface CpuReport {
   /**
    * Threads in its team right now: fewer than `threads` while other processes or threads keep
    * cores busy, so that no step waits on a thread the scheduler has parked. Measured every 200 ms
-   * of work; `adaptiveThreads` is false when $SENET_ADAPTIVE_THREADS=0 keeps the team at `threads`.
+   * of work. Only the default team adapts: setNumThreads, $OMP_NUM_THREADS or
+   * $SENET_ADAPTIVE_THREADS=0 keep it at `threads` (`adaptiveThreads` false), as bit-identical
+   * runs need.
    */
   activeThreads: number;
   /** Whether the team follows the machine's load (see `activeThreads`). */

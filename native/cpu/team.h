@@ -3,14 +3,19 @@
 // oneDNN's fork-join parallelism assumes that every thread of the team runs: when something else
 // keeps a core busy (another process, a busy worker thread, our own data loader), each parallel
 // region waits for the thread the scheduler has parked. On 2 cores a forward of the default
-// model went from 25-29 ms alone to 55-64 ms next to one busy process, and to 110-1,500 ms with
-// two senet processes at once; with the team cut to the cores left free, 44 ms and 35-53 ms.
+// model took 21-27 ms alone, 64 ms next to one busy process and 160-178 ms with two senet
+// processes at once; with the team cut to the cores left free, 44 ms and 46-50 ms.
 //
 // So, every 200 ms of work, the executor's thread compares the CPU time the machine spent
 // (/proc/stat, over the cores this process may run on) with its team's own (the threads' CPU
-// clocks), and sizes the team to the cores the others leave, between 1 and the threads asked
-// for. A new size needs two windows in a row that agree. SENET_ADAPTIVE_THREADS=0 keeps the team
-// at the size asked for.
+// clocks), and sizes the team to the cores the others leave, between 1 and the default size.
+// A new size needs two windows in a row that agree.
+//
+// Only the default team adapts. How oneDNN splits a reduction depends on the team's size, so a
+// training run whose team changed differs from one whose team did not in the last bits (34 of
+// the 64 tensors of a tiny network after 3 steps, 1 thread against 2). A size the user chose
+// (setNumThreads, --threads, OMP_NUM_THREADS) is kept, and SENET_ADAPTIVE_THREADS=0 keeps the
+// default one: then runs and resumes are bit-identical.
 #pragma once
 
 namespace senet::cpu {
