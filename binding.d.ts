@@ -142,6 +142,7 @@ export interface NativeBinding {
   memory(): NativeMemory;
   setNumThreads(n: number): void;
   getNumThreads(): number;
+  resetNumThreads(): void;
   threadsReport(): { requested: number; active: number; adaptive: boolean; quotaCores: number };
   /** The function that runs a full garbage collection before a failed GPU allocation is retried. */
   setGarbageCollector(gc: () => void): void;

@@ -131,6 +131,15 @@ export function setNumThreads(n: number): void {
   binding.setNumThreads(checkInt('setNumThreads', 'n', n, 1, 4096));
 }
 
+/**
+ * Undoes setNumThreads: the CPU backend computes with its default team again (every usable core,
+ * fewer while other work keeps cores busy; see `backends().cpu`). Applies to ops queued after
+ * the call.
+ */
+export function resetNumThreads(): void {
+  binding.resetNumThreads();
+}
+
 /** The threads the CPU backend computes with. */
 export function getNumThreads(): number {
   return binding.getNumThreads();

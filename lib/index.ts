@@ -33,6 +33,7 @@ export {
   selectCudaDevice,
   synchronize,
   setNumThreads,
+  resetNumThreads,
   getNumThreads,
   type BackendsReport,
   type CpuReport,

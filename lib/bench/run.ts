@@ -8,7 +8,7 @@
  */
 import * as os from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { backends, getNumThreads, resolveDevice, synchronize, type DeviceRequest } from '../backends';
+import { backends, getNumThreads, resetNumThreads, resolveDevice, setNumThreads, synchronize, type DeviceRequest } from '../backends';
 import { binding } from '../binding';
 import { createModel, PRESETS, type ModelName, type SEResNeXtConfig } from '../nn';
 import * as ops from '../ops';
@@ -310,6 +310,9 @@ export async function runBench(options: Partial<BenchOptions> = {}): Promise<Ben
   const info = binding.buildInfo();
   const b = backends();
   const threads = senetThreads();
+  // A fixed team, as PyTorch's: the default one would leave out cores that other work keeps busy.
+  const pinned = b.cpu.adaptiveThreads;
+  if (pinned) setNumThreads(threads);
   const versions: Record<string, string> = { senet: senetVersion(), oneDNN: info.onednn, node: process.version };
   let deviceInfo: BenchResult['device'] = { kind: device, name: os.cpus()[0]?.model.trim() ?? 'unknown CPU', threads, isa: info.cpuIsa };
   if (device === 'cuda') {
@@ -330,6 +333,8 @@ export async function runBench(options: Partial<BenchOptions> = {}): Promise<Ben
     const e = err as { code?: string; message?: string };
     error = { code: e.code ?? null, message: e.message ?? String(err) };
     o.log?.write(`[senet] failed: ${error.message}${error.code ? ` [${error.code}]` : ''}\n`);
+  } finally {
+    if (pinned) resetNumThreads();
   }
   memory.sample();
 

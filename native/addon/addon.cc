@@ -180,6 +180,13 @@ Napi::Value set_num_threads(const Napi::CallbackInfo& info) {
   });
 }
 
+Napi::Value reset_num_threads(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    cpu::reset_num_threads();
+    return info.Env().Undefined();
+  });
+}
+
 Napi::Value get_num_threads_body(const Napi::CallbackInfo& info);
 
 Napi::Value get_num_threads(const Napi::CallbackInfo& info) {
@@ -252,6 +259,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("memory", Napi::Function::New<memory>(env, "memory"));
   exports.Set("setNumThreads", Napi::Function::New<set_num_threads>(env, "setNumThreads"));
   exports.Set("getNumThreads", Napi::Function::New<get_num_threads>(env, "getNumThreads"));
+  exports.Set("resetNumThreads", Napi::Function::New<reset_num_threads>(env, "resetNumThreads"));
   exports.Set("threadsReport", Napi::Function::New<threads_report>(env, "threadsReport"));
   exports.Set("setGarbageCollector", Napi::Function::New<set_garbage_collector>(env, "setGarbageCollector"));
   register_ops(env, exports);

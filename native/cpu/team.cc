@@ -166,6 +166,15 @@ void team_request(int n) noexcept {
   resize(t, n);
 }
 
+void team_reset() noexcept {
+  Team& t = team();
+  t.requested = team_default_size();
+  t.adaptive = team_adaptive_setting() && t.cores >= 1;
+  resize(t, t.requested);
+  if (t.adaptive) begin_window(t);
+  publish(t);
+}
+
 void team_after_task() noexcept {
   Team& t = team();
   if (!t.adaptive) return;

@@ -33,6 +33,8 @@ int team_default_size() noexcept;
 int team_quota_cores() noexcept;
 /// On the CPU executor's thread: the team size the user chose, kept from then on.
 void team_request(int n) noexcept;
+/// On the CPU executor's thread: back to the default team (adaptive unless switched off).
+void team_reset() noexcept;
 /// Executor hooks of the CPU backend.
 void team_start() noexcept;
 void team_after_task() noexcept;

@@ -29,6 +29,11 @@ void set_num_threads(int n) {
   Executor::of(Device::Cpu).submit_always([n] { team_request(n); });
 }
 
+void reset_num_threads() {
+  g_threads = 0;
+  Executor::of(Device::Cpu).submit_always([] { team_reset(); });
+}
+
 int num_threads() {
   const int n = g_threads.load();
   return n > 0 ? n : team_default_size();

@@ -6,6 +6,8 @@ namespace senet::cpu {
 
 /// Default: OMP_NUM_THREADS, else every core this process may run on, at most its cgroup's quota.
 void set_num_threads(int n);
+/// Back to the default team: every usable core, fewer while other work keeps cores busy.
+void reset_num_threads();
 int num_threads();
 
 struct ThreadsReport {

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { backends, createModel, getNumThreads, randn, setNumThreads } from '../../lib';
+import { backends, createModel, getNumThreads, randn, resetNumThreads, setNumThreads } from '../../lib';
 import { maxRelError } from '../reference';
 
 const lib = path.join(__dirname, '..', '..', 'lib', 'index.js');
@@ -113,6 +113,18 @@ test.serial('setNumThreads sets the threads of the CPU backend; results do not d
   }
   t.is(getNumThreads(), before);
   t.like(backends().cpu, { threads: before, adaptiveThreads: false });
+});
+
+serialTeamTest('resetNumThreads returns to the default team, which adapts again', true, async (t) => {
+  const cpu = backends().cpu;
+  setNumThreads(1);
+  t.like(backends().cpu, { threads: 1, adaptiveThreads: false });
+  resetNumThreads();
+  const x = randn([4], { seed: 1 });
+  await x.data(); // the reset is applied on the executor, in queue order
+  x.dispose();
+  t.like(backends().cpu, { threads: cpu.threads, adaptiveThreads: true });
+  t.true(backends().cpu.activeThreads >= 1 && backends().cpu.activeThreads <= cpu.threads);
 });
 
 serialTeamTest('setNumThreads(1) applies to the shapes already computed with more threads', false, async (t) => {
