@@ -61,8 +61,9 @@ export interface CpuReport {
   /** Threads it computes with (setNumThreads). */
   threads: number;
   /**
-   * Threads in its team right now: fewer than `threads` while other processes or threads keep
-   * cores busy, so that no step waits on a thread the scheduler has parked. Measured every 200 ms
+   * Threads in its team right now: fewer than `threads` while other processes keep cores busy,
+   * so that no step waits on a thread the scheduler has parked (this process's own threads do
+   * not count: the data loader's workers are meant to overlap with it). Measured every 200 ms
    * of work. Only the default team adapts: setNumThreads, $OMP_NUM_THREADS or
    * $SENET_ADAPTIVE_THREADS=0 keep it at `threads` (`adaptiveThreads` false), as bit-identical
    * runs need.
@@ -124,8 +125,8 @@ export function synchronize(device?: Device): void {
  * The threads the CPU backend computes with (oneDNN and senet's loops). The default is
  * $OMP_NUM_THREADS, else every core this process may use, at most its cgroup's CPU quota
  * (`backends().cpu.cpuQuota`). Applies to ops queued after the call.
- * While other work keeps cores busy the backend computes with fewer, never more (see
- * `backends().cpu.activeThreads`).
+ * While other processes keep cores busy the default team computes with fewer, never more (see
+ * `backends().cpu.activeThreads`); a size set here is kept.
  */
 export function setNumThreads(n: number): void {
   binding.setNumThreads(checkInt('setNumThreads', 'n', n, 1, 4096));
@@ -133,7 +134,7 @@ export function setNumThreads(n: number): void {
 
 /**
  * Undoes setNumThreads: the CPU backend computes with its default team again (every usable core,
- * fewer while other work keeps cores busy; see `backends().cpu`). Applies to ops queued after
+ * fewer while other processes keep cores busy; see `backends().cpu`). Applies to ops queued after
  * the call.
  */
 export function resetNumThreads(): void {

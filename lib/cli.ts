@@ -70,7 +70,7 @@ const TRAIN_HELP = `Usage: senet train [options]
   --seed N            (default ${DEFAULT_RUN.seed})
   --workers N         data worker threads, 0 to 64 (default 1, 2 with more than 4 usable cores)
   --threads N         fix the CPU backend's threads at N (default: every core, fewer
-                      while other work keeps cores busy)
+                      while other processes keep cores busy)
   --checkpoint-every N  also checkpoint every N steps (default: at each epoch's end only)
   --progress KIND     auto | bar | lines | none (default auto: a bar on a terminal, lines otherwise;
                       none also hides the epoch summaries and the test line: only warnings and errors)
@@ -88,7 +88,7 @@ const EVAL_HELP = `Usage: senet eval --checkpoint PATH [options]
   --batch-size N      (default 256)
   --device KIND       auto | cpu | cuda (default auto)
   --threads N         fix the CPU backend's threads at N (default: every core, fewer
-                      while other work keeps cores busy)
+                      while other processes keep cores busy)
   --progress KIND     auto | bar | lines | none (default auto: a bar on a terminal, lines otherwise)
   --json              print one JSON object as the last line
 `;
@@ -109,7 +109,7 @@ senet / PyTorch are printed.
   --stem KIND         imagenet | cifar (default: the model's)
   --device KIND       auto | cpu | cuda (default ${DEFAULT_BENCH.device}: CUDA when fully available)
   --threads N         fix the CPU backend's threads at N (default: every core, fewer
-                      while other work keeps cores busy)
+                      while other processes keep cores busy)
   --steps N           steps per timed repeat (default ${DEFAULT_BENCH.steps})
   --warmup N          untimed steps first (default ${DEFAULT_BENCH.warmup})
   --repeats N         timed repeats; each figure is their median (default ${DEFAULT_BENCH.repeats})
@@ -129,7 +129,7 @@ the checkpoint's model was trained (its input size and channels, mean and std, c
   --batch-size N      images per forward pass (default 32)
   --device KIND       auto | cpu | cuda (default auto)
   --threads N         fix the CPU backend's threads at N (default: every core, fewer
-                      while other work keeps cores busy)
+                      while other processes keep cores busy)
   --json              one JSON object per image and line: {"file", "top": [{"label", "index", "probability"}]}
 `;
 
@@ -331,7 +331,7 @@ function info(argv: string[]): number {
   const { cpu, cuda } = report.backends;
   const lines = [
     `senet ${report.version} (Node ${report.node}, N-API ${report.napiVersion})`,
-    `cpu   available: oneDNN ${cpu.onednn}, ${cpu.isa}, ${cpu.runtime}, ${cpu.threads} thread(s) (${cpu.adaptiveThreads ? 'fewer while other work keeps cores busy' : 'fixed'}${cpu.cpuQuota !== null ? `; cgroup CPU quota ${cpu.cpuQuota} core(s)` : ''}), ${cpu.waitPolicy} waiting`,
+    `cpu   available: oneDNN ${cpu.onednn}, ${cpu.isa}, ${cpu.runtime}, ${cpu.threads} thread(s) (${cpu.adaptiveThreads ? 'fewer while other processes keep cores busy' : 'fixed'}${cpu.cpuQuota !== null ? `; cgroup CPU quota ${cpu.cpuQuota} core(s)` : ''}), ${cpu.waitPolicy} waiting`,
     cuda.available ? 'cuda  available' : `cuda  unavailable: ${cuda.reason}`,
   ];
   if (cuda.built) {

@@ -310,7 +310,7 @@ export async function runBench(options: Partial<BenchOptions> = {}): Promise<Ben
   const info = binding.buildInfo();
   const b = backends();
   const threads = senetThreads();
-  // A fixed team, as PyTorch's: the default one would leave out cores that other work keeps busy.
+  // A fixed team, as PyTorch's: the default one would leave out cores that other processes keep busy.
   const pinned = b.cpu.adaptiveThreads;
   if (pinned) setNumThreads(threads);
   const versions: Record<string, string> = { senet: senetVersion(), oneDNN: info.onednn, node: process.version };

@@ -3,7 +3,6 @@
 #include "cpu/cpu_quota.h"
 
 #include <omp.h>
-#include <pthread.h>
 #include <sched.h>
 #include <time.h>
 
@@ -71,8 +70,7 @@ struct Team {
   int cores = 0;  // in `cpus`
   Clock::time_point window_start;
   MachineTimes machine;
-  std::vector<clockid_t> clocks;  // the team's threads, master first
-  std::vector<double> clock_start;
+  double process_start = 0;  // this process's CPU seconds when the window began
   int proposal = 0;
   int agreeing = 0;
 };
@@ -91,25 +89,9 @@ void publish(const Team& t) {
   g_adaptive = t.adaptive;
 }
 
-// Starts a window: the team's CPU clocks (its threads may differ after a resize) and the machine's.
+// Starts a window: this process's CPU time and the machine's.
 void begin_window(Team& t) {
-  std::vector<clockid_t> clocks(static_cast<size_t>(t.active), clockid_t{});
-  std::vector<char> ok(clocks.size(), 0);
-#pragma omp parallel num_threads(t.active)
-  {
-    const int i = omp_get_thread_num();
-    if (i < static_cast<int>(clocks.size()))
-      ok[static_cast<size_t>(i)] = pthread_getcpuclockid(pthread_self(), &clocks[static_cast<size_t>(i)]) == 0;
-  }
-  t.clocks.clear();
-  t.clock_start.clear();
-  for (size_t i = 0; i < clocks.size(); ++i) {
-    if (!ok[i]) continue;
-    const double s = seconds_of(clocks[i]);
-    if (s < 0) continue;
-    t.clocks.push_back(clocks[i]);
-    t.clock_start.push_back(s);
-  }
+  t.process_start = seconds_of(CLOCK_PROCESS_CPUTIME_ID);
   if (!read_machine_times(t.cpus, t.machine)) t.adaptive = false;
   t.window_start = Clock::now();
 }
@@ -132,12 +114,9 @@ int fitting_size(Team& t, double window_s) {
   const unsigned long long total = now.total - t.machine.total;
   if (total == 0) return t.active;
   const double busy_cores = static_cast<double>(now.busy - t.machine.busy) / static_cast<double>(total) * t.cores;
-  double team_s = 0;
-  for (size_t i = 0; i < t.clocks.size(); ++i) {
-    const double s = seconds_of(t.clocks[i]);
-    if (s >= t.clock_start[i]) team_s += s - t.clock_start[i];
-  }
-  const double others = std::max(0.0, busy_cores - team_s / window_s);
+  // Other processes only (see team.h).
+  const double process_s = seconds_of(CLOCK_PROCESS_CPUTIME_ID) - t.process_start;
+  const double others = std::max(0.0, busy_cores - std::max(0.0, process_s) / window_s);
   const double free_cores = t.cores - others;
   // Less than half a core taken: the team asked for (which may exceed the cores: the user's call).
   if (free_cores >= std::min(t.requested, t.cores) - 0.5) return t.requested;

@@ -1,15 +1,17 @@
 // The CPU executor's OpenMP team, sized to the cores this process can actually get.
 //
-// oneDNN's fork-join parallelism assumes that every thread of the team runs: when something else
-// keeps a core busy (another process, a busy worker thread, our own data loader), each parallel
-// region waits for the thread the scheduler has parked. On 2 cores a forward of the default
-// model took 21-27 ms alone, 64 ms next to one busy process and 160-178 ms with two senet
-// processes at once; with the team cut to the cores left free, 44 ms and 46-50 ms.
+// oneDNN's fork-join parallelism assumes that every thread of the team runs: when another
+// process keeps a core busy, each parallel region waits for the thread the scheduler has
+// parked. On 2 cores a forward of the default model took 21-27 ms alone, 64 ms next to one busy
+// process and 160-178 ms with two senet processes at once; with the team cut to the cores left
+// free, 44 ms and 46-50 ms.
 //
 // So, every 200 ms of work, the executor's thread compares the CPU time the machine spent
-// (/proc/stat, over the cores this process may run on) with its team's own (the threads' CPU
-// clocks), and sizes the team to the cores the others leave, between 1 and the default size.
-// A new size needs two windows in a row that agree.
+// (/proc/stat, over the cores this process may run on) with this process's own, and sizes the
+// team to the cores the other processes leave, between 1 and the default size. A new size needs
+// two windows in a row that agree. This process's other threads (the JavaScript thread, the
+// data loader's workers, sharp's decoders) do not count: they are meant to overlap with the
+// team, and leaving their cores idle cost 15-20 % of an image folder's training throughput.
 //
 // Only the default team adapts. How oneDNN splits a reduction depends on the team's size, so a
 // training run whose team changed differs from one whose team did not in the last bits (34 of

@@ -6,13 +6,13 @@ namespace senet::cpu {
 
 /// Default: OMP_NUM_THREADS, else every core this process may run on, at most its cgroup's quota.
 void set_num_threads(int n);
-/// Back to the default team: every usable core, fewer while other work keeps cores busy.
+/// Back to the default team: every usable core, fewer while other processes keep cores busy.
 void reset_num_threads();
 int num_threads();
 
 struct ThreadsReport {
   int requested;  // num_threads()
-  int active;     // the team now: fewer while other work keeps cores busy (cpu/team.h)
+  int active;     // the team now: fewer while other processes keep cores busy (cpu/team.h)
   bool adaptive;  // whether the team follows the machine's load
   int quota_cores;  // the cgroup's CPU quota in cores, 0 without one
 };

@@ -1,8 +1,7 @@
 import test, { type ExecutionContext } from 'ava';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { backends, createModel, getNumThreads, randn, resetNumThreads, setNumThreads } from '../../lib';
 import { maxRelError } from '../reference';
 
@@ -64,14 +63,14 @@ function serialTeamTest(title: string, adaptive: boolean, fn: (t: ExecutionConte
 }
 
 // These run in one process, in order: the first one sees the default (adaptive) team.
-serialTeamTest('the default team follows the machine: a busy thread next to it shrinks it, results stay correct', true, async (t) => {
+serialTeamTest('the default team follows the machine: a busy process next to it shrinks it, results stay correct', true, async (t) => {
   const cpu = backends().cpu;
   const model = createModel('seresnext26_32x4d', { device: 'cpu', numClasses: 10, inChannels: 3, stem: 'cifar', seed: 5 });
   model.eval();
   const x = randn([8, 16, 16, 3], { seed: 6 });
   const expected = await model.forward(x).data();
-  // One core kept busy by another thread of this process: the team must leave it.
-  const hog = new Worker('for (;;) {}', { eval: true });
+  // One core kept busy by another process: the team must leave it.
+  const hog = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
   try {
     let smallest = backends().cpu.activeThreads;
     const until = Date.now() + 20_000;
@@ -80,11 +79,11 @@ serialTeamTest('the default team follows the machine: a busy thread next to it s
       t.true(maxRelError(Array.from(y), Array.from(expected)) < 1e-5);
       smallest = Math.min(smallest, backends().cpu.activeThreads);
     }
-    t.true(smallest < cpu.threads, `the team stayed at ${cpu.threads} next to a busy thread`);
+    t.true(smallest < cpu.threads, `the team stayed at ${cpu.threads} next to a busy process`);
     t.true(smallest >= 1);
     t.true(backends().cpu.adaptiveThreads);
   } finally {
-    await hog.terminate();
+    hog.kill('SIGKILL');
     x.dispose();
     model.dispose();
   }
