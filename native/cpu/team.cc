@@ -179,7 +179,9 @@ int team_quota_cores() noexcept {
 }
 
 int team_default_size() noexcept {
-  const int n = omp_get_max_threads();  // OMP_NUM_THREADS, else the cores of the affinity mask
+  // OMP_NUM_THREADS, else the cores of the affinity mask. Read once: on the executor's thread
+  // omp_get_max_threads() is the team's size after a resize, not the default.
+  static const int n = omp_get_max_threads();
   const char* chosen = std::getenv("OMP_NUM_THREADS");
   if (chosen && *chosen) return n;
   const int quota = team_quota_cores();
