@@ -56,6 +56,12 @@ export function checkOneOf<S extends string>(where: string, what: string, value:
 }
 
 /** A plain options object (or undefined, read as {}). */
+/** An optional AbortSignal option. */
+export function checkSignal(where: string, value: unknown): AbortSignal | undefined {
+  if (value !== undefined && !(value instanceof AbortSignal)) fail('SENET_ARGUMENT', where, 'signal', 'an AbortSignal', describe(value));
+  return value;
+}
+
 export function checkOptions<O extends object>(where: string, value: O | undefined): Partial<O> {
   if (value === undefined) return {};
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {

@@ -16,7 +16,8 @@ import {
 } from './safetensors';
 
 /** The metadata `format` value that marks a senet checkpoint. */
-const FORMAT = 'senet-checkpoint/1';
+export const CHECKPOINT_FORMAT = 'senet-checkpoint/1';
+const FORMAT = CHECKPOINT_FORMAT;
 /** The metadata key holding the JSON state. */
 const STATE_KEY = 'senet.checkpoint';
 

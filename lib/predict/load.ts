@@ -4,9 +4,10 @@
  * preprocessing it was trained with.
  */
 import { resolveDevice, type DeviceRequest } from '../backends';
+import { CHECKPOINT_FORMAT } from '../io/checkpoint';
 import { readSafetensorsAsync } from '../io/safetensors';
 import { readWeights, WEIGHTS_FORMAT } from '../io/weights';
-import { createModel, type SEResNeXt } from '../nn';
+import { createModel, type SEResNeXt, type SEResNeXtConfig, type StateDict } from '../nn';
 import { loadTrainingCheckpoint } from '../train/trainer';
 import { describe, fail } from '../validate';
 import type { Preprocessing } from './preprocessing';
@@ -27,39 +28,27 @@ export async function loadModel(path: string, options?: LoadModelOptions): Promi
   if (typeof path !== 'string') fail('SENET_ARGUMENT', where, 'path', 'a file path', describe(path));
   const device = resolveDevice(options?.device ?? 'auto');
   const format = (await readSafetensorsAsync(path)).metadata['format'];
-  let model: SEResNeXt;
-  let preprocessing: unknown = null;
+  let config: SEResNeXtConfig;
+  let state: StateDict;
+  let preprocessing: unknown;
   if (format === WEIGHTS_FORMAT) {
     const w = await readWeights(path);
     if (w.config === null) fail('SENET_FORMAT', `${where}: ${path}`, 'metadata senet.config', "the network's config", 'none');
-    model = createModel(w.config, { device });
-    try {
-      model.loadStateDict(w.state);
-    } catch (err) {
-      model.dispose();
-      throw err;
-    }
-    preprocessing = w.preprocessing;
-  } else if (format === 'senet-checkpoint/1') {
+    ({ config, state, preprocessing } = w);
+  } else if (format === CHECKPOINT_FORMAT) {
     const ck = await loadTrainingCheckpoint(path);
-    model = createModel(ck.config, { device });
-    try {
-      model.loadStateDict(ck.state);
-    } catch (err) {
-      model.dispose();
-      throw err;
-    }
+    ({ config, state } = ck);
     preprocessing = ck.info['preprocessing'] ?? null;
   } else {
-    return fail('SENET_FORMAT', `${where}: ${path}`, 'metadata format', `'${WEIGHTS_FORMAT}' or 'senet-checkpoint/1' (a file that carries its config; for timm's weights use createModel(name, { weights }))`, format === undefined ? 'none' : describe(format));
+    return fail('SENET_FORMAT', `${where}: ${path}`, 'metadata format', `'${WEIGHTS_FORMAT}' or '${CHECKPOINT_FORMAT}' (a file that carries its config; for timm's weights use createModel(name, { weights }))`, format === undefined ? 'none' : describe(format));
   }
-  if (preprocessing !== null) {
-    try {
-      model.preprocessing = preprocessing as Preprocessing;
-    } catch (err) {
-      model.dispose();
-      throw err;
-    }
+  const model = createModel(config, { device });
+  try {
+    model.loadStateDict(state);
+    if (preprocessing !== null) model.preprocessing = preprocessing as Preprocessing;
+  } catch (err) {
+    model.dispose();
+    throw err;
   }
   model.eval();
   return model;

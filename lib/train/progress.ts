@@ -4,8 +4,10 @@
  */
 import { SingleBar } from 'cli-progress';
 
+/** The ways progress is shown. */
+export const PROGRESS_MODES = ['auto', 'bar', 'lines', 'none'] as const;
 /** How progress is shown. */
-export type ProgressMode = 'auto' | 'bar' | 'lines' | 'none';
+export type ProgressMode = (typeof PROGRESS_MODES)[number];
 
 /** What one update shows. */
 export interface ProgressState {

@@ -17,7 +17,7 @@ import { SenetError } from '../errors';
 import { createModel, PRESETS, type ModelName, type SEResNeXtConfig } from '../nn';
 import { SGD } from '../optim';
 import { makeSchedule, type ScheduleSpec } from '../optim/schedules';
-import { checkInt, checkRule, describe, fail } from '../validate';
+import { checkInt, checkRule, checkSignal, describe, fail } from '../validate';
 import type { Preprocessing } from '../predict/preprocessing';
 import { loadTrainingCheckpoint, type TrainingCheckpoint } from './checkpoint_file';
 import type { ProgressMode } from './progress';
@@ -323,7 +323,7 @@ export async function runEvaluation(options: { checkpoint: string; dataset?: Run
   const batchSize = options.batchSize === undefined ? 256 : checkInt(where, '--batch-size', options.batchSize, 1, 65_536);
   if (options.device !== undefined) checkRule(where, '--device', options.device, RUN_OPTION_RULES.device.rule);
   if (options.progress !== undefined) checkRule(where, '--progress', options.progress, RUN_OPTION_RULES.progress.rule);
-  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) fail('SENET_ARGUMENT', where, 'signal', 'an AbortSignal', describe(options.signal));
+  checkSignal(where, options.signal);
   const ck = await loadTrainingCheckpoint(options.checkpoint);
   const saved = ck.info['dataset'];
   const dataset = options.dataset ?? (saved === undefined ? 'fashion-mnist' : (checkRule(`${options.checkpoint}: info`, 'dataset', saved, { kind: 'choice', choices: RUN_DATASETS }, 'SENET_FORMAT') as RunDataset));

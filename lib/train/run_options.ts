@@ -8,7 +8,7 @@ import type { SenetErrorCode } from '../errors';
 import { PRESETS, type ModelName } from '../nn';
 import { checkRule, fail, type ValueRule } from '../validate';
 import type { DeviceRequest } from '../backends';
-import type { ProgressMode } from './progress';
+import { PROGRESS_MODES, type ProgressMode } from './progress';
 import type { RunDataset } from './run_data';
 
 /** What --dataset accepts: the built-in datasets and 'folder' (your images, root/<class>/*). */
@@ -131,7 +131,7 @@ export const RUN_OPTION_RULES: Readonly<Record<RunOptionKey, { flag: string; rul
   valCount: { flag: '--val', rule: int(0) },
   augment: { flag: '--augment', rule: { kind: 'bool' } },
   seed: { flag: '--seed', rule: int(0) },
-  progress: { flag: '--progress', rule: choice(['auto', 'bar', 'lines', 'none']) },
+  progress: { flag: '--progress', rule: choice(PROGRESS_MODES) },
   workers: { flag: '--workers', rule: int(0, 64) },
   checkpointEverySteps: { flag: '--checkpoint-every', rule: int(1) },
 };

@@ -21,13 +21,13 @@ import { makeSchedule, type LrSchedule } from '../optim/schedules';
 import { addTime, timed } from '../profile';
 import { Slot } from '../slot';
 import type { Tensor } from '../tensor';
-import { checkInt, checkNumber, checkOneOf, checkOptions, describe, fail } from '../validate';
+import { checkInt, checkNumber, checkOneOf, checkOptions, checkSignal, describe, fail } from '../validate';
 import { checkpointTensors, loadTrainingCheckpoint, stateForJson, TRAINING_FORMAT, type CheckpointState, type TrainingCheckpoint } from './checkpoint_file';
 
 export { loadTrainingCheckpoint, type TrainingCheckpoint } from './checkpoint_file';
 import { curvesSvg } from './curves';
 import { DivergenceWatch } from './divergence';
-import { makeProgress, type Progress, type ProgressMode } from './progress';
+import { makeProgress, PROGRESS_MODES, type Progress, type ProgressMode } from './progress';
 import { RunFolder } from './run_folder';
 
 /** One batch as the data layer makes it: images (size, H, W, C) normalised, labels. */
@@ -193,6 +193,7 @@ export class Trainer {
   private readonly schedule: LrSchedule;
   private readonly labelSmoothing: number;
   private readonly progress: Progress;
+  private readonly stream: NodeJS.WriteStream;
   private readonly nonFinite: 'error' | 'skip';
   private readonly checkpointEvery: number;
   private readonly warn: (message: string) => void;
@@ -223,9 +224,10 @@ export class Trainer {
     this.labelSmoothing = checkNumber(where, 'labelSmoothing', o.labelSmoothing ?? 0, 0, 1);
     this.nonFinite = checkOneOf(where, 'nonFinite', o.nonFinite ?? 'error', ['error', 'skip'] as const);
     this.checkpointEvery = o.checkpointEverySteps === undefined ? 0 : checkInt(where, 'checkpointEverySteps', o.checkpointEverySteps, 1);
-    this.progress = makeProgress(checkOneOf(where, 'progress', o.progress ?? 'auto', ['auto', 'bar', 'lines', 'none'] as const), o.stream);
+    this.stream = o.stream ?? process.stderr;
+    this.progress = makeProgress(checkOneOf(where, 'progress', o.progress ?? 'auto', PROGRESS_MODES), this.stream);
     if (o.onWarning !== undefined && typeof o.onWarning !== 'function') fail('SENET_ARGUMENT', where, 'onWarning', 'a function', describe(o.onWarning));
-    const stream = o.stream ?? process.stderr;
+    const stream = this.stream;
     this.warn = o.onWarning ?? ((message) => {
       this.progress.stop();
       stream.write(`${message}\n`);
@@ -293,9 +295,9 @@ export class Trainer {
   async evaluate(source: BatchSource, imageSize: readonly [number, number], options: EvaluateOptions = {}): Promise<{ loss: number; accuracy: number; images: number }> {
     const where = 'Trainer.evaluate';
     checkOptions(where, options);
-    const mode = options.progress === undefined ? 'none' : checkOneOf(where, 'progress', options.progress, ['auto', 'bar', 'lines', 'none'] as const);
-    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) fail('SENET_ARGUMENT', where, 'signal', 'an AbortSignal', describe(options.signal));
-    const progress = mode === 'none' ? undefined : makeProgress(mode);
+    const mode = checkOneOf(where, 'progress', options.progress ?? 'none', PROGRESS_MODES);
+    checkSignal(where, options.signal);
+    const progress = mode === 'none' ? undefined : makeProgress(mode, this.stream);
     this.model.eval();
     let loss = 0, correct = 0, images = 0, batches = 0, done = 0;
     const started = performance.now();
@@ -479,7 +481,7 @@ export class Trainer {
     const where = 'Trainer.fit';
     const epochs = checkInt(where, 'epochs', data.epochs, 1);
     const maxSteps = data.maxSteps === undefined ? Infinity : checkInt(where, 'maxSteps', data.maxSteps, 1);
-    if (data.signal !== undefined && !(data.signal instanceof AbortSignal)) fail('SENET_ARGUMENT', where, 'signal', 'an AbortSignal', describe(data.signal));
+    checkSignal(where, data.signal);
     this.checkData(where, data);
     const pos = this.position;
     const runStart = Date.now();

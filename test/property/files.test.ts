@@ -8,31 +8,19 @@ import { BatchLoader, checkSource, loadDataset } from '../../lib/data';
 import { readSafetensors, writeSafetensors, type TensorToWrite } from '../../lib/io';
 import { loadTrainingCheckpoint, type TrainingCheckpoint } from '../../lib/train/checkpoint_file';
 import { idxBytes, tempDir, bytes } from '../data/helpers';
-import { stripes, TINY } from '../train/tiny';
+import { stripes, TINY, TINY_AUG as AUG, tinyCheckpoint } from '../train/tiny';
 import { Outcomes, params } from './support';
 
 // Mutated files: a checkpoint's bytes, its JSON state, and IDX datasets. Every case either loads
 // into something the next steps (restore, a training step; a batch) accept, or is refused with an
 // Error carrying a SENET_ code. Never another error, never a silent misreading.
 
-const AUG = { cropPadding: 0, flip: false, mean: [0.4], std: [0.25] };
 const work = tempDir('senet-prop-files-');
 let caseNo = 0;
 const scratch = (name: string) => path.join(work, `${caseNo++}-${name}`);
 
 /** A real checkpoint of TINY, one epoch of two steps in. */
-const checkpoint = (async () => {
-  const dir = tempDir('senet-prop-ck-');
-  const model = createModel(TINY, { device: 'cpu', seed: 1 });
-  const sgd = new SGD(model, { lr: 0.05, momentum: 0.9 });
-  const trainer = new Trainer(model, sgd, { outDir: dir, progress: 'none' });
-  const train = new BatchLoader(stripes(32, 1), { batchSize: 16, shuffle: true, augment: AUG, seed: 1, workers: 0 });
-  await trainer.fit({ train, imageSize: [8, 8], epochs: 1 });
-  trainer.dispose();
-  sgd.dispose();
-  model.dispose();
-  return fs.readFileSync(path.join(dir, 'checkpoint.safetensors'));
-})();
+const checkpoint = tinyCheckpoint().then((file) => fs.readFileSync(file));
 
 /**
  * What a loaded checkpoint must survive: restoring into its network and training one more step.
@@ -104,6 +92,20 @@ function mutate(original: Uint8Array, m: ByteMutation): Buffer {
   }
 }
 
+/** Loads a checkpoint file (then removes it) and uses it, or records the refusal. */
+async function loadAndUse(file: string, outcomes: Outcomes, context: string): Promise<void> {
+  let ck: TrainingCheckpoint;
+  try {
+    ck = await loadTrainingCheckpoint(file);
+  } catch (err) {
+    outcomes.refused(err, context);
+    return;
+  } finally {
+    fs.rmSync(file, { force: true });
+  }
+  await useCheckpoint(ck, outcomes, context);
+}
+
 test('mutated checkpoint bytes load and train, or are refused with a code', async (t) => {
   const original = await checkpoint;
   const headerEnd = 8 + Number(original.readBigUInt64LE(0));
@@ -113,16 +115,7 @@ test('mutated checkpoint bytes load and train, or are refused with a code', asyn
       const file = scratch('checkpoint.safetensors');
       fs.writeFileSync(file, mutate(original, m));
       const context = `checkpoint mutation ${JSON.stringify(m)}`;
-      let ck: TrainingCheckpoint;
-      try {
-        ck = await loadTrainingCheckpoint(file);
-      } catch (err) {
-        outcomes.refused(err, context);
-        return;
-      } finally {
-        fs.rmSync(file, { force: true });
-      }
-      await useCheckpoint(ck, outcomes, context);
+      await loadAndUse(file, outcomes, context);
     }),
     params(150),
   );
@@ -161,16 +154,7 @@ test('hand-edited checkpoint state (any field set to any JSON value, or removed)
       const file = scratch('edited.safetensors');
       writeSafetensors(file, copy, { ...metadata, 'senet.checkpoint': JSON.stringify(s) });
       const context = `state edit ${p.join('.')} = ${JSON.stringify(v)}`;
-      let ck: TrainingCheckpoint;
-      try {
-        ck = await loadTrainingCheckpoint(file);
-      } catch (err) {
-        outcomes.refused(err, context);
-        return;
-      } finally {
-        fs.rmSync(file, { force: true });
-      }
-      await useCheckpoint(ck, outcomes, context);
+      await loadAndUse(file, outcomes, context);
     }),
     params(200),
   );

@@ -2,32 +2,15 @@ import test from 'ava';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createModel, SGD, Trainer } from '../../lib';
-import { BatchLoader } from '../../lib/data';
 import { readSafetensors, writeSafetensors, type TensorToWrite } from '../../lib/io';
 import { loadTrainingCheckpoint } from '../../lib/train/checkpoint_file';
 import { rejected, tempDir } from '../data/helpers';
-import { stripes, TINY } from './tiny';
+import { stripes, TINY, tinyCheckpoint } from './tiny';
 
 // A checkpoint is checked whole when it is read: every damaged or hand-edited field is an error
 // naming the file and the field, at load, never a TypeError after an epoch or a silent misreading.
 
-const AUG = { cropPadding: 0, flip: false, mean: [0.4], std: [0.25] };
-
-/** A real checkpoint of TINY after one epoch of two steps. */
-async function makeCheckpoint(): Promise<string> {
-  const dir = tempDir('senet-ckfile-');
-  const model = createModel(TINY, { device: 'cpu', seed: 1 });
-  const sgd = new SGD(model, { lr: 0.05, momentum: 0.9 });
-  const trainer = new Trainer(model, sgd, { outDir: dir, progress: 'none' });
-  const train = new BatchLoader(stripes(32, 1), { batchSize: 16, shuffle: true, augment: AUG, seed: 1, workers: 0 });
-  await trainer.fit({ train, imageSize: [8, 8], epochs: 1 });
-  trainer.dispose();
-  sgd.dispose();
-  model.dispose();
-  return path.join(dir, 'checkpoint.safetensors');
-}
-
-const good = makeCheckpoint();
+const good = tinyCheckpoint();
 
 type State = Record<string, unknown> & { position: Record<string, unknown>; optimizer: Record<string, unknown> };
 

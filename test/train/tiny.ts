@@ -1,8 +1,10 @@
 /**
  * A tiny network and an easy synthetic dataset, so that training tests run in seconds.
  */
-import type { ImageDataset } from '../../lib/data';
-import type { SEResNeXtConfig } from '../../lib';
+import * as path from 'node:path';
+import { createModel, SGD, Trainer, type SEResNeXtConfig } from '../../lib';
+import { BatchLoader, type ImageDataset } from '../../lib/data';
+import { tempDir } from '../data/helpers';
 
 /** Two stages, one block each, four groups: every kind of layer, a few thousand parameters. */
 export const TINY: SEResNeXtConfig = {
@@ -33,4 +35,21 @@ export function stripes(count: number, seed = 1): ImageDataset {
       }
   }
   return { name: 'stripes', images, labels, count, height: h, width: w, channels: 1, classes: ['right', 'left'] };
+}
+
+/** Augmentation for TINY's 8x8x1 images: none, only the normalisation. */
+export const TINY_AUG = { cropPadding: 0, flip: false, mean: [0.4], std: [0.25] };
+
+/** A real training checkpoint of TINY after one epoch of two steps; returns its path. */
+export async function tinyCheckpoint(): Promise<string> {
+  const dir = tempDir('senet-tiny-ck-');
+  const model = createModel(TINY, { device: 'cpu', seed: 1 });
+  const sgd = new SGD(model, { lr: 0.05, momentum: 0.9 });
+  const trainer = new Trainer(model, sgd, { outDir: dir, progress: 'none' });
+  const train = new BatchLoader(stripes(32, 1), { batchSize: 16, shuffle: true, augment: TINY_AUG, seed: 1, workers: 0 });
+  await trainer.fit({ train, imageSize: [8, 8], epochs: 1 });
+  trainer.dispose();
+  sgd.dispose();
+  model.dispose();
+  return path.join(dir, 'checkpoint.safetensors');
 }
