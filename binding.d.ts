@@ -13,11 +13,11 @@
  */
 
 /** Element types a tensor can hold. */
-export type NativeDType = 'float32' | 'int64' | 'int32' | 'uint8';
+export type NativeDType = 'float32' | 'bfloat16' | 'int64' | 'int32' | 'uint8';
 /** Where a tensor's memory lives. */
 export type NativeDevice = 'cpu' | 'cuda';
 /** The typed arrays that carry tensor data across the boundary. */
-export type NativeTypedArray = Float32Array | BigInt64Array | Int32Array | Uint8Array;
+export type NativeTypedArray = Float32Array | Uint16Array | BigInt64Array | Int32Array | Uint8Array;
 
 /** A handle on native memory. */
 export declare class NativeTensor {
@@ -61,6 +61,8 @@ export interface NativeConvBnParams extends NativeWindow {
   training: boolean;
   eps: number;
   momentum: number;
+  /** Allow TF32 tensor-core math on the GPU (precision 'tf32'); absent: false. */
+  tf32?: boolean;
 }
 
 /** Parameters of maxPoolForward / maxPoolBackward. */
@@ -87,6 +89,10 @@ export interface NativeBuildInfo {
   onednn: string;
   onednnCpuRuntime: string;
   cpuIsa: string;
+  /** oneDNN has native bf16 kernels for this CPU (avx512_core_bf16 or AMX). */
+  cpuBf16: boolean;
+  /** Why not, when cpuBf16 is false. */
+  cpuBf16Reason: string;
   cudaBuilt: boolean;
   napiVersion: number;
 }
@@ -152,6 +158,8 @@ export interface NativeBinding {
   fillUniform(a: { tensor: T; params: { low: number; high: number; seed: number | bigint } }): object;
   copy(a: { src: T; dst: T; onlyIf?: T | null }): object;
   add(a: { a: T; b: T; out?: Out }): { out: T };
+  /** y = x converted between float32 and bfloat16 (default: to the other of the two). */
+  cast(a: { x: T; y?: Out; params?: { dtype?: 'float32' | 'bfloat16' } }): { y: T };
   countNonFinite(a: { tensors: T[]; count?: Out }): { count: T };
   toChannelsLast(a: { x: T; y?: Out }): { y: T };
 
@@ -178,9 +186,9 @@ export interface NativeBinding {
   maxPoolForward(a: { x: T; y?: Out; params: NativeMaxPoolParams }): { y: T };
   maxPoolBackward(a: { dy: T; x: T; y: T; dx?: Out; params: NativeMaxPoolParams }): { dx: T };
   globalAvgPoolForward(a: { x: T; y?: Out }): { y: T };
-  globalAvgPoolBackward(a: { dy: T; dx?: Out; params?: { height: number; width: number } }): { dx: T };
-  linearForward(a: { x: T; w: T; b?: T | null; y?: Out }): { y: T };
-  linearBackward(a: { dy: T; x: T; w: T; dx?: Out; dw?: Out; db?: Out; params: { bias: boolean } }): {
+  globalAvgPoolBackward(a: { dy: T; dx?: Out; params?: { height: number; width: number; dtype?: 'float32' | 'bfloat16' } }): { dx: T };
+  linearForward(a: { x: T; w: T; b?: T | null; y?: Out; params?: { tf32?: boolean } }): { y: T };
+  linearBackward(a: { dy: T; x: T; w: T; dx?: Out; dw?: Out; db?: Out; params: { bias: boolean; tf32?: boolean } }): {
     dx: T | null; dw: T; db: T | null;
   };
   crossEntropyForward(a: { logits: T; labels: T; loss?: Out; correct?: Out; params: NativeCrossEntropyParams }): {
@@ -190,5 +198,5 @@ export interface NativeBinding {
   /** Checks SGD's hyper-parameters alone (as sgdStep would). */
   sgdCheckParams(a: { params: NativeSgdParams }): object;
   softmax(a: { logits: T; probabilities?: Out }): { probabilities: T };
-  sgdStep(a: { param: T; grad: T; momentumBuffer?: T | null; skip?: T | null; params: NativeSgdParams }): object;
+  sgdStep(a: { param: T; grad: T; momentumBuffer?: T | null; skip?: T | null; paramCopy?: T | null; params: NativeSgdParams }): object;
 }

@@ -9,6 +9,7 @@
 #include "addon/op_call.h"
 #include "addon/tensor_wrap.h"
 #include "core/cuda_probe.h"
+#include "ops/precision.h"
 #include "core/device_memory.h"
 #include "core/executor.h"
 #include "cpu/threads.h"
@@ -67,18 +68,10 @@ Napi::Value build_info_body(const Napi::CallbackInfo& info) {
   const dnnl_version_t* v = dnnl::version();
   o.Set("onednn", std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch));
   o.Set("onednnCpuRuntime", v->cpu_runtime == DNNL_RUNTIME_OMP ? "openmp" : "other");
-  const char* isa = "unknown";
-  switch (dnnl::get_effective_cpu_isa()) {
-    case dnnl::cpu_isa::sse41: isa = "sse41"; break;
-    case dnnl::cpu_isa::avx: isa = "avx"; break;
-    case dnnl::cpu_isa::avx2: isa = "avx2"; break;
-    case dnnl::cpu_isa::avx512_core: isa = "avx512_core"; break;
-    case dnnl::cpu_isa::avx512_core_vnni: isa = "avx512_core_vnni"; break;
-    case dnnl::cpu_isa::avx512_core_bf16: isa = "avx512_core_bf16"; break;
-    case dnnl::cpu_isa::avx512_core_amx: isa = "avx512_core_amx"; break;
-    default: break;
-  }
-  o.Set("cpuIsa", isa);
+  const CpuBf16 bf16 = cpu_bf16();
+  o.Set("cpuIsa", bf16.isa);
+  o.Set("cpuBf16", bf16.fast);
+  o.Set("cpuBf16Reason", bf16.reason);
 #ifdef SENET_WITH_CUDA
   o.Set("cudaBuilt", true);
 #else

@@ -83,7 +83,8 @@ DType Args::dtype(size_t i, const char* name) const {
   if (s == "int64") return DType::I64;
   if (s == "int32") return DType::I32;
   if (s == "uint8") return DType::U8;
-  fail(ErrorCode::DType, std::string(name) + ": expected 'float32', 'int64', 'int32' or 'uint8', received " +
+  if (s == "bfloat16") return DType::BF16;
+  fail(ErrorCode::DType, std::string(name) + ": expected 'float32', 'bfloat16', 'int64', 'int32' or 'uint8', received " +
                              (v.IsString() ? "'" + s + "'" : describe(v)));
 }
 

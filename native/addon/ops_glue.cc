@@ -34,6 +34,7 @@ ConvBnParams conv_bn_params(const OpCall& o) {
   c.training = o.bool_field(p, "training", c.training);
   c.eps = o.float_field(p, "eps", c.eps);
   c.momentum = o.float_field(p, "momentum", c.momentum);
+  c.tf32 = o.bool_field(p, "tf32", c.tf32);
   return c;
 }
 
@@ -98,8 +99,9 @@ Napi::Value conv_bn_forward_js(OpCall& o) {
   ConvBnForwardShapes s;
   if (o.any_undefined({"y", "z", "saveMean", "saveVar"})) s = conv_bn_forward_shapes(a);
   const Device d = a.x.device();
-  o.out("y", a.y, s.y, d);
-  o.out("z", a.z, s.z, d);
+  const DType act = a.x.dtype;  // activations keep the input's type (float32 or bf16)
+  o.out("y", a.y, s.y, d, act);
+  o.out("z", a.z, s.z, d, act);
   o.out("saveMean", a.save_mean, s.save_mean, d);
   o.out("saveVar", a.save_var, s.save_var, d);
   conv_bn_forward(a);
@@ -120,7 +122,7 @@ Napi::Value conv_bn_backward_js(OpCall& o) {
   ConvBnBackwardShapes s;
   if (o.any_undefined({"dx", "dw", "dgamma", "dbeta"})) s = conv_bn_backward_shapes(a);
   const Device d = a.x.device();
-  o.out("dx", a.dx, s.dx, d);
+  o.out("dx", a.dx, s.dx, d, a.x.dtype);
   o.out("dw", a.dw, s.dw, d);
   o.out("dgamma", a.dgamma, s.dgamma, d);
   o.out("dbeta", a.dbeta, s.dbeta, d);
@@ -139,7 +141,7 @@ Napi::Value se_forward_js(OpCall& o) {
   SeForwardShapes s;
   if (o.any_undefined({"y", "pooled", "hidden", "gate"})) s = se_forward_shapes(a);
   const Device d = a.u.device();
-  o.out("y", a.y, s.y, d);
+  o.out("y", a.y, s.y, d, a.u.dtype);
   o.out("pooled", a.pooled, s.pooled, d);
   o.out("hidden", a.hidden, s.hidden, d);
   o.out("gate", a.gate, s.gate, d);
@@ -161,8 +163,8 @@ Napi::Value se_backward_js(OpCall& o) {
   SeBackwardShapes s;
   if (o.any_undefined({"du", "dshortcut", "dw1", "db1", "dw2", "db2"})) s = se_backward_shapes(a);
   const Device d = a.u.device();
-  o.out("du", a.du, s.du, d);
-  o.out("dshortcut", a.dshortcut, s.dshortcut, d);
+  o.out("du", a.du, s.du, d, a.u.dtype);
+  o.out("dshortcut", a.dshortcut, s.dshortcut, d, a.u.dtype);
   o.out("dw1", a.dw1, s.dw1, d);
   o.out("db1", a.db1, s.db1, d);
   o.out("dw2", a.dw2, s.dw2, d);
@@ -175,7 +177,7 @@ Napi::Value max_pool_forward_js(OpCall& o) {
   MaxPoolForward a;
   a.p = max_pool_params(o);
   a.x = o.in("x");
-  o.out("y", a.y, o.any_undefined({"y"}) ? max_pool_forward_shape(a) : Shape{}, a.x.device());
+  o.out("y", a.y, o.any_undefined({"y"}) ? max_pool_forward_shape(a) : Shape{}, a.x.device(), a.x.dtype);
   max_pool_forward(a);
   return o.result();
 }
@@ -186,7 +188,7 @@ Napi::Value max_pool_backward_js(OpCall& o) {
   a.dy = o.in("dy");
   a.x = o.in("x");
   a.y = o.in("y");
-  o.out("dx", a.dx, o.any_undefined({"dx"}) ? max_pool_backward_shape(a) : Shape{}, a.x.device());
+  o.out("dx", a.dx, o.any_undefined({"dx"}) ? max_pool_backward_shape(a) : Shape{}, a.x.device(), a.x.dtype);
   max_pool_backward(a);
   return o.result();
 }
@@ -206,7 +208,9 @@ Napi::Value global_avg_pool_backward_js(OpCall& o) {
   a.width = o.size_field(p, "width", 0);
   a.dy = o.in("dy");
   a.dx = o.optional("dx");
-  if (!a.dx.storage) o.out("dx", a.dx, global_avg_pool_backward_shape(a), a.dy.device());
+  // A dx to be made is float32 unless params.dtype says bfloat16 (the map's type in mixed precision).
+  const bool dx16 = p.Has("dtype") && p.Get("dtype").IsString() && p.Get("dtype").As<Napi::String>().Utf8Value() == "bfloat16";
+  if (!a.dx.storage) o.out("dx", a.dx, global_avg_pool_backward_shape(a), a.dy.device(), dx16 ? DType::BF16 : DType::F32);
   else o.out("dx", a.dx, std::nullopt, a.dy.device());
   global_avg_pool_backward(a);
   return o.result();
@@ -214,6 +218,7 @@ Napi::Value global_avg_pool_backward_js(OpCall& o) {
 
 Napi::Value linear_forward_js(OpCall& o) {
   LinearForward a;
+  a.tf32 = o.bool_field(o.params(), "tf32", false);
   a.x = o.in("x");
   a.w = o.in("w");
   a.b = o.optional("b");
@@ -225,6 +230,7 @@ Napi::Value linear_forward_js(OpCall& o) {
 Napi::Value linear_backward_js(OpCall& o) {
   LinearBackward a;
   a.bias = o.bool_field(o.params(), "bias", true);
+  a.tf32 = o.bool_field(o.params(), "tf32", false);
   a.dy = o.in("dy");
   a.x = o.in("x");
   a.w = o.in("w");
@@ -276,6 +282,7 @@ Napi::Value sgd_step_js(OpCall& o) {
   a.grad = o.in("grad");
   a.momentum_buffer = o.optional("momentumBuffer");
   a.skip = o.optional("skip");
+  a.param_copy = o.optional("paramCopy");
   sgd_step(a);
   return o.result();
 }
@@ -334,8 +341,25 @@ Napi::Value add_js(OpCall& o) {
   Add a;
   a.a = o.in("a");
   a.b = o.in("b");
-  o.out("out", a.out, a.a.shape, a.a.device());
+  o.out("out", a.out, a.a.shape, a.a.device(), a.a.dtype);
   add(a);
+  return o.result();
+}
+
+Napi::Value cast_js(OpCall& o) {
+  Cast a;
+  a.x = o.in("x");
+  Napi::Object p = o.params();
+  Napi::Value to = p.Get("dtype");
+  DType dtype = a.x.dtype == DType::BF16 ? DType::F32 : DType::BF16;
+  if (!to.IsUndefined()) {
+    const std::string name = to.IsString() ? to.As<Napi::String>().Utf8Value() : "";
+    if (name == "float32") dtype = DType::F32;
+    else if (name == "bfloat16") dtype = DType::BF16;
+    else o.fail(ErrorCode::DType, "dtype: expected 'float32' or 'bfloat16', received " + describe(to));
+  }
+  o.out("y", a.y, a.x.shape, a.x.device(), dtype);
+  cast(a);
   return o.result();
 }
 
@@ -399,6 +423,7 @@ const Entry kEntries[] = {
     SENET_ENTRY("fillUniform", fill_uniform_js),
     SENET_ENTRY("copy", copy_js),
     SENET_ENTRY("add", add_js),
+    SENET_ENTRY("cast", cast_js),
     SENET_ENTRY("countNonFinite", count_non_finite_js),
     SENET_ENTRY("toChannelsLast", to_channels_last_js),
 };

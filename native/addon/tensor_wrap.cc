@@ -30,6 +30,8 @@ Napi::TypedArray new_array(Napi::Env env, const Tensor& t, void** bytes) {
     case DType::I64: { auto a = Napi::TypedArrayOf<int64_t>::New(env, n, napi_bigint64_array); *bytes = a.Data(); return a; }
     case DType::I32: { auto a = Napi::Int32Array::New(env, n); *bytes = a.Data(); return a; }
     case DType::U8: { auto a = Napi::Uint8Array::New(env, n); *bytes = a.Data(); return a; }
+    // bfloat16 elements by their bits (JavaScript has no bf16 array); ops.cast gives floats.
+    case DType::BF16: { auto a = Napi::Uint16Array::New(env, n); *bytes = a.Data(); return a; }
   }
   throw_error(ErrorCode::Internal, "toTypedArray: unknown dtype");
 }
@@ -249,6 +251,7 @@ bool typed_array_dtype(const Napi::TypedArray& a, DType* out) {
     case napi_bigint64_array: *out = DType::I64; return true;
     case napi_int32_array: *out = DType::I32; return true;
     case napi_uint8_array: *out = DType::U8; return true;
+    case napi_uint16_array: *out = DType::BF16; return true;
     default: return false;
   }
 }

@@ -17,6 +17,7 @@ const char* error_code_name(ErrorCode code) {
     case ErrorCode::NoCudnn: return "SENET_NO_CUDNN";
     case ErrorCode::NoCublas: return "SENET_NO_CUBLAS";
     case ErrorCode::Library: return "SENET_LIBRARY";
+    case ErrorCode::Unsupported: return "SENET_UNSUPPORTED";
     case ErrorCode::Internal: return "SENET_INTERNAL";
   }
   return "SENET_INTERNAL";

@@ -19,6 +19,7 @@ enum class ErrorCode {
   NoCudnn,      // SENET_NO_CUDNN: libcudnn could not be loaded
   NoCublas,     // SENET_NO_CUBLAS: libcublas could not be loaded
   Library,      // SENET_LIBRARY: oneDNN / CUDA / cuDNN / cuBLAS reported a failure
+  Unsupported,  // SENET_UNSUPPORTED: a precision this device or build does not have (bf16 without a bf16 ISA)
   Internal,     // SENET_INTERNAL: a bug in senet
 };
 

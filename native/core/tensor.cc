@@ -18,6 +18,7 @@ size_t dtype_size(DType dtype) {
     case DType::I64: return 8;
     case DType::I32: return 4;
     case DType::U8: return 1;
+    case DType::BF16: return 2;
   }
   return 1;
 }
@@ -28,6 +29,7 @@ const char* dtype_name(DType dtype) {
     case DType::I64: return "int64";
     case DType::I32: return "int32";
     case DType::U8: return "uint8";
+    case DType::BF16: return "bfloat16";
   }
   return "?";
 }

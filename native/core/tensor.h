@@ -12,7 +12,8 @@
 
 namespace senet {
 
-enum class DType : int { F32 = 0, I64 = 1, I32 = 2, U8 = 3 };
+// BF16: bfloat16 activations and weight copies of mixed precision (core/bf16.h).
+enum class DType : int { F32 = 0, I64 = 1, I32 = 2, U8 = 3, BF16 = 4 };
 enum class Device : int { Cpu = 0, Cuda = 1 };
 
 using Shape = std::vector<int64_t>;

@@ -5,9 +5,25 @@
 // (kGemmForwardRows). That saves the weight reorders (three per layer and step otherwise: a
 // quarter of oneDNN's time on 28x28 images). SENET_ONEDNN_CONV1X1=1 turns this off (comparisons).
 // Inference batch norm (+ ReLU) is one loop of our own.
+//
+// Mixed precision (x, y, z, dy, dx in bf16, w the bf16 copy of the weights): every convolution
+// runs on oneDNN's bf16 kernels with float32 accumulation, and dw comes out in float32 (the master
+// weights' gradient). The forward convolution writes float32 into scratch and batch norm is our
+// own loop over it: statistics and y from the unrounded output, z rounded to bf16 only where it is
+// kept for backward. (Rounding z before its statistics, as oneDNN's bf16 batch norm would, doubled
+// the error of training-mode logits on small batches, where few values make each statistic.)
+// Backward batch norm is oneDNN's bf16 kernel. The sgemm shortcut is float32 only, so bf16 1x1
+// convolutions are convolution primitives (AMX / avx512_bf16 kernels).
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <string>
+#include <vector>
 
+#include "core/bf16.h"
 #include "cpu/dnnl_context.h"
 #include "ops/conv_bn.h"
 #include "ops/dispatch.h"
@@ -22,8 +38,10 @@ using dt = dnnl::memory::data_type;
 
 struct Geometry {
   int64_t n, h, w, cin, cout, ho, wo;
+  dt act, wdt;  // activations' and weights' element types (f32, or bf16 in mixed precision)
   memory::dims strides, pad_l, pad_r;
   memory::desc x_md, y_md, w_user_md, stat_md;
+  memory::desc conv_dst_md;  // what the forward convolution writes: y_md, or float32 in mixed precision
 };
 
 Geometry geometry(const ConvBnParams& p, const Tensor& x, const Tensor& w) {
@@ -37,15 +55,18 @@ Geometry geometry(const ConvBnParams& p, const Tensor& x, const Tensor& w) {
   // leave some of the nominal padding unused (or cut into the input).
   g.pad_r = {(g.ho - 1) * p.stride_h + p.kernel_h - g.h - p.pad_h,
              (g.wo - 1) * p.stride_w + p.kernel_w - g.w - p.pad_w};
-  g.x_md = nhwc(g.n, g.cin, g.h, g.w);
-  g.y_md = nhwc(g.n, g.cout, g.ho, g.wo);
+  g.act = x.dtype == DType::BF16 ? dt::bf16 : dt::f32;
+  g.wdt = w.dtype == DType::BF16 ? dt::bf16 : dt::f32;
+  g.x_md = memory::desc({g.n, g.cin, g.h, g.w}, g.act, tag::nhwc);
+  g.y_md = memory::desc({g.n, g.cout, g.ho, g.wo}, g.act, tag::nhwc);
   if (p.groups == 1) {
-    g.w_user_md = memory::desc({g.cout, g.cin, p.kernel_h, p.kernel_w}, dt::f32, tag::ohwi);
+    g.w_user_md = memory::desc({g.cout, g.cin, p.kernel_h, p.kernel_w}, g.wdt, tag::ohwi);
   } else {
     g.w_user_md = memory::desc({p.groups, g.cout / p.groups, g.cin / p.groups, p.kernel_h, p.kernel_w},
-                               dt::f32, tag::gohwi);
+                               g.wdt, tag::gohwi);
   }
   g.stat_md = memory::desc({g.cout}, dt::f32, tag::a);
+  g.conv_dst_md = memory::desc({g.n, g.cout, g.ho, g.wo}, dt::f32, tag::nhwc);
   return g;
 }
 
@@ -85,36 +106,171 @@ void gemm_forward(int64_t m, int64_t cin, int64_t cout, const float* x, const fl
   }
 }
 
-// Batch norm with running statistics (+ ReLU) over (rows, C), channels contiguous.
-void batch_norm_inference(const float* z, float* y, int64_t rows, int64_t c, const float* gamma,
+// Batch norm with running statistics (+ ReLU) over (rows, C), channels contiguous; z and y float32
+// or bf16 (computed in float32).
+template <class T>
+void batch_norm_inference(const float* z, T* y, int64_t rows, int64_t c, const float* gamma,
                           const float* beta, const float* mean, const float* var, float eps, bool relu) {
   float* scale = scratch_as<float>(Scratch::Small, static_cast<size_t>(c));
   for (int64_t k = 0; k < c; ++k) scale[k] = gamma[k] / std::sqrt(var[k] + eps);
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < rows; ++i) {
     const float* __restrict zr = z + i * c;
-    float* __restrict yr = y + i * c;
+    T* __restrict yr = y + i * c;
     if (relu) {
 #pragma omp simd
       for (int64_t k = 0; k < c; ++k) {
         const float v = (zr[k] - mean[k]) * scale[k] + beta[k];
-        yr[k] = v < 0.f ? 0.f : v;  // NaN passes, as in PyTorch's relu
+        store(yr, k, v < 0.f ? 0.f : v);  // NaN passes, as in PyTorch's relu
       }
     } else {
 #pragma omp simd
-      for (int64_t k = 0; k < c; ++k) yr[k] = (zr[k] - mean[k]) * scale[k] + beta[k];
+      for (int64_t k = 0; k < c; ++k) store(yr, k, (zr[k] - mean[k]) * scale[k] + beta[k]);
     }
   }
 }
 
-memory::desc any_weights(const ConvBnParams& p, const Geometry& g) {
-  memory::dims dims = g.w_user_md.dims();
-  return memory::desc(dims, dt::f32, tag::any);
+// The weights (or, with type f32, the weight gradient) in whatever layout the kernel prefers.
+// The same convolution over float32 tensors (mixed precision's float32 kernels).
+Geometry as_float32(const Geometry& g) {
+  Geometry f = g;
+  f.act = f.wdt = dt::f32;
+  f.x_md = memory::desc(g.x_md.dims(), dt::f32, tag::nhwc);
+  f.y_md = memory::desc(g.y_md.dims(), dt::f32, tag::nhwc);
+  f.w_user_md = memory::desc(g.w_user_md.dims(), dt::f32, g.w_user_md.dims().size() == 4 ? tag::ohwi : tag::gohwi);
+  return f;
+}
+
+// A float32 copy of `count` bf16 values in a scratch slot (exact: bf16 is a subset of float32).
+const float* to_float32(const void* src, int64_t count, Scratch slot) {
+  float* out = scratch_as<float>(slot, static_cast<size_t>(count));
+  const bf16* in = static_cast<const bf16*>(src);
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < count; ++i) out[i] = to_float(in[i]);
+  return out;
+}
+const float* to_float32(const Tensor& t, Scratch slot) { return to_float32(t.raw(), t.numel(), slot); }
+
+void from_float32(const float* src, const Tensor& dst) {
+  bf16* out = dst.data<bf16>();
+  const int64_t n = dst.numel();
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; ++i) out[i] = to_bf16(src[i]);
+}
+
+// Which kernels mixed precision uses for one convolution and direction: oneDNN's bf16 ones, or its
+// float32 ones on float32 copies. Neither wins everywhere (oneDNN 2.6 on a 2-core Xeon with AMX:
+// bf16 halves the forward time of large 1x1 convolutions, while its backward-weights kernel takes
+// 3-8x float32's time on the small maps of late stages), so the first call of each shape runs both
+// twice and keeps the faster, as torch.backends.cudnn.benchmark does. SENET_BF16_KERNELS=bf16 or
+// =f32 fixes the choice (comparisons, tests).
+enum class Kernels { Measure, Bf16, F32 };
+
+Kernels forced_kernels() {
+  static const Kernels k = [] {
+    const char* e = std::getenv("SENET_BF16_KERNELS");
+    const std::string v = e ? e : "";
+    return v == "bf16" ? Kernels::Bf16 : v == "f32" ? Kernels::F32 : Kernels::Measure;
+  }();
+  return k;
+}
+
+struct KernelChoice {
+  bool f32 = false;
+};
+
+template <class A, class B>
+void run_faster(const std::string& key, const A& bf16_kernel, const B& f32_kernel) {
+  const Kernels forced = forced_kernels();
+  if (forced != Kernels::Measure) return forced == Kernels::F32 ? f32_kernel() : bf16_kernel();
+  bool measured = false;
+  KernelChoice& c = cache().get<KernelChoice>(key, [&] {
+    measured = true;
+    auto best = [](const auto& fn) {
+      double t = 1e300;
+      for (int i = 0; i < 2; ++i) {
+        const auto t0 = std::chrono::steady_clock::now();
+        fn();
+        t = std::min(t, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      }
+      return t;
+    };
+    const double t16 = best(bf16_kernel);
+    const double t32 = best(f32_kernel);
+    return KernelChoice{t32 < t16};
+  });
+  if (!measured) c.f32 ? f32_kernel() : bf16_kernel();
+  else if (!c.f32) bf16_kernel();  // the outputs are the last kernel's: make them the chosen one's
+}
+
+// Training-mode batch norm (+ ReLU) of mixed precision over (rows, C) float32 z: the batch mean
+// and biased variance (sums in double, per thread, then combined), y in bf16, and z's bf16
+// rounding kept for backward.
+void batch_norm_training(const float* z, bf16* y, bf16* z_keep, int64_t rows, int64_t c, const float* gamma,
+                         const float* beta, float* mean, float* var, float eps, bool relu) {
+  const int threads = omp_get_max_threads();
+  double* sums = scratch_as<double>(Scratch::Small, static_cast<size_t>(threads) * 2 * c);  // per thread: sum, sum of squares
+#pragma omp parallel num_threads(threads)
+  {
+    double* s1 = sums + static_cast<int64_t>(omp_get_thread_num()) * 2 * c;
+    double* s2 = s1 + c;
+    for (int64_t k = 0; k < c; ++k) s1[k] = s2[k] = 0.0;
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < rows; ++i) {
+      const float* __restrict zr = z + i * c;
+#pragma omp simd
+      for (int64_t k = 0; k < c; ++k) {
+        const double v = zr[k];
+        s1[k] += v;
+        s2[k] += v * v;
+      }
+    }
+  }
+  // scale and shift (C each) after the per-thread sums in the same scratch.
+  float* scale = reinterpret_cast<float*>(sums + static_cast<int64_t>(threads) * 2 * c);
+  (void)scale;
+  std::vector<float> sc(static_cast<size_t>(c)), sh(static_cast<size_t>(c));
+  for (int64_t k = 0; k < c; ++k) {
+    double t1 = 0, t2 = 0;
+    for (int t = 0; t < threads; ++t) {
+      t1 += sums[static_cast<int64_t>(t) * 2 * c + k];
+      t2 += sums[static_cast<int64_t>(t) * 2 * c + c + k];
+    }
+    const double m = t1 / static_cast<double>(rows);
+    const double v = std::max(t2 / static_cast<double>(rows) - m * m, 0.0);
+    mean[k] = static_cast<float>(m);
+    var[k] = static_cast<float>(v);
+    sc[k] = static_cast<float>(gamma[k] / std::sqrt(v + eps));
+    sh[k] = static_cast<float>(beta[k] - m * gamma[k] / std::sqrt(v + eps));
+  }
+  const float* scp = sc.data();
+  const float* shp = sh.data();
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < rows; ++i) {
+    const float* __restrict zr = z + i * c;
+    bf16* __restrict yr = y + i * c;
+    bf16* __restrict kr = z_keep + i * c;
+#pragma omp simd
+    for (int64_t k = 0; k < c; ++k) {
+      const float v = zr[k] * scp[k] + shp[k];
+      store(yr, k, relu && v < 0.f ? 0.f : v);  // NaN passes, as in PyTorch's relu
+      store(kr, k, zr[k]);
+    }
+  }
+}
+
+memory::desc any_weights(const Geometry& g, dt type) { return memory::desc(g.w_user_md.dims(), type, tag::any); }
+memory::desc any_weights(const Geometry& g) { return any_weights(g, g.wdt); }
+
+// The float32 gradient of the weights in the user's layout (the gradient arena is float32).
+memory::desc dw_user_md(const Geometry& g) {
+  return memory::desc(g.w_user_md.dims(), dt::f32, g.w_user_md.dims().size() == 4 ? tag::ohwi : tag::gohwi);
 }
 
 std::string geometry_key(const char* op, const ConvBnParams& p, const Geometry& g) {
   return key(op, g.n, g.h, g.w, g.cin, g.cout, p.kernel_h, p.kernel_w, p.stride_h, p.stride_w,
-             p.pad_h, p.pad_w, p.groups, p.relu, p.training, p.eps);
+             p.pad_h, p.pad_w, p.groups, p.relu, p.training, p.eps, static_cast<int>(g.act),
+             static_cast<int>(g.wdt));
 }
 
 dnnl::normalization_flags bn_flags(bool relu, bool global_stats) {
@@ -124,10 +280,11 @@ dnnl::normalization_flags bn_flags(bool relu, bool global_stats) {
   return f;
 }
 
+// dst: the output's descriptor (y_md for backward's hints; conv_dst_md for the forward itself).
 dnnl::convolution_forward::primitive_desc conv_forward_pd(const ConvBnParams& p, const Geometry& g,
-                                                          dnnl::prop_kind prop) {
+                                                          dnnl::prop_kind prop, const memory::desc& dst) {
   auto d = SENET_DNNL(dnnl::convolution_forward::desc(prop, dnnl::algorithm::convolution_direct,
-                                                      g.x_md, any_weights(p, g), g.y_md, g.strides,
+                                                      g.x_md, any_weights(g), dst, g.strides,
                                                       g.pad_l, g.pad_r));
   return SENET_DNNL(dnnl::convolution_forward::primitive_desc(d, user_scratchpad(), engine()));
 }
@@ -140,20 +297,47 @@ struct Forward {
   bool reorder_w = false;
   dnnl::batch_normalization_forward::primitive_desc bn_pd;
   dnnl::batch_normalization_forward bn;
+  // Mixed-precision inference: batch norm (+ ReLU) as the convolution's post-ops, y in bf16.
+  bool fused = false;
+  memory::desc channel_md;  // (1, Cout, 1, 1) float32: the per-channel scale and shift
 };
 
+// Mixed-precision inference in one primitive: y = relu?(conv(x, w) * scale + shift) with batch
+// norm's running statistics folded into a per-channel scale and shift, applied to the float32
+// accumulator before y is rounded to bf16 (so no float32 z goes through memory).
+Forward make_fused_inference(const ConvBnParams& p, const Geometry& g) {
+  Forward f;
+  f.fused = true;
+  f.channel_md = memory::desc({1, g.cout, 1, 1}, dt::f32, tag::nchw);
+  dnnl::post_ops ops;
+  ops.append_binary(dnnl::algorithm::binary_mul, f.channel_md);
+  ops.append_binary(dnnl::algorithm::binary_add, f.channel_md);
+  if (p.relu) ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+  dnnl::primitive_attr attr = user_scratchpad();
+  attr.set_post_ops(ops);
+  auto d = SENET_DNNL(dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                                      g.x_md, any_weights(g), g.y_md, g.strides, g.pad_l, g.pad_r));
+  f.conv_pd = SENET_DNNL(dnnl::convolution_forward::primitive_desc(d, attr, engine()));
+  f.conv = SENET_DNNL(dnnl::convolution_forward(f.conv_pd));
+  f.reorder_w = f.conv_pd.weights_desc() != g.w_user_md;
+  if (f.reorder_w) f.w_reorder = make_reorder(g.w_user_md, f.conv_pd.weights_desc());
+  return f;
+}
+
 Forward make_forward(const ConvBnParams& p, const Geometry& g) {
+  if (!p.training && g.act == dt::bf16) return make_fused_inference(p, g);
   Forward f;
   auto prop = p.training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
-  f.gemm = as_gemm(p) && g.n * g.ho * g.wo < kGemmForwardRows;
+  f.gemm = as_gemm(p) && g.act == dt::f32 && g.n * g.ho * g.wo < kGemmForwardRows;
   if (!f.gemm) {
-    f.conv_pd = conv_forward_pd(p, g, prop);
+    f.conv_pd = conv_forward_pd(p, g, prop, g.conv_dst_md);
     f.conv = SENET_DNNL(dnnl::convolution_forward(f.conv_pd));
     f.reorder_w = f.conv_pd.weights_desc() != g.w_user_md;
     if (f.reorder_w)
       f.w_reorder = make_reorder(g.w_user_md, f.conv_pd.weights_desc());
   }
-  if (!p.training) return f;  // inference batch norm is our own loop (batch_norm_inference)
+  // Inference batch norm, and all of mixed precision's, is our own loop (batch_norm_inference / _training).
+  if (!p.training || g.act == dt::bf16) return f;
   auto bn_d = SENET_DNNL(dnnl::batch_normalization_forward::desc(prop, g.y_md, p.eps, bn_flags(p.relu, false)));
   f.bn_pd = SENET_DNNL(dnnl::batch_normalization_forward::primitive_desc(bn_d, user_scratchpad(), engine()));
   f.bn = SENET_DNNL(dnnl::batch_normalization_forward(f.bn_pd));
@@ -174,6 +358,17 @@ struct Backward {
   bool reorder_dw = false;
 };
 
+// dy masked by the forward's ReLU (y > 0). Both loads unconditional, so that the select
+// vectorises (a conditional load keeps the loop scalar, with a branch that mispredicts half the time).
+template <class T>
+void relu_mask(const T* dy, const T* y, T* out, int64_t count) {
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < count; ++i) {
+    const T d = dy[i];
+    out[i] = load(y, i) > 0.f ? d : T{};
+  }
+}
+
 Backward make_backward(const ConvBnParams& p, const Geometry& g, bool need_dx) {
   Backward b;
   // The ReLU's mask is applied separately (from y), so BN's backward runs without it.
@@ -186,13 +381,13 @@ Backward make_backward(const ConvBnParams& p, const Geometry& g, bool need_dx) {
   b.bn_pd = SENET_DNNL(dnnl::batch_normalization_backward::primitive_desc(bn_d, user_scratchpad(),
                                                                           engine(), bn_hint));
   b.bn = SENET_DNNL(dnnl::batch_normalization_backward(b.bn_pd));
-  b.gemm = as_gemm(p);
+  b.gemm = as_gemm(p) && g.act == dt::f32;
   if (b.gemm) return b;
 
-  auto hint = conv_forward_pd(p, g, dnnl::prop_kind::forward_training);
+  auto hint = conv_forward_pd(p, g, dnnl::prop_kind::forward_training, g.y_md);
   if (need_dx) {
     auto dd = SENET_DNNL(dnnl::convolution_backward_data::desc(
-        dnnl::algorithm::convolution_direct, g.x_md, any_weights(p, g), g.y_md, g.strides, g.pad_l,
+        dnnl::algorithm::convolution_direct, g.x_md, any_weights(g), g.y_md, g.strides, g.pad_l,
         g.pad_r));
     b.data_pd = SENET_DNNL(dnnl::convolution_backward_data::primitive_desc(dd, user_scratchpad(),
                                                                            engine(), hint));
@@ -201,16 +396,113 @@ Backward make_backward(const ConvBnParams& p, const Geometry& g, bool need_dx) {
     if (b.reorder_w)
       b.w_reorder = make_reorder(g.w_user_md, b.data_pd.weights_desc());
   }
+  // The weight gradient is float32 whatever the activations are (it updates float32 master weights).
   auto wd = SENET_DNNL(dnnl::convolution_backward_weights::desc(
-      dnnl::algorithm::convolution_direct, g.x_md, any_weights(p, g), g.y_md, g.strides, g.pad_l,
+      dnnl::algorithm::convolution_direct, g.x_md, any_weights(g, dt::f32), g.y_md, g.strides, g.pad_l,
       g.pad_r));
   b.weights_pd = SENET_DNNL(dnnl::convolution_backward_weights::primitive_desc(wd, user_scratchpad(),
                                                                                engine(), hint));
   b.weights = SENET_DNNL(dnnl::convolution_backward_weights(b.weights_pd));
-  b.reorder_dw = b.weights_pd.diff_weights_desc() != g.w_user_md;
+  b.reorder_dw = b.weights_pd.diff_weights_desc() != dw_user_md(g);
   if (b.reorder_dw)
-    b.dw_reorder = make_reorder(b.weights_pd.diff_weights_desc(), g.w_user_md);
+    b.dw_reorder = make_reorder(b.weights_pd.diff_weights_desc(), dw_user_md(g));
   return b;
+}
+
+// The forward convolution alone: z (float32, or the conv's dst type) from x and w as given.
+void run_forward_conv(Forward& f, const Geometry& g, const void* x, const void* w, void* z, void* pad) {
+  auto& s = stream();
+  if (f.gemm) {
+    gemm_forward(g.n * g.ho * g.wo, g.cin, g.cout, static_cast<const float*>(x), static_cast<const float*>(w),
+                 static_cast<float*>(z));
+    return;
+  }
+  memory w_mem = wrap(g.w_user_md, const_cast<void*>(w));
+  if (f.reorder_w) {
+    memory w_conv = wrap(f.conv_pd.weights_desc(), scratch(Scratch::Weights, f.conv_pd.weights_desc().get_size()));
+    SENET_DNNL(f.w_reorder.execute(s, w_mem, w_conv));
+    w_mem = w_conv;
+  }
+  SENET_DNNL(f.conv.execute(s, {{DNNL_ARG_SRC, wrap(g.x_md, const_cast<void*>(x))},
+                               {DNNL_ARG_WEIGHTS, w_mem},
+                               {DNNL_ARG_DST, wrap(g.conv_dst_md, z)},
+                               {DNNL_ARG_SCRATCHPAD, wrap(f.conv_pd.scratchpad_desc(), pad)}}));
+  SENET_DNNL(s.wait());
+}
+
+// The convolution's two backward products: dx (optional, x's type) and dw (float32) from dz (the
+// gradient at the convolution's output, in the activations' type).
+void run_backward_conv(Backward& b, const Geometry& g, const void* dz, const void* x, const void* w, void* dx,
+                       float* dw, void* pad) {
+  auto& s = stream();
+  const bool need_dx = dx != nullptr;
+  if (b.gemm) {
+    const int64_t m = g.n * g.ho * g.wo;
+    // dx (M, Cin) = dz (M, Cout) w;  dw (Cout, Cin) = dz^T x.
+    const float* dzf = static_cast<const float*>(dz);
+    if (need_dx) sgemm('N', 'N', m, g.cin, g.cout, dzf, g.cout, static_cast<const float*>(w), g.cin, static_cast<float*>(dx), g.cin);
+    sgemm('T', 'N', g.cout, g.cin, m, dzf, g.cout, static_cast<const float*>(x), g.cin, dw, g.cin);
+    return;
+  }
+  memory dz_mem = wrap(g.y_md, const_cast<void*>(dz));
+  if (need_dx) {
+    memory w_mem = wrap(g.w_user_md, const_cast<void*>(w));
+    if (b.reorder_w) {
+      memory w_conv = wrap(b.data_pd.weights_desc(), scratch(Scratch::Weights, b.data_pd.weights_desc().get_size()));
+      SENET_DNNL(b.w_reorder.execute(s, w_mem, w_conv));
+      w_mem = w_conv;
+    }
+    SENET_DNNL(b.data.execute(s, {{DNNL_ARG_DIFF_DST, dz_mem},
+                                 {DNNL_ARG_WEIGHTS, w_mem},
+                                 {DNNL_ARG_DIFF_SRC, wrap(g.x_md, dx)},
+                                 {DNNL_ARG_SCRATCHPAD, wrap(b.data_pd.scratchpad_desc(), pad)}}));
+  }
+  memory dw_user = wrap(dw_user_md(g), dw);
+  memory dw_mem = dw_user;
+  if (b.reorder_dw)
+    dw_mem = wrap(b.weights_pd.diff_weights_desc(), scratch(Scratch::Weights, b.weights_pd.diff_weights_desc().get_size()));
+  SENET_DNNL(b.weights.execute(s, {{DNNL_ARG_SRC, wrap(g.x_md, const_cast<void*>(x))},
+                                  {DNNL_ARG_DIFF_DST, dz_mem},
+                                  {DNNL_ARG_DIFF_WEIGHTS, dw_mem},
+                                  {DNNL_ARG_SCRATCHPAD, wrap(b.weights_pd.scratchpad_desc(), pad)}}));
+  if (b.reorder_dw) SENET_DNNL(b.dw_reorder.execute(s, dw_mem, dw_user));
+  SENET_DNNL(s.wait());
+}
+
+// The fused mixed-precision inference (make_fused_inference): scale and shift from the running
+// statistics, then one convolution writing y.
+void run_fused_inference(Forward& f, const Geometry& g, const ConvBnForward& a, void* pad) {
+  float* scale = scratch_as<float>(Scratch::Small, static_cast<size_t>(2 * g.cout));
+  float* shift = scale + g.cout;
+  const float *gamma = a.gamma.data<float>(), *beta = a.beta.data<float>();
+  const float *mean = a.running_mean.data<float>(), *var = a.running_var.data<float>();
+  for (int64_t k = 0; k < g.cout; ++k) {
+    scale[k] = gamma[k] / std::sqrt(var[k] + a.p.eps);
+    shift[k] = beta[k] - mean[k] * scale[k];
+  }
+  auto& s = stream();
+  memory w_mem = wrap(g.w_user_md, a.w);
+  if (f.reorder_w) {
+    memory w_conv = wrap(f.conv_pd.weights_desc(), scratch(Scratch::Weights, f.conv_pd.weights_desc().get_size()));
+    SENET_DNNL(f.w_reorder.execute(s, w_mem, w_conv));
+    w_mem = w_conv;
+  }
+  SENET_DNNL(f.conv.execute(s, {{DNNL_ARG_SRC, wrap(g.x_md, a.x)},
+                               {DNNL_ARG_WEIGHTS, w_mem},
+                               {DNNL_ARG_DST, wrap(g.y_md, a.y)},
+                               {DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, wrap(f.channel_md, scale)},
+                               {DNNL_ARG_ATTR_MULTIPLE_POST_OP(1) | DNNL_ARG_SRC_1, wrap(f.channel_md, shift)},
+                               {DNNL_ARG_SCRATCHPAD, wrap(f.conv_pd.scratchpad_desc(), pad)}}));
+  SENET_DNNL(s.wait());
+}
+
+// The scratch a primitive set needs (its largest scratchpad).
+size_t forward_pad(const Forward& f) { return f.gemm ? 0 : f.conv_pd.scratchpad_desc().get_size(); }
+size_t backward_pad(const Backward& b, bool need_dx) {
+  size_t n = b.bn_pd.scratchpad_desc().get_size();
+  if (!b.gemm) n = std::max(n, b.weights_pd.scratchpad_desc().get_size());
+  if (need_dx && !b.gemm) n = std::max(n, b.data_pd.scratchpad_desc().get_size());
+  return n;
 }
 
 }  // namespace
@@ -221,39 +513,70 @@ void conv_bn_forward(const ConvBnForward& a) {
   const Tensor &running_mean = a.running_mean, &running_var = a.running_var;
   const Tensor *z = opt(a.z), *save_mean = opt(a.save_mean), *save_var = opt(a.save_var);
   Geometry g = geometry(p, x, w);
+  const bool mixed = g.act == dt::bf16;
   Forward& f = cache().get<Forward>(geometry_key("conv_bn_fwd", p, g), [&] { return make_forward(p, g); });
   auto& s = stream();
-  size_t pad_bytes = 0;
-  if (!f.gemm) pad_bytes = f.conv_pd.scratchpad_desc().get_size();
-  if (p.training) pad_bytes = std::max(pad_bytes, f.bn_pd.scratchpad_desc().get_size());
+  size_t pad_bytes = forward_pad(f);
+  if (p.training && !mixed) pad_bytes = std::max(pad_bytes, f.bn_pd.scratchpad_desc().get_size());
   void* pad = scratch(Scratch::Pad, pad_bytes);
 
-  // z (N, Ho, Wo, Cout): the convolution's output; scratch when inference does not keep it.
-  float* zp = z ? z->data<float>() : static_cast<float*>(scratch(Scratch::Act0, g.y_md.get_size()));
-  memory z_mem = wrap(g.y_md, zp);
-  if (f.gemm) {
-    gemm_forward(g.n * g.ho * g.wo, g.cin, g.cout, x.data<float>(), w.data<float>(), zp);
+  // The convolution's output (N, Ho, Wo, Cout): z itself in float32 (scratch when inference does not
+  // keep it); float32 scratch in mixed precision, z being its bf16 rounding.
+  void* zp = z && !mixed ? z->raw() : scratch(Scratch::Act0, g.conv_dst_md.get_size());
+  memory z_mem = wrap(g.conv_dst_md, zp);
+  if (!mixed) {
+    run_forward_conv(f, g, x.raw(), w.raw(), zp, pad);
+  } else if (!p.training) {
+    // Mixed-precision inference: the fused bf16 primitive, or float32 kernels on float32 copies
+    // followed by our batch-norm loop, whichever ran faster on this shape (run_faster).
+    auto fused = [&] { run_fused_inference(f, g, a, scratch(Scratch::Pad, forward_pad(f))); };
+    auto f32_kernel = [&] {
+      const Geometry g32 = as_float32(g);
+      ConvBnParams pt = p;
+      Forward& f32 = cache().get<Forward>(geometry_key("conv_bn_fwd", pt, g32), [&] { return make_forward(pt, g32); });
+      const float* xf = to_float32(x, Scratch::Convert0);
+      const float* wf = to_float32(w, Scratch::Convert1);
+      run_forward_conv(f32, g32, xf, wf, zp, scratch(Scratch::Pad, forward_pad(f32)));
+      batch_norm_inference(static_cast<const float*>(zp), y.data<bf16>(), g.n * g.ho * g.wo, g.cout, gamma.data<float>(),
+                           beta.data<float>(), running_mean.data<float>(), running_var.data<float>(), p.eps, p.relu);
+    };
+    run_faster(geometry_key("conv_inference_kernel", p, g), fused, f32_kernel);
+    return;
   } else {
-    memory w_mem = wrap(g.w_user_md, w);
-    if (f.reorder_w) {
-      memory w_conv = wrap(f.conv_pd.weights_desc(), scratch(Scratch::Weights, f.conv_pd.weights_desc().get_size()));
-      SENET_DNNL(f.w_reorder.execute(s, w_mem, w_conv));
-      w_mem = w_conv;
-    }
-    SENET_DNNL(f.conv.execute(s, {{DNNL_ARG_SRC, wrap(g.x_md, x)},
-                                 {DNNL_ARG_WEIGHTS, w_mem},
-                                 {DNNL_ARG_DST, z_mem},
-                                 {DNNL_ARG_SCRATCHPAD, wrap(f.conv_pd.scratchpad_desc(), pad)}}));
+    // Mixed precision: oneDNN's bf16 kernel, or its float32 one on float32 copies of x and w,
+    // whichever ran faster on this shape (kernel_choice).
+    const Geometry g32 = as_float32(g);
+    // (Each kernel asks for its scratchpad afresh: the other's may have grown the buffer.)
+    auto bf16_kernel = [&] { run_forward_conv(f, g, x.raw(), w.raw(), zp, scratch(Scratch::Pad, forward_pad(f))); };
+    auto f32_kernel = [&] {
+      Forward& f32 = cache().get<Forward>(geometry_key("conv_bn_fwd", p, g32), [&] { return make_forward(p, g32); });
+      const float* xf = to_float32(x, Scratch::Convert0);
+      const float* wf = to_float32(w, Scratch::Convert1);
+      run_forward_conv(f32, g32, xf, wf, zp, scratch(Scratch::Pad, forward_pad(f32)));
+    };
+    run_faster(geometry_key("conv_fwd_kernel", p, g), bf16_kernel, f32_kernel);
   }
 
   if (!p.training) {
     // Inference: y = relu?((z - mean) gamma / sqrt(var + eps) + beta) in one pass of our own (oneDNN's
     // batch norm costs ~0.1 ms a call even on the small maps of late stages and small images).
     SENET_DNNL(s.wait());
-    batch_norm_inference(zp, y.data<float>(), g.n * g.ho * g.wo, g.cout, gamma.data<float>(), beta.data<float>(),
-                         running_mean.data<float>(), running_var.data<float>(), p.eps, p.relu);
+    const int64_t rows = g.n * g.ho * g.wo;
+    const float* zf = static_cast<const float*>(zp);
+    if (mixed)
+      batch_norm_inference(zf, y.data<bf16>(), rows, g.cout, gamma.data<float>(), beta.data<float>(),
+                           running_mean.data<float>(), running_var.data<float>(), p.eps, p.relu);
+    else
+      batch_norm_inference(zf, y.data<float>(), rows, g.cout, gamma.data<float>(), beta.data<float>(),
+                           running_mean.data<float>(), running_var.data<float>(), p.eps, p.relu);
     return;
   }
+  if (mixed) {
+    SENET_DNNL(s.wait());
+    batch_norm_training(static_cast<const float*>(zp), y.data<bf16>(), z->data<bf16>(), g.n * g.ho * g.wo, g.cout,
+                        gamma.data<float>(), beta.data<float>(), save_mean->data<float>(), save_var->data<float>(),
+                        p.eps, p.relu);
+  } else {
   std::unordered_map<int, memory> args{
       {DNNL_ARG_SRC, z_mem},
       {DNNL_ARG_DST, wrap(g.y_md, y)},
@@ -269,6 +592,7 @@ void conv_bn_forward(const ConvBnForward& a) {
   }
   SENET_DNNL(f.bn.execute(s, args));
   SENET_DNNL(s.wait());
+  }
 
   // PyTorch's running statistics: the variance kept is the unbiased one.
   const double count = static_cast<double>(g.n * g.ho * g.wo);
@@ -294,29 +618,20 @@ void conv_bn_backward(const ConvBnBackward& a) {
   Backward& b = cache().get<Backward>(geometry_key(need_dx ? "conv_bn_bwd_dx" : "conv_bn_bwd", p, g),
                                       [&] { return make_backward(p, g, need_dx); });
   auto& s = stream();
-  size_t pad_bytes = b.bn_pd.scratchpad_desc().get_size();
-  if (!b.gemm) pad_bytes = std::max(pad_bytes, b.weights_pd.scratchpad_desc().get_size());
-  if (need_dx && !b.gemm) pad_bytes = std::max(pad_bytes, b.data_pd.scratchpad_desc().get_size());
-  void* pad = scratch(Scratch::Pad, pad_bytes);
+  void* pad = scratch(Scratch::Pad, backward_pad(b, need_dx));
 
   // dBN-out (N, Ho, Wo, Cout) = dy through the ReLU's mask.
-  const int64_t count = y.numel();
-  const float* dyp = dy.data<float>();
   memory dbn_mem = wrap(g.y_md, dy);
   if (p.relu) {
-    float* masked = scratch_as<float>(Scratch::Act0, count);
-    const float* yp = y.data<float>();
-    // Both loads unconditional, so that the select vectorises (a conditional load keeps the loop
-    // scalar, with a branch that mispredicts half the time).
-#pragma omp parallel for simd schedule(static)
-    for (int64_t i = 0; i < count; ++i) {
-      const float d = dyp[i];
-      masked[i] = yp[i] > 0.f ? d : 0.f;
-    }
+    void* masked = scratch(Scratch::Act0, g.y_md.get_size());
+    if (g.act == dt::bf16)
+      relu_mask(dy.data<bf16>(), y.data<bf16>(), static_cast<bf16*>(masked), y.numel());
+    else
+      relu_mask(dy.data<float>(), y.data<float>(), static_cast<float*>(masked), y.numel());
     dbn_mem = wrap(g.y_md, masked);
   }
   // dz (N, Ho, Wo, Cout): gradient at the convolution's output.
-  float* dzp = static_cast<float*>(scratch(Scratch::Act1, g.y_md.get_size()));
+  void* dzp = scratch(Scratch::Act1, g.y_md.get_size());
   memory dz_mem = wrap(g.y_md, dzp);
   SENET_DNNL(b.bn.execute(s, {{DNNL_ARG_SRC, wrap(g.y_md, z)},
                              {DNNL_ARG_MEAN, wrap(g.stat_md, save_mean)},
@@ -331,37 +646,31 @@ void conv_bn_backward(const ConvBnBackward& a) {
                              {DNNL_ARG_DIFF_SHIFT, wrap(g.stat_md, dbeta)},
                              {DNNL_ARG_SCRATCHPAD, wrap(b.bn_pd.scratchpad_desc(), pad)}}));
 
-  if (b.gemm) {
-    const int64_t m = g.n * g.ho * g.wo;
-    // dx (M, Cin) = dz (M, Cout) w;  dw (Cout, Cin) = dz^T x.
-    SENET_DNNL(s.wait());
-    if (need_dx) sgemm('N', 'N', m, g.cin, g.cout, dzp, g.cout, w.data<float>(), g.cin, dx->data<float>(), g.cin);
-    sgemm('T', 'N', g.cout, g.cin, m, dzp, g.cout, x.data<float>(), g.cin, dw.data<float>(), g.cin);
+  SENET_DNNL(s.wait());
+  void* dxp = need_dx ? dx->raw() : nullptr;
+  if (g.act == dt::f32) {
+    run_backward_conv(b, g, dzp, x.raw(), w.raw(), dxp, dw.data<float>(), pad);
     return;
   }
-  if (need_dx) {
-    memory w_mem = wrap(g.w_user_md, w);
-    if (b.reorder_w) {
-      memory w_conv = wrap(b.data_pd.weights_desc(), scratch(Scratch::Weights, b.data_pd.weights_desc().get_size()));
-      SENET_DNNL(b.w_reorder.execute(s, w_mem, w_conv));
-      w_mem = w_conv;
-    }
-    SENET_DNNL(b.data.execute(s, {{DNNL_ARG_DIFF_DST, dz_mem},
-                                 {DNNL_ARG_WEIGHTS, w_mem},
-                                 {DNNL_ARG_DIFF_SRC, wrap(g.x_md, *dx)},
-                                 {DNNL_ARG_SCRATCHPAD, wrap(b.data_pd.scratchpad_desc(), pad)}}));
-  }
-
-  memory dw_user = wrap(g.w_user_md, dw);
-  memory dw_mem = dw_user;
-  if (b.reorder_dw)
-    dw_mem = wrap(b.weights_pd.diff_weights_desc(), scratch(Scratch::Weights, b.weights_pd.diff_weights_desc().get_size()));
-  SENET_DNNL(b.weights.execute(s, {{DNNL_ARG_SRC, wrap(g.x_md, x)},
-                                  {DNNL_ARG_DIFF_DST, dz_mem},
-                                  {DNNL_ARG_DIFF_WEIGHTS, dw_mem},
-                                  {DNNL_ARG_SCRATCHPAD, wrap(b.weights_pd.scratchpad_desc(), pad)}}));
-  if (b.reorder_dw) SENET_DNNL(b.dw_reorder.execute(s, dw_mem, dw_user));
-  SENET_DNNL(s.wait());
+  // Mixed precision: oneDNN's bf16 kernels, or its float32 ones (sgemm for 1x1) on float32 copies
+  // of dz, x and w with dx rounded back, whichever ran faster on this shape (kernel_choice).
+  const Geometry g32 = as_float32(g);
+  // (Each kernel asks for its scratchpad afresh: the other's may have grown the buffer.)
+  auto bf16_kernel = [&] {
+    run_backward_conv(b, g, dzp, x.raw(), w.raw(), dxp, dw.data<float>(), scratch(Scratch::Pad, backward_pad(b, need_dx)));
+  };
+  auto f32_kernel = [&] {
+    Backward& b32 = cache().get<Backward>(geometry_key(need_dx ? "conv_bn_bwd_dx" : "conv_bn_bwd", p, g32),
+                                          [&] { return make_backward(p, g32, need_dx); });
+    const float* dzf = to_float32(dzp, g.n * g.ho * g.wo * g.cout, Scratch::Convert0);
+    const float* xf = to_float32(x, Scratch::Convert1);
+    const float* wf = to_float32(w, Scratch::Convert2);
+    float* dxf = need_dx ? scratch_as<float>(Scratch::Convert3, static_cast<size_t>(x.numel())) : nullptr;
+    void* pad32 = scratch(Scratch::Pad, backward_pad(b32, need_dx));
+    run_backward_conv(b32, g32, dzf, xf, wf, dxf, dw.data<float>(), pad32);
+    if (need_dx) from_float32(dxf, *dx);
+  };
+  run_faster(geometry_key(need_dx ? "conv_bwd_kernel_dx" : "conv_bwd_kernel", p, g), bf16_kernel, f32_kernel);
 }
 
 }  // namespace senet::cpu

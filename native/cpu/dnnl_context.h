@@ -12,6 +12,7 @@
 #include <string>
 #include <type_traits>
 #include <unordered_map>
+#include <vector>
 
 #include "core/error.h"
 #include "core/tensor.h"
@@ -35,7 +36,8 @@ dnnl::engine& engine();
 dnnl::stream& stream();
 
 /// Scratch buffers, one per slot, so that the temporaries of one op never overlap.
-enum class Scratch { Pad, Weights, Act0, Act1, Small, Count };
+// Convert0..3: float32 copies of bf16 tensors, for mixed precision's float32 kernels.
+enum class Scratch { Pad, Weights, Act0, Act1, Small, Convert0, Convert1, Convert2, Convert3, Count };
 void* scratch(Scratch slot, size_t bytes);
 template <class T>
 T* scratch_as(Scratch slot, size_t count) {
@@ -67,7 +69,13 @@ class PrimitiveCache {
     Entries& entries = entries_for(team_size());
     auto it = entries.find(key);
     if (it == entries.end()) {
-      if (entries.size() >= kCapacity) entries.clear();
+      if (entries.size() >= kCapacity) {
+        // The entries an op is still using (it may look up several) stay alive until the next
+        // time the cache fills.
+        retired_.clear();
+        for (auto& e : entries) retired_.push_back(std::move(e.second));
+        entries.clear();
+      }
       it = entries.emplace(key, std::make_shared<Holder<T>>(make())).first;
     }
     return static_cast<Holder<T>*>(it->second.get())->value;
@@ -93,6 +101,7 @@ class PrimitiveCache {
     return *current_;
   }
   std::unordered_map<int, Entries> by_team_;
+  std::vector<std::shared_ptr<Base>> retired_;
   Entries* current_ = nullptr;
   int current_team_ = -1;
 };

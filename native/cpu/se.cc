@@ -4,6 +4,7 @@
 // sgemm), so that each weight matrix is read once per call rather than once per image.
 #include <cmath>
 
+#include "core/bf16.h"
 #include "cpu/dnnl_context.h"
 #include "ops/dispatch.h"
 #include "ops/se.h"
@@ -14,14 +15,15 @@ namespace {
 
 inline float sigmoid(float v) { return 1.f / (1.f + std::exp(-v)); }
 
-}  // namespace
-
-void se_forward(const SeForward& a) {
+// T: the element type of u, shortcut, y, dy, du, dshortcut (float, or bf16 in mixed precision);
+// pooled, hidden, gate and every sum are float32 either way.
+template <class T>
+void forward(const SeForward& a) {
   const Tensor &u = a.u, &w1 = a.w1, &b1 = a.b1, &w2 = a.w2, &b2 = a.b2;
   const Tensor &y = a.y, &pooled = a.pooled, &hidden = a.hidden, &gate = a.gate;
   const Tensor* shortcut = opt(a.shortcut);
   const int64_t n = u.dim(0), hw = u.dim(1) * u.dim(2), c = u.dim(3), r = w1.dim(0);
-  const float* up = u.data<float>();
+  const T* up = u.data<T>();
   float* zp = pooled.data<float>();  // (N, C)
   float* hp = hidden.data<float>();  // (N, R)
   float* sp = gate.data<float>();    // (N, C)
@@ -36,11 +38,11 @@ void se_forward(const SeForward& a) {
   for (int64_t i = 0; i < n; ++i) {
     float* __restrict z = zp + i * c;
     for (int64_t k = 0; k < c; ++k) z[k] = 0.f;
-    const float* ui = up + i * hw * c;
+    const T* ui = up + i * hw * c;
     for (int64_t q = 0; q < hw; ++q) {
-      const float* __restrict row = ui + q * c;
+      const T* __restrict row = ui + q * c;
 #pragma omp simd
-      for (int64_t k = 0; k < c; ++k) z[k] += row[k];
+      for (int64_t k = 0; k < c; ++k) z[k] += load(row, k);
     }
     for (int64_t k = 0; k < c; ++k) z[k] *= inv_hw;
   }
@@ -60,41 +62,42 @@ void se_forward(const SeForward& a) {
     for (int64_t k = 0; k < c; ++k) s[k] = sigmoid(s[k] + b2p[k]);
   }
 
-  const float* scp = shortcut ? shortcut->data<float>() : nullptr;
-  float* yp = y.data<float>();
+  const T* scp = shortcut ? shortcut->data<T>() : nullptr;
+  T* yp = y.data<T>();
 #pragma omp parallel for schedule(static)
   for (int64_t row = 0; row < n * hw; ++row) {
     const float* s = sp + (row / hw) * c;
-    const float* ur = up + row * c;
-    float* yr = yp + row * c;
+    const T* ur = up + row * c;
+    T* yr = yp + row * c;
     if (scp) {
-      const float* sc = scp + row * c;
+      const T* sc = scp + row * c;
 #pragma omp simd
       for (int64_t k = 0; k < c; ++k) {
-        float v = ur[k] * s[k] + sc[k];
-        yr[k] = v < 0.f ? 0.f : v;
+        float v = load(ur, k) * s[k] + load(sc, k);
+        store(yr, k, v < 0.f ? 0.f : v);
       }
     } else {
 #pragma omp simd
-      for (int64_t k = 0; k < c; ++k) yr[k] = ur[k] * s[k];
+      for (int64_t k = 0; k < c; ++k) store(yr, k, load(ur, k) * s[k]);
     }
   }
 }
 
-void se_backward(const SeBackward& a) {
+template <class T>
+void backward(const SeBackward& a) {
   const Tensor &dy = a.dy, &u = a.u, &w1 = a.w1, &w2 = a.w2, &pooled = a.pooled, &hidden = a.hidden;
   const Tensor &gate = a.gate, &du = a.du, &dw1 = a.dw1, &db1 = a.db1, &dw2 = a.dw2, &db2 = a.db2;
   const Tensor *y = a.residual ? opt(a.y) : nullptr, *dshortcut = opt(a.dshortcut);
   const int64_t n = u.dim(0), hw = u.dim(1) * u.dim(2), c = u.dim(3), r = w1.dim(0);
-  const float* dyp = dy.data<float>();
-  const float* up = u.data<float>();
-  const float* yp = y ? y->data<float>() : nullptr;
+  const T* dyp = dy.data<T>();
+  const T* up = u.data<T>();
+  const T* yp = y ? y->data<T>() : nullptr;
   const float* zp = pooled.data<float>();
   const float* hp = hidden.data<float>();
   const float* sp = gate.data<float>();
   const float* w1p = w1.data<float>();
   const float* w2p = w2.data<float>();
-  float* dsc = dshortcut ? dshortcut->data<float>() : nullptr;
+  T* dsc = dshortcut ? dshortcut->data<T>() : nullptr;
   // With a shortcut, the gradient below the final ReLU is dy masked by y > 0; it is also the
   // shortcut's gradient, so it is written there and read back in the second pass.
   const bool masked = dsc != nullptr;
@@ -114,21 +117,21 @@ void se_backward(const SeBackward& a) {
     for (int64_t k = 0; k < c; ++k) dg[k] = 0.f;
     for (int64_t q = 0; q < hw; ++q) {
       const int64_t off = (i * hw + q) * c;
-      const float* __restrict dr = dyp + off;
-      const float* __restrict ur = up + off;
+      const T* __restrict dr = dyp + off;
+      const T* __restrict ur = up + off;
       if (masked) {
-        const float* __restrict yr = yp + off;
-        float* __restrict gr = dsc + off;
+        const T* __restrict yr = yp + off;
+        T* __restrict gr = dsc + off;
 #pragma omp simd
         for (int64_t k = 0; k < c; ++k) {
-          const float d = dr[k];
-          const float g = yr[k] > 0.f ? d : 0.f;
-          gr[k] = g;
-          dg[k] += g * ur[k];
+          const float d = load(dr, k);
+          const float g = load(yr, k) > 0.f ? d : 0.f;
+          store(gr, k, g);  // exact: g is dy or 0
+          dg[k] += g * load(ur, k);
         }
       } else {
 #pragma omp simd
-        for (int64_t k = 0; k < c; ++k) dg[k] += dr[k] * ur[k];
+        for (int64_t k = 0; k < c; ++k) dg[k] += load(dr, k) * load(ur, k);
       }
     }
     const float* s = sp + i * c;
@@ -159,18 +162,24 @@ void se_backward(const SeBackward& a) {
 
   // Pass 2: du = g * gate + d pooled / (H W).
   const float inv_hw = 1.f / static_cast<float>(hw);
-  const float* gp = masked ? dsc : dyp;
-  float* dup = du.data<float>();
+  const T* gp = masked ? dsc : dyp;
+  T* dup = du.data<T>();
 #pragma omp parallel for schedule(static)
   for (int64_t row = 0; row < n * hw; ++row) {
     const int64_t i = row / hw;
     const float* s = sp + i * c;
     const float* dzi = dz + i * c;
-    const float* g = gp + row * c;
-    float* d = dup + row * c;
+    const T* g = gp + row * c;
+    T* d = dup + row * c;
 #pragma omp simd
-    for (int64_t k = 0; k < c; ++k) d[k] = g[k] * s[k] + dzi[k] * inv_hw;
+    for (int64_t k = 0; k < c; ++k) store(d, k, load(g, k) * s[k] + dzi[k] * inv_hw);
   }
 }
+
+}  // namespace
+
+void se_forward(const SeForward& a) { a.u.dtype == DType::BF16 ? forward<bf16>(a) : forward<float>(a); }
+
+void se_backward(const SeBackward& a) { a.u.dtype == DType::BF16 ? backward<bf16>(a) : backward<float>(a); }
 
 }  // namespace senet::cpu

@@ -1,6 +1,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/bf16.h"
 #include "core/rng.h"
 #include "ops/tensor_ops.h"
 
@@ -34,6 +35,7 @@ void fill(const Fill& a) {
     case DType::I64: return fill_as<int64_t>(t, static_cast<int64_t>(a.value));
     case DType::I32: return fill_as<int32_t>(t, static_cast<int32_t>(a.value));
     case DType::U8: return fill_as<uint8_t>(t, static_cast<uint8_t>(a.value));
+    case DType::BF16: return fill_as<bf16>(t, to_bf16(static_cast<float>(a.value)));
   }
 }
 
@@ -52,13 +54,38 @@ void fill_random(const FillRandom& a) {
   }
 }
 
-void add(const Add& a) {
-  const float* ap = a.a.data<float>();
-  const float* bp = a.b.data<float>();
-  float* op = a.out.data<float>();
+namespace {
+template <class T>
+void add_as(const Add& a) {
+  const T* ap = a.a.data<T>();
+  const T* bp = a.b.data<T>();
+  T* op = a.out.data<T>();
   const int64_t n = a.out.numel();
 #pragma omp parallel for simd schedule(static)
-  for (int64_t i = 0; i < n; ++i) op[i] = ap[i] + bp[i];
+  for (int64_t i = 0; i < n; ++i) store(op, i, load(ap, i) + load(bp, i));
+}
+
+template <class From, class To>
+void cast_as(const Cast& a) {
+  const From* x = a.x.data<From>();
+  To* y = a.y.data<To>();
+  const int64_t n = a.x.numel();
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; ++i) store(y, i, load(x, i));
+}
+}  // namespace
+
+void add(const Add& a) { a.out.dtype == DType::BF16 ? add_as<bf16>(a) : add_as<float>(a); }
+
+void cast(const Cast& a) {
+  const bool from16 = a.x.dtype == DType::BF16, to16 = a.y.dtype == DType::BF16;
+  if (from16 == to16) {
+    std::memmove(a.y.raw(), a.x.raw(), a.x.nbytes());
+  } else if (from16) {
+    cast_as<bf16, float>(a);
+  } else {
+    cast_as<float, bf16>(a);
+  }
 }
 
 void count_non_finite(const CountNonFinite& a) {

@@ -15,9 +15,27 @@ void check_sizes(int64_t n, int64_t in, int64_t out) {
 
 const float kOne = 1.f, kZero = 0.f;
 
+// TF32 tensor-core math for one call when asked (the handle's mode is float32 otherwise); the
+// handle is only used on the CUDA executor's thread, so switching it around a call is safe.
+class MathMode {
+ public:
+  explicit MathMode(bool tf32) : on_(tf32) {
+    if (on_) SENET_CUBLAS_CHECK(require_cublas().cublasSetMathMode(Context::get().cublas(), dyn::CUBLAS_TF32_TENSOR_OP_MATH));
+  }
+  ~MathMode() {
+    if (on_) require_cublas().cublasSetMathMode(Context::get().cublas(), dyn::CUBLAS_DEFAULT_MATH);
+  }
+  MathMode(const MathMode&) = delete;
+  MathMode& operator=(const MathMode&) = delete;
+
+ private:
+  bool on_;
+};
+
 }  // namespace
 
-void gemm_forward(int64_t n, int64_t in, int64_t out, const float* x, const float* w, float* y) {
+void gemm_forward(int64_t n, int64_t in, int64_t out, const float* x, const float* w, float* y, bool tf32) {
+  MathMode math(tf32);
   check_sizes(n, in, out);
   Context& ctx = Context::get();
   const CublasApi& api = require_cublas();
@@ -26,7 +44,8 @@ void gemm_forward(int64_t n, int64_t in, int64_t out, const float* x, const floa
                                         w, int(in), x, int(in), &kZero, y, int(out)));
 }
 
-void gemm_backward_data(int64_t n, int64_t in, int64_t out, const float* dy, const float* w, float* dx) {
+void gemm_backward_data(int64_t n, int64_t in, int64_t out, const float* dy, const float* w, float* dx, bool tf32) {
+  MathMode math(tf32);
   check_sizes(n, in, out);
   Context& ctx = Context::get();
   const CublasApi& api = require_cublas();
@@ -35,7 +54,8 @@ void gemm_backward_data(int64_t n, int64_t in, int64_t out, const float* dy, con
                                         w, int(in), dy, int(out), &kZero, dx, int(in)));
 }
 
-void gemm_backward_weights(int64_t n, int64_t in, int64_t out, const float* dy, const float* x, float* dw) {
+void gemm_backward_weights(int64_t n, int64_t in, int64_t out, const float* dy, const float* x, float* dw, bool tf32) {
+  MathMode math(tf32);
   check_sizes(n, in, out);
   Context& ctx = Context::get();
   const CublasApi& api = require_cublas();

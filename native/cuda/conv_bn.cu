@@ -180,42 +180,45 @@ struct ConvPlan {
   dyn::cudnnConvolutionBwdDataAlgo_t bwd_data{};
   dyn::cudnnConvolutionBwdFilterAlgo_t bwd_filter{};
   size_t fwd_ws = 0, bwd_data_ws = 0, bwd_filter_ws = 0;
+  bool tf32 = false;
 
   ConvPlan(const ConvBnParams& p, const Shape& xs, const Shape& ws, int64_t ho, int64_t wo)
       : x(xs[0], xs[3], xs[1], xs[2]),
         y(xs[0], ws[0], ho, wo),
         w(ws[0], ws[3], ws[1], ws[2]),
-        conv(p.pad_h, p.pad_w, p.stride_h, p.stride_w, p.groups) {
+        conv(p.pad_h, p.pad_w, p.stride_h, p.stride_w, p.groups, p.tf32),
+        tf32(p.tf32) {
     const CudnnApi& api = require_cudnn();
     dyn::cudnnHandle_t h = Context::get().cudnn();
     int found = 0;
     dyn::cudnnConvolutionFwdAlgoPerf_t f[dyn::CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
     SENET_CUDNN_CHECK(api.cudnnGetConvolutionForwardAlgorithm_v7(h, x.get(), w.get(), conv.get(), y.get(),
                                                                  dyn::CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &found, f));
-    fwd = pick(f, found, &fwd_ws, "forward");
+    fwd = pick(f, found, &fwd_ws, "forward", tf32);
     size_t size = 0;
     SENET_CUDNN_CHECK(api.cudnnGetConvolutionForwardWorkspaceSize(h, x.get(), w.get(), conv.get(), y.get(), fwd, &size));
     fwd_ws = std::max(fwd_ws, size);
     dyn::cudnnConvolutionBwdDataAlgoPerf_t d[dyn::CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
     SENET_CUDNN_CHECK(api.cudnnGetConvolutionBackwardDataAlgorithm_v7(h, w.get(), y.get(), conv.get(), x.get(),
                                                                       dyn::CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &found, d));
-    bwd_data = pick(d, found, &bwd_data_ws, "backward data");
+    bwd_data = pick(d, found, &bwd_data_ws, "backward data", tf32);
     SENET_CUDNN_CHECK(api.cudnnGetConvolutionBackwardDataWorkspaceSize(h, w.get(), y.get(), conv.get(), x.get(), bwd_data, &size));
     bwd_data_ws = std::max(bwd_data_ws, size);
     dyn::cudnnConvolutionBwdFilterAlgoPerf_t g[dyn::CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
     SENET_CUDNN_CHECK(api.cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, x.get(), y.get(), conv.get(), w.get(),
                                                                         dyn::CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &found, g));
-    bwd_filter = pick(g, found, &bwd_filter_ws, "backward filter");
+    bwd_filter = pick(g, found, &bwd_filter_ws, "backward filter", tf32);
     SENET_CUDNN_CHECK(api.cudnnGetConvolutionBackwardFilterWorkspaceSize(h, x.get(), y.get(), conv.get(), w.get(), bwd_filter, &size));
     bwd_filter_ws = std::max(bwd_filter_ws, size);
   }
 
   template <class Algo>
-  static Algo pick(const dyn::AlgoPerf<Algo>* perf, int count, size_t* workspace, const char* what) {
+  static Algo pick(const dyn::AlgoPerf<Algo>* perf, int count, size_t* workspace, const char* what, bool tf32) {
     for (int i = 0; i < count; ++i) {
-      // FMA math only: an entry with tensor-op math would use TF32 (or lower) precision.
-      if (perf[i].status == dyn::CUDNN_STATUS_SUCCESS && perf[i].mathType == dyn::CUDNN_FMA_MATH &&
-          perf[i].memory <= kWorkspaceLimit) {
+      // FMA math only, unless TF32 is allowed; never an entry that converts to a narrower type.
+      const bool math = perf[i].mathType == dyn::CUDNN_FMA_MATH ||
+                        (tf32 && perf[i].mathType != dyn::CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION);
+      if (perf[i].status == dyn::CUDNN_STATUS_SUCCESS && math && perf[i].memory <= kWorkspaceLimit) {
         *workspace = perf[i].memory;
         return perf[i].algo;
       }
@@ -231,7 +234,7 @@ ConvPlan& plan_for(const ConvBnParams& p, const Tensor& x, const Tensor& w, int6
   to_int(x.dim(0) * ho * wo * w.dim(0), "convolution: output elements");
   std::string key;
   for (int64_t v : {x.dim(0), x.dim(1), x.dim(2), x.dim(3), w.dim(0), w.dim(1), w.dim(2), w.dim(3), int64_t{p.stride_h},
-                    int64_t{p.stride_w}, int64_t{p.pad_h}, int64_t{p.pad_w}, int64_t{p.groups}})
+                    int64_t{p.stride_w}, int64_t{p.pad_h}, int64_t{p.pad_w}, int64_t{p.groups}, int64_t{p.tf32}})
     key += std::to_string(v) + ":";
   return cache->get(key, [&] { return std::make_unique<ConvPlan>(p, x.shape, w.shape, ho, wo); });
 }

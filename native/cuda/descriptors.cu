@@ -43,14 +43,16 @@ FilterDescriptor::FilterDescriptor(int64_t k, int64_t c, int64_t h, int64_t w) :
 
 FilterDescriptor::~FilterDescriptor() { api_.cudnnDestroyFilterDescriptor(desc_); }
 
-ConvolutionDescriptor::ConvolutionDescriptor(int pad_h, int pad_w, int stride_h, int stride_w, int groups)
+ConvolutionDescriptor::ConvolutionDescriptor(int pad_h, int pad_w, int stride_h, int stride_w, int groups, bool tf32)
     : api_(require_cudnn()) {
   SENET_CUDNN_CHECK(api_.cudnnCreateConvolutionDescriptor(&desc_));
   dyn::cudnnStatus_t st = api_.cudnnSetConvolution2dDescriptor(desc_, pad_h, pad_w, stride_h, stride_w, 1, 1,
                                                                dyn::CUDNN_CROSS_CORRELATION, dyn::CUDNN_DATA_FLOAT);
   if (st == dyn::CUDNN_STATUS_SUCCESS) st = api_.cudnnSetConvolutionGroupCount(desc_, groups);
-  // Plain float32 fused multiply-adds: no TF32, so results match the CPU backend and PyTorch's.
-  if (st == dyn::CUDNN_STATUS_SUCCESS) st = api_.cudnnSetConvolutionMathType(desc_, dyn::CUDNN_FMA_MATH);
+  // Plain float32 fused multiply-adds unless TF32 is asked for: then results match the CPU backend
+  // and PyTorch's float32 only to TF32's 10-bit mantissa.
+  if (st == dyn::CUDNN_STATUS_SUCCESS)
+    st = api_.cudnnSetConvolutionMathType(desc_, tf32 ? dyn::CUDNN_DEFAULT_MATH : dyn::CUDNN_FMA_MATH);
   if (st != dyn::CUDNN_STATUS_SUCCESS) {
     api_.cudnnDestroyConvolutionDescriptor(desc_);
     throw_cudnn_error(st, "cudnnSetConvolution2dDescriptor / GroupCount / MathType", __FILE__, __LINE__);

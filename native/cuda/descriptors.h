@@ -56,7 +56,8 @@ class FilterDescriptor {
 class ConvolutionDescriptor {
  public:
   /// Cross-correlation (what deep learning calls convolution) with groups, float32, no TF32.
-  ConvolutionDescriptor(int pad_h, int pad_w, int stride_h, int stride_w, int groups);
+  /// tf32: CUDNN_DEFAULT_MATH (TF32 tensor cores allowed on Ampere and later); else FMA math only.
+  ConvolutionDescriptor(int pad_h, int pad_w, int stride_h, int stride_w, int groups, bool tf32 = false);
   ~ConvolutionDescriptor();
   ConvolutionDescriptor(const ConvolutionDescriptor&) = delete;
   ConvolutionDescriptor& operator=(const ConvolutionDescriptor&) = delete;

@@ -1,6 +1,7 @@
 // Fills (constant, seeded normal / uniform with the CPU's counter-based generator, so both
 // backends give the same tensor for a seed), element-wise add, the non-finite count, guarded
 // device copies and the NCHW -> NHWC transpose.
+#include "core/bf16.h"
 #include "core/rng.h"
 #include "cuda/context.h"
 #include "cuda/launch.h"
@@ -29,6 +30,12 @@ __global__ void uniform_kernel(float* p, int64_t n, float low, float span, uint6
 __global__ void add_kernel(const float* a, const float* b, float* out, int64_t n) {
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x)
     out[i] = a[i] + b[i];
+}
+
+template <class From, class To>
+__global__ void cast_kernel(const From* x, To* y, int64_t n) {
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x)
+    store(y, i, load(x, i));
 }
 
 // Adds the number of NaN / infinite elements of p to *count (saturating at 2^31 - 1).
@@ -75,6 +82,7 @@ void fill(const Fill& a) {
     case DType::I64: return launch_fill<int64_t>(t, static_cast<int64_t>(a.value));
     case DType::I32: return launch_fill<int32_t>(t, static_cast<int32_t>(a.value));
     case DType::U8: return launch_fill<uint8_t>(t, static_cast<uint8_t>(a.value));
+    case DType::BF16: return launch_fill<uint16_t>(t, to_bf16(static_cast<float>(a.value)).bits);
   }
 }
 
@@ -106,6 +114,23 @@ void add(const Add& a) {
   if (n == 0) return;
   add_kernel<<<blocks_for(n), kThreads, 0, Context::get().stream()>>>(a.a.data<float>(), a.b.data<float>(),
                                                                       a.out.data<float>(), n);
+  SENET_CUDA_LAUNCHED();
+}
+
+// Only the cast runs bf16 on the GPU in this build (check_precision refuses the other ops).
+void cast(const Cast& a) {
+  const int64_t n = a.x.numel();
+  if (n == 0) return;
+  cudaStream_t s = Context::get().stream();
+  const bool from16 = a.x.dtype == DType::BF16, to16 = a.y.dtype == DType::BF16;
+  if (from16 == to16) {
+    SENET_CUDA_CHECK(cudaMemcpyAsync(a.y.raw(), a.x.raw(), a.x.nbytes(), cudaMemcpyDeviceToDevice, s));
+    return;
+  }
+  if (from16)
+    cast_kernel<<<blocks_for(n), kThreads, 0, s>>>(a.x.data<bf16>(), a.y.data<float>(), n);
+  else
+    cast_kernel<<<blocks_for(n), kThreads, 0, s>>>(a.x.data<float>(), a.y.data<bf16>(), n);
   SENET_CUDA_LAUNCHED();
 }
 

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "ops/dispatch.h"
+#include "ops/precision.h"
 
 namespace senet {
 
@@ -10,6 +11,7 @@ namespace {
 
 struct ConvShapes {
   int64_t n, h, w, cin, cout, ho, wo;
+  DType act;  // x's: float32, or bfloat16 in mixed precision (then w is the bf16 weight copy)
   Shape out() const { return {n, ho, wo, cout}; }
 };
 
@@ -20,9 +22,10 @@ ConvShapes check_params_and_input(const Check& c, const ConvBnParams& p, const T
     c.fail(ErrorCode::Argument, "eps: expected a number > 0, received " + std::to_string(p.eps));
   if (!(p.momentum >= 0 && p.momentum <= 1))
     c.fail(ErrorCode::Argument, "momentum: expected a number in [0, 1], received " + std::to_string(p.momentum));
-  c.tensor_rank(x, "x", DType::F32, 4);
-  c.tensor_rank(w, "w", DType::F32, 4);
-  ConvShapes s{x.dim(0), x.dim(1), x.dim(2), x.dim(3), w.dim(0), 0, 0};
+  const DType act = check_activation(c, x, "x");
+  c.tensor_rank(x, "x", act, 4);
+  c.tensor_rank(w, "w", act, 4);
+  ConvShapes s{x.dim(0), x.dim(1), x.dim(2), x.dim(3), w.dim(0), 0, 0, act};
   if (s.cin % p.groups != 0)
     c.fail(ErrorCode::Argument, "groups: expected a divisor of the input channels (" + std::to_string(s.cin) +
                                     "), received " + std::to_string(p.groups));
@@ -55,10 +58,10 @@ ConvShapes check_forward_inputs(const Check& c, const ConvBnForward& a) {
 ConvShapes check_backward_inputs(const Check& c, const ConvBnBackward& a) {
   ConvShapes s = check_params_and_input(c, a.p, a.x, a.w);
   const Shape ch{s.cout}, out = s.out();
-  c.tensor(a.dy, "dy", DType::F32, out);
+  c.tensor(a.dy, "dy", s.act, out);
   c.tensor(a.gamma, "gamma", DType::F32, ch);
-  c.tensor(a.z, "z", DType::F32, out);
-  c.tensor(a.y, "y", DType::F32, out);
+  c.tensor(a.z, "z", s.act, out);
+  c.tensor(a.y, "y", s.act, out);
   c.tensor(a.save_mean, "saveMean", DType::F32, ch);
   c.tensor(a.save_var, "saveVar", DType::F32, ch);
   return s;
@@ -85,10 +88,10 @@ void conv_bn_forward(const ConvBnForward& a) {
   Check c("convBnForward");
   ConvShapes s = check_forward_inputs(c, a);
   const Shape ch{s.cout}, out = s.out();
-  c.tensor(a.y, "y", DType::F32, out);
+  c.tensor(a.y, "y", s.act, out);
   if (a.p.training && (!a.z.storage || !a.save_mean.storage || !a.save_var.storage))
     c.fail(ErrorCode::Argument, "z, saveMean, saveVar: expected tensors in training mode (backward reads them), received none");
-  if (a.z.storage) c.tensor(a.z, "z", DType::F32, out);
+  if (a.z.storage) c.tensor(a.z, "z", s.act, out);
   if (a.save_mean.storage) c.tensor(a.save_mean, "saveMean", DType::F32, ch);
   if (a.save_var.storage) c.tensor(a.save_var, "saveVar", DType::F32, ch);
   c.distinct(a.x, "x", a.y, "y");
@@ -96,6 +99,7 @@ void conv_bn_forward(const ConvBnForward& a) {
   if (a.save_mean.storage && a.save_var.storage) c.distinct(a.save_mean, "saveMean", a.save_var, "saveVar");
   Device d = c.same_device({&a.x, &a.w, &a.gamma, &a.beta, &a.running_mean, &a.running_var, &a.y, opt(a.z),
                             opt(a.save_mean), opt(a.save_var)});
+  check_precision(c, d, s.act);
   enqueue(c, d, &cpu::conv_bn_forward, SENET_CUDA_FN(conv_bn_forward), a);
 }
 
@@ -103,7 +107,7 @@ void conv_bn_backward(const ConvBnBackward& a) {
   Check c("convBnBackward");
   ConvShapes s = check_backward_inputs(c, a);
   const Shape ch{s.cout};
-  if (a.dx.storage) c.tensor(a.dx, "dx", DType::F32, a.x.shape);
+  if (a.dx.storage) c.tensor(a.dx, "dx", s.act, a.x.shape);
   c.tensor(a.dw, "dw", DType::F32, a.w.shape);
   c.tensor(a.dgamma, "dgamma", DType::F32, ch);
   c.tensor(a.dbeta, "dbeta", DType::F32, ch);
@@ -111,6 +115,7 @@ void conv_bn_backward(const ConvBnBackward& a) {
   c.distinct(a.dgamma, "dgamma", a.dbeta, "dbeta");
   Device d = c.same_device({&a.dy, &a.x, &a.w, &a.gamma, &a.z, &a.y, &a.save_mean, &a.save_var, opt(a.dx), &a.dw,
                             &a.dgamma, &a.dbeta});
+  check_precision(c, d, s.act);
   enqueue(c, d, &cpu::conv_bn_backward, SENET_CUDA_FN(conv_bn_backward), a);
 }
 

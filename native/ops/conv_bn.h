@@ -20,6 +20,8 @@ struct ConvBnParams : Window {
   bool training = true;
   float eps = 1e-5f;
   float momentum = 0.1f;
+  // Allow TF32 tensor-core math in the GPU's convolution (precision 'tf32'); float32 elsewhere.
+  bool tf32 = false;
 };
 
 /// Arguments of the forward. z, save_mean and save_var are required in training mode and optional

@@ -8,7 +8,9 @@
 namespace senet {
 
 /// b is optional (absent: no bias).
+/// tf32: allow TF32 tensor-core math on the GPU (precision 'tf32'); the CPU computes float32.
 struct LinearForward {
+  bool tf32 = false;
   Tensor x, w, b, y;
 };
 
@@ -16,6 +18,7 @@ struct LinearForward {
 /// dx is optional; dw (and db) are overwritten.
 struct LinearBackward {
   bool bias = true;
+  bool tf32 = false;
   Tensor dy, x, w, dx, dw, db;
 };
 

@@ -1,6 +1,7 @@
 #include "ops/pool.h"
 
 #include "ops/dispatch.h"
+#include "ops/precision.h"
 
 namespace senet {
 
@@ -13,7 +14,7 @@ Shape check_max_pool(const Check& c, const MaxPoolParams& p, const Tensor& x) {
     c.fail(ErrorCode::Argument, "padding: expected at most half the kernel, received pad " + std::to_string(p.pad_h) +
                                     "x" + std::to_string(p.pad_w) + " for kernel " + std::to_string(p.kernel_h) + "x" +
                                     std::to_string(p.kernel_w));
-  c.tensor_rank(x, "x", DType::F32, 4);
+  c.tensor_rank(x, "x", check_activation(c, x, "x"), 4);
   const int64_t ho = window_output_size(x.dim(1), p.kernel_h, p.stride_h, p.pad_h);
   const int64_t wo = window_output_size(x.dim(2), p.kernel_w, p.stride_w, p.pad_w);
   if (ho <= 0 || wo <= 0)
@@ -24,7 +25,7 @@ Shape check_max_pool(const Check& c, const MaxPoolParams& p, const Tensor& x) {
 Shape check_gap_backward(const Check& c, const GlobalAvgPoolBackward& a) {
   c.tensor_rank(a.dy, "dy", DType::F32, 2);
   if (a.dx.storage) {
-    c.tensor_rank(a.dx, "dx", DType::F32, 4);
+    c.tensor_rank(a.dx, "dx", check_activation(c, a.dx, "dx"), 4);
     c.shape(a.dy, "dy", {a.dx.dim(0), a.dx.dim(3)});
     return a.dx.shape;
   }
@@ -46,7 +47,7 @@ Shape max_pool_backward_shape(const MaxPoolBackward& a) {
 
 Shape global_avg_pool_forward_shape(const GlobalAvgPoolForward& a) {
   Check c("globalAvgPoolForward");
-  c.tensor_rank(a.x, "x", DType::F32, 4);
+  c.tensor_rank(a.x, "x", check_activation(c, a.x, "x"), 4);
   return {a.x.dim(0), a.x.dim(3)};
 }
 
@@ -57,31 +58,34 @@ Shape global_avg_pool_backward_shape(const GlobalAvgPoolBackward& a) {
 void max_pool_forward(const MaxPoolForward& a) {
   Check c("maxPoolForward");
   Shape out = check_max_pool(c, a.p, a.x);
-  c.tensor(a.y, "y", DType::F32, out);
+  c.tensor(a.y, "y", a.x.dtype, out);
   c.distinct(a.x, "x", a.y, "y");
   Device d = c.same_device({&a.x, &a.y});
+  check_precision(c, d, a.x.dtype);
   enqueue(c, d, &cpu::max_pool_forward, SENET_CUDA_FN(max_pool_forward), a);
 }
 
 void max_pool_backward(const MaxPoolBackward& a) {
   Check c("maxPoolBackward");
   Shape out = check_max_pool(c, a.p, a.x);
-  c.tensor(a.dy, "dy", DType::F32, out);
-  c.tensor(a.y, "y", DType::F32, out);
-  c.tensor(a.dx, "dx", DType::F32, a.x.shape);
+  c.tensor(a.dy, "dy", a.x.dtype, out);
+  c.tensor(a.y, "y", a.x.dtype, out);
+  c.tensor(a.dx, "dx", a.x.dtype, a.x.shape);
   c.distinct(a.dx, "dx", a.dy, "dy");
   c.distinct(a.dx, "dx", a.x, "x");
   c.distinct(a.dx, "dx", a.y, "y");
   Device d = c.same_device({&a.dy, &a.x, &a.y, &a.dx});
+  check_precision(c, d, a.x.dtype);
   enqueue(c, d, &cpu::max_pool_backward, SENET_CUDA_FN(max_pool_backward), a);
 }
 
 void global_avg_pool_forward(const GlobalAvgPoolForward& a) {
   Check c("globalAvgPoolForward");
-  c.tensor_rank(a.x, "x", DType::F32, 4);
-  c.tensor(a.y, "y", DType::F32, {a.x.dim(0), a.x.dim(3)});
+  c.tensor_rank(a.x, "x", check_activation(c, a.x, "x"), 4);
+  c.tensor(a.y, "y", DType::F32, {a.x.dim(0), a.x.dim(3)});  // float32 features whatever x is
   c.distinct(a.x, "x", a.y, "y");
   Device d = c.same_device({&a.x, &a.y});
+  check_precision(c, d, a.x.dtype);
   enqueue(c, d, &cpu::global_avg_pool_forward, SENET_CUDA_FN(global_avg_pool_forward), a);
 }
 
@@ -91,6 +95,7 @@ void global_avg_pool_backward(const GlobalAvgPoolBackward& a) {
   check_gap_backward(c, a);
   c.distinct(a.dx, "dx", a.dy, "dy");
   Device d = c.same_device({&a.dy, &a.dx});
+  check_precision(c, d, a.dx.dtype);
   enqueue(c, d, &cpu::global_avg_pool_backward, SENET_CUDA_FN(global_avg_pool_backward), a);
 }
 

@@ -1,6 +1,7 @@
 #include "ops/sgd.h"
 
 #include "ops/dispatch.h"
+#include "ops/precision.h"
 
 namespace senet {
 
@@ -30,12 +31,14 @@ void sgd_step(const SgdStep& a) {
     c.fail(ErrorCode::Argument, "momentumBuffer: expected a tensor when momentum is not 0, received none");
   if (a.momentum_buffer.storage) c.tensor(a.momentum_buffer, "momentumBuffer", DType::F32, a.param.shape);
   if (a.skip.storage) c.tensor(a.skip, "skip", DType::I32, {});
+  if (a.param_copy.storage) c.tensor(a.param_copy, "paramCopy", DType::BF16, a.param.shape);
   c.distinct(a.param, "param", a.grad, "grad");
   if (a.momentum_buffer.storage) {
     c.distinct(a.param, "param", a.momentum_buffer, "momentumBuffer");
     c.distinct(a.grad, "grad", a.momentum_buffer, "momentumBuffer");
   }
-  Device d = c.same_device({&a.param, &a.grad, opt(a.momentum_buffer), opt(a.skip)});
+  Device d = c.same_device({&a.param, &a.grad, opt(a.momentum_buffer), opt(a.skip), opt(a.param_copy)});
+  if (a.param_copy.storage) check_precision(c, d, DType::BF16);
   enqueue(c, d, &cpu::sgd_step, SENET_CUDA_FN(sgd_step), a);
 }
 

@@ -20,9 +20,11 @@ struct SgdParams {
 /// momentum_buffer may be absent when momentum is 0. skip (optional, an int32 scalar on the
 /// device) skips the whole step when it is not 0 when the step runs: a training loop's
 /// non-finite check decides on the device, without waiting for the host.
+/// param_copy (optional, bfloat16, param's element count): the bf16 copy of the weights that
+/// mixed precision's convolutions read, rewritten from the updated float32 values in the same pass.
 struct SgdStep {
   SgdParams p;
-  Tensor param, grad, momentum_buffer, skip;
+  Tensor param, grad, momentum_buffer, skip, param_copy;
 };
 
 /// Checks the hyper-parameters alone (an optimizer's constructor refuses bad ones up front).

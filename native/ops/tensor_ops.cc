@@ -8,6 +8,7 @@
 
 #include "core/cuda_probe.h"
 #include "ops/dispatch.h"
+#include "ops/precision.h"
 
 namespace senet {
 
@@ -120,11 +121,25 @@ void copy(const Copy& a) {
 
 void add(const Add& a) {
   Check c("add");
-  check_float(c, a.a, "a");
-  c.tensor(a.b, "b", DType::F32, a.a.shape);
-  c.tensor(a.out, "out", DType::F32, a.a.shape);
+  const DType t = check_activation(c, a.a, "a");
+  c.tensor(a.b, "b", t, a.a.shape);
+  c.tensor(a.out, "out", t, a.a.shape);
   Device d = c.same_device({&a.a, &a.b, &a.out});
+  check_precision(c, d, t);
   enqueue(c, d, &cpu::add, SENET_CUDA_FN(add), a);
+}
+
+void cast(const Cast& a) {
+  Check c("cast");
+  check_activation(c, a.x, "x");
+  check_activation(c, a.y, "y");
+  if (a.x.numel() != a.y.numel())
+    c.fail(ErrorCode::Shape, "y: expected " + std::to_string(a.x.numel()) + " elements (as x), received shape " +
+                                 shape_str(a.y.shape));
+  if (a.x.dtype == a.y.dtype) c.distinct(a.x, "x", a.y, "y");
+  Device d = c.same_device({&a.x, &a.y});
+  // A cast alone is allowed everywhere (reading bf16 weights back is useful on any CPU).
+  enqueue(c, d, &cpu::cast, SENET_CUDA_FN(cast), a);
 }
 
 void count_non_finite(const CountNonFinite& a) {

@@ -30,9 +30,14 @@ struct Copy {
   Tensor src, dst, only_if;
 };
 
-/// out = a + b, float32, same shapes; out may alias a or b.
+/// out = a + b, float32 or bfloat16 (all three the same dtype, summed in float32), same shapes;
+/// out may alias a or b.
 struct Add {
   Tensor a, b, out;
+};
+/// y = x converted between float32 and bfloat16 (round to nearest even), same element count.
+struct Cast {
+  Tensor x, y;
 };
 
 /// count (an int32 scalar) = how many elements of the float32 tensors are NaN or infinite.
@@ -50,6 +55,7 @@ void fill(const Fill& a);
 void fill_random(const FillRandom& a);
 void copy(const Copy& a);
 void add(const Add& a);
+void cast(const Cast& a);
 void count_non_finite(const CountNonFinite& a);
 void to_channels_last(const ToChannelsLast& a);
 
@@ -65,6 +71,7 @@ namespace cpu {
 void fill(const Fill& a);
 void fill_random(const FillRandom& a);
 void add(const Add& a);
+void cast(const Cast& a);
 void count_non_finite(const CountNonFinite& a);
 void to_channels_last(const ToChannelsLast& a);
 /// only_if, read on the host.
@@ -75,6 +82,7 @@ namespace cuda {
 void fill(const Fill& a);
 void fill_random(const FillRandom& a);
 void add(const Add& a);
+void cast(const Cast& a);
 void count_non_finite(const CountNonFinite& a);
 void to_channels_last(const ToChannelsLast& a);
 /// Device to device, guarded by only_if when given.
