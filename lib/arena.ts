@@ -1,8 +1,10 @@
 /**
  * Parameters in one flat arena, gradients in a second of the same layout: each named parameter
  * is a view at the same offset in both. SGD then runs once over the whole arena, a gradient
- * all-reduce would be one call, and a checkpoint is one copy.
+ * all-reduce would be one call, and a checkpoint is one copy. In mixed precision a third arena of
+ * the same layout holds the bfloat16 copy of the values that convolutions read.
  */
+import { binding } from './binding';
 import { checkShape, describe, fail } from './validate';
 import { zeros, type Device, type Tensor } from './tensor';
 
@@ -18,6 +20,8 @@ export interface ArenaEntry {
   readonly value: Tensor<'float32'>;
   /** The gradient: a view into `ParameterArena.grads`. */
   readonly grad: Tensor<'float32'>;
+  /** The bfloat16 copy of the value (a view into `ParameterArena.copies`), or null without one. */
+  readonly copy: Tensor<'bfloat16'> | null;
 }
 
 /** What to place in an arena. */
@@ -35,19 +39,26 @@ export class ParameterArena {
   readonly values: Tensor<'float32'>;
   /** Every parameter's gradient, one flat tensor with the same layout. */
   readonly grads: Tensor<'float32'>;
+  /**
+   * The values rounded to bfloat16, same layout (mixed precision), or null. SGD rewrites it with
+   * every step; after writing `values` any other way, call syncCopies().
+   */
+  readonly copies: Tensor<'bfloat16'> | null;
   /** The entries in the order given. */
   readonly entries: readonly ArenaEntry[];
   private readonly byName: Map<string, ArenaEntry>;
 
-  private constructor(values: Tensor<'float32'>, grads: Tensor<'float32'>, entries: ArenaEntry[]) {
+  private constructor(values: Tensor<'float32'>, grads: Tensor<'float32'>, copies: Tensor<'bfloat16'> | null, entries: ArenaEntry[]) {
     this.values = values;
     this.grads = grads;
+    this.copies = copies;
     this.entries = entries;
     this.byName = new Map(entries.map((e) => [e.name, e]));
   }
 
   /** Lays out the parameters and allocates both arenas, zero-filled. */
-  static create(specs: readonly ArenaSpec[], options?: { device?: Device }): ParameterArena {
+  /** `bf16Copies`: also allocate the bfloat16 copy of the values (default false). */
+  static create(specs: readonly ArenaSpec[], options?: { device?: Device; bf16Copies?: boolean }): ParameterArena {
     if (!Array.isArray(specs)) fail('SENET_ARGUMENT', 'ParameterArena.create', 'specs', 'an array of { name, shape }', describe(specs));
     const seen = new Set<string>();
     const layout: { name: string; shape: number[]; offset: number; size: number }[] = [];
@@ -66,19 +77,23 @@ export class ParameterArena {
     // Zeros: the padding between entries is never written by an op, so SGD over it stays a no-op.
     const values = zeros<'float32'>([total], { device: options?.device });
     let grads: Tensor<'float32'> | undefined;
+    let copies: Tensor<'bfloat16'> | null = null;
     try {
       const g = (grads = zeros<'float32'>([total], { device: options?.device }));
+      const c = (copies = options?.bf16Copies ? zeros<'bfloat16'>([total], { dtype: 'bfloat16', device: options?.device }) : null);
       const entries = layout.map((l) => ({
         name: l.name,
         shape: Object.freeze(l.shape),
         offset: l.offset,
         value: values.view(l.offset, l.shape),
         grad: g.view(l.offset, l.shape),
+        copy: c ? c.view(l.offset, l.shape) : null,
       }));
-      return new ParameterArena(values, g, entries);
+      return new ParameterArena(values, g, c, entries);
     } catch (err) {
       values.dispose();
       grads?.dispose();
+      copies?.dispose();
       throw err;
     }
   }
@@ -95,9 +110,15 @@ export class ParameterArena {
     return this.values.size;
   }
 
-  /** Frees both arenas; every view then reports disposed. */
+  /** Rewrites the bfloat16 copies from the values (queued; a no-op without copies). */
+  syncCopies(): void {
+    if (this.copies) binding.cast({ x: this.values.native, y: this.copies.native, params: { dtype: 'bfloat16' } });
+  }
+
+  /** Frees the arenas; every view then reports disposed. */
   dispose(): void {
     this.values.dispose();
     this.grads.dispose();
+    this.copies?.dispose();
   }
 }

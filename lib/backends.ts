@@ -76,6 +76,12 @@ export interface CpuReport {
    * whole cores, or null without a limit; the default `threads` is at most this.
    */
   cpuQuota: number | null;
+  /**
+   * Whether precision 'bf16' runs here: oneDNN has native bf16 kernels for this CPU
+   * (avx512_core_bf16 or AMX) and `reason` is empty, or it has none and `reason` says what is
+   * missing (bf16 is then refused with SENET_UNSUPPORTED rather than emulated slowly).
+   */
+  bf16: { supported: boolean; reason: string };
   /** OpenMP's wait policy: $OMP_WAIT_POLICY as set when senet loaded, or 'default' (spin a while, then sleep). */
   waitPolicy: string;
 }
@@ -91,7 +97,7 @@ export function backends(): BackendsReport {
   const b = binding.buildInfo();
   const t = binding.threadsReport();
   return {
-    cpu: { available: true, onednn: b.onednn, isa: b.cpuIsa, runtime: b.onednnCpuRuntime, threads: t.requested, activeThreads: t.active, adaptiveThreads: t.adaptive, cpuQuota: t.quotaCores > 0 ? t.quotaCores : null, waitPolicy: (process.env['OMP_WAIT_POLICY'] ?? 'default').toLowerCase() },
+    cpu: { available: true, onednn: b.onednn, isa: b.cpuIsa, runtime: b.onednnCpuRuntime, threads: t.requested, activeThreads: t.active, adaptiveThreads: t.adaptive, cpuQuota: t.quotaCores > 0 ? t.quotaCores : null, bf16: { supported: b.cpuBf16, reason: b.cpuBf16Reason }, waitPolicy: (process.env['OMP_WAIT_POLICY'] ?? 'default').toLowerCase() },
     cuda: binding.cudaProbe(),
   };
 }

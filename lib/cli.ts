@@ -11,6 +11,7 @@ import { parseFlags, parseFlagsAndArguments } from './flags';
 import { backends, buildInfo } from './index';
 import { PRESETS, type ModelName, type SEResNeXt } from './nn';
 import { loadModel } from './predict/load';
+import { BF16_MIN_IMAGE_SIDE, type Precision } from './precision';
 import { DEFAULT_RUN, RUN_OPTION_RULES, RUNS_DIR, runEvaluation, runTraining, type RunOptionKey, type RunOptions, type RunSummary } from './train/run';
 import { AbortError } from './train/trainer';
 
@@ -53,6 +54,10 @@ const TRAIN_HELP = `Usage: senet train [options]
   --warmup X          warmup epochs of the cosine schedule, at most --epochs (default ${DEFAULT_RUN.warmupEpochs})
   --warmup-steps N    ... and at least N warmup steps, at most half the run's (default ${DEFAULT_RUN.warmupSteps})
   --device KIND       auto | cpu | cuda (default ${DEFAULT_RUN.device}: CUDA when fully available)
+  --precision P       auto | fp32 | tf32 | bf16 (default auto: bf16 mixed precision where the device
+                      has fast bf16, a CPU with avx512_core_bf16 or AMX, and images are 128 px or more;
+                      fp32 elsewhere, as for Fashion-MNIST). tf32: TF32 tensor cores on the GPU,
+                      float32 on the CPU. A resumed run keeps its checkpoint's unless this is given
   --out DIR           run folder: metrics.jsonl, curves.svg, checkpoint.safetensors (default: a new
                       ${RUNS_DIR}/<date>-<time>, with ${RUNS_DIR}/latest pointing at it; with --resume, the
                       checkpoint's folder). A folder that holds another run is refused (exit 2)
@@ -87,6 +92,7 @@ const EVAL_HELP = `Usage: senet eval --checkpoint PATH [options]
   --data DIR          the dataset's files (an image folder: its test/, else val/, else all of it)
   --batch-size N      (default 256)
   --device KIND       auto | cpu | cuda (default auto)
+  --precision P       auto | fp32 | tf32 | bf16 (default auto: the checkpoint's where it runs here, else fp32)
   --threads N         fix the CPU backend's threads at N (default: every core, fewer
                       while other processes keep cores busy)
   --progress KIND     auto | bar | lines | none (default auto: a bar on a terminal, lines otherwise)
@@ -113,6 +119,8 @@ senet / PyTorch are printed.
   --steps N           steps per timed repeat (default ${DEFAULT_BENCH.steps})
   --warmup N          untimed steps first (default ${DEFAULT_BENCH.warmup})
   --repeats N         timed repeats; each figure is their median (default ${DEFAULT_BENCH.repeats})
+  --precision P       fp32 | tf32 | bf16 (default ${DEFAULT_BENCH.precision}); PyTorch runs the matching mode:
+                      bf16 is torch.autocast(bfloat16) with channels-last, tf32 allow_tf32 on CUDA
   --breakdown         also time each op family (conv + BN + ReLU, SE, pooling, linear, loss, SGD, data, other)
   --no-pytorch        do not run PyTorch
   --pytorch-format F  PyTorch's memory format: nchw (its default) | channels_last | both (default ${DEFAULT_BENCH.pytorchFormat})
@@ -237,10 +245,11 @@ async function evaluate(argv: string[]): Promise<number> {
     data: v['data'] as string | undefined,
     batchSize: v['batch-size'] as number | undefined,
     device: v['device'] as RunOptions['device'] | undefined,
+    precision: v['precision'] as RunOptions['precision'] | undefined,
     progress: (v['progress'] as RunOptions['progress'] | undefined) ?? 'auto',
   });
   if (v.json) process.stdout.write(`${JSON.stringify(r)}\n`);
-  else process.stdout.write(`test loss ${r.testLoss.toFixed(4)}, accuracy ${(r.testAccuracy * 100).toFixed(2)}% on ${r.images} images (${r.device})\n`);
+  else process.stdout.write(`test loss ${r.testLoss.toFixed(4)}, accuracy ${(r.testAccuracy * 100).toFixed(2)}% on ${r.images} images (${r.device}, ${r.precision})\n`);
   return 0;
 }
 
@@ -260,6 +269,7 @@ async function bench(argv: string[]): Promise<number> {
     warmup: v['warmup'] as number | undefined,
     repeats: v['repeats'] as number | undefined,
     pytorchFormat: v['pytorch-format'] as 'nchw' | 'channels_last' | 'both' | undefined,
+    precision: v['precision'] as Precision | undefined,
     breakdown: v['breakdown'] === true,
     pytorch: v['no-pytorch'] !== true,
   });
@@ -332,7 +342,8 @@ function info(argv: string[]): number {
   const lines = [
     `senet ${report.version} (Node ${report.node}, N-API ${report.napiVersion})`,
     `cpu   available: oneDNN ${cpu.onednn}, ${cpu.isa}, ${cpu.runtime}, ${cpu.threads} thread(s) (${cpu.adaptiveThreads ? 'fewer while other processes keep cores busy' : 'fixed'}${cpu.cpuQuota !== null ? `; cgroup CPU quota ${cpu.cpuQuota} core(s)` : ''}), ${cpu.waitPolicy} waiting`,
-    cuda.available ? 'cuda  available' : `cuda  unavailable: ${cuda.reason}`,
+    `      bf16: ${cpu.bf16.supported ? `yes (precision bf16 runs here; senet train uses it by default on images of ${BF16_MIN_IMAGE_SIDE} px or more)` : `no: ${cpu.bf16.reason}`}`,
+    cuda.available ? 'cuda  available (precisions fp32 and tf32; no bf16 kernels in this build)' : `cuda  unavailable: ${cuda.reason}`,
   ];
   if (cuda.built) {
     const ver = (n: number) => (n ? `${Math.floor(n / 1000)}.${(n % 1000) / 10}` : 'none');

@@ -25,6 +25,7 @@ export const EVAL_FLAGS: FlagSpec[] = [
   RUN_OPTION_RULES.data,
   { flag: '--batch-size', rule: int(1, 65_536) },
   RUN_OPTION_RULES.device,
+  RUN_OPTION_RULES.precision,
   THREADS,
   RUN_OPTION_RULES.progress,
 ];
@@ -57,6 +58,7 @@ export const BENCH_FLAGS: FlagSpec[] = [
   { flag: '--steps', rule: int(1, 1_000_000) },
   { flag: '--warmup', rule: int(0, 1_000_000) },
   { flag: '--repeats', rule: int(1, 1000) },
+  { flag: '--precision', rule: choice('fp32', 'tf32', 'bf16') },
   { flag: '--pytorch-format', rule: choice('nchw', 'channels_last', 'both') },
   { flag: '--breakdown', rule: { kind: 'bool' } },
   { flag: '--no-pytorch', rule: { kind: 'bool' } },

@@ -16,6 +16,7 @@ export type SenetErrorCode =
   | 'SENET_NO_CUDNN'
   | 'SENET_NO_CUBLAS'
   | 'SENET_LIBRARY'
+  | 'SENET_UNSUPPORTED'
   | 'SENET_NATIVE_LOAD'
   | 'SENET_FORMAT'
   | 'SENET_IO'

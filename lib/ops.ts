@@ -12,12 +12,18 @@
  *
  * Layouts: activations (N, H, W, C); conv weights (Cout, kH, kW, Cin / groups); linear and SE
  * fc weights (Out, In).
+ *
+ * Element types: float32 everywhere, or, for mixed precision on a CPU with bf16 instructions,
+ * bfloat16 activations (x, y, z, dy, dx of convBn, seForward / seBackward's maps, max pooling,
+ * add) with the bf16 copy of a convolution's weights (`cast`); batch-norm parameters and
+ * statistics, SE fc weights, every weight gradient, pooled features, logits and the loss stay
+ * float32. Outputs an op makes take the type of its input map.
  */
 import type { NativeConvBnParams, NativeMaxPoolParams, NativeSgdParams, NativeTensor } from '../binding';
 import { binding } from './binding';
 import { timed, type OpFamily } from './profile';
 import { Tensor } from './tensor';
-import { checkOptions, describe, fail } from './validate';
+import { checkOneOf, checkOptions, describe, fail } from './validate';
 
 /** A size given once for both dimensions, or as [height, width]. */
 export type Pair = number | readonly [number, number];
@@ -78,6 +84,8 @@ export interface ConvBnOptions {
   eps?: number;
   /** Running-statistics momentum, PyTorch's convention; default 0.1. */
   momentum?: number;
+  /** Allow TF32 tensor-core math in the GPU's convolutions (precision 'tf32'); default false. The CPU computes float32 either way. */
+  tf32?: boolean;
 }
 
 /** Inputs of convBnForward. runningMean / runningVar are updated in place in training mode. */
@@ -145,6 +153,7 @@ export function convBnParams(where: string, w: Tensor, options?: ConvBnOptions):
     training: opts.training ?? true,
     eps: opts.eps ?? 1e-5,
     momentum: opts.momentum ?? 0.1,
+    tf32: opts.tf32 ?? false,
   };
 }
 
@@ -316,11 +325,15 @@ export function globalAvgPoolForward(x: Tensor, out?: Tensor): Tensor {
   return back(r.y, out);
 }
 
-/** dx (N, H, W, C) of global average pooling from dy (N, C); `inputShape` is the forward's x shape. */
-export function globalAvgPoolBackward(dy: Tensor, inputShape: readonly number[], out?: Tensor): Tensor {
+/**
+ * dx (N, H, W, C) of global average pooling from dy (N, C); `inputShape` is the forward's x shape.
+ * A dx made here is float32 unless `options.dtype` is 'bfloat16' (a given `out` keeps its own).
+ */
+export function globalAvgPoolBackward(dy: Tensor, inputShape: readonly number[], out?: Tensor, options?: { dtype?: 'float32' | 'bfloat16' }): Tensor {
   const where = 'globalAvgPoolBackward';
   if (!Array.isArray(inputShape)) fail('SENET_ARGUMENT', where, 'inputShape', "the forward's input shape [N, H, W, C]", describe(inputShape));
-  const params = { height: inputShape[1] as number, width: inputShape[2] as number };
+  const dtype = checkOneOf(where, 'dtype', checkOptions(where, options).dtype ?? 'float32', ['float32', 'bfloat16'] as const);
+  const params = { height: inputShape[1] as number, width: inputShape[2] as number, dtype };
   const r = run('pool', where, () => binding.globalAvgPoolBackward({ dy: n(dy), dx: o(out), params }));
   return back(r.dx, out);
 }
@@ -335,18 +348,24 @@ export interface LinearGrads {
   db: Tensor | null;
 }
 
-/** y = x wᵀ + b, with x (N, In), w (Out, In), b (Out) or null. */
-export function linearForward(x: Tensor, w: Tensor, b?: Tensor | null, out?: Tensor): Tensor<'float32'> {
-  const r = run('linear', 'linearForward', () => binding.linearForward({ x: n(x), w: n(w), b: b === undefined || b === null ? null : n(b), y: o(out) }));
+/** y = x wᵀ + b, with x (N, In), w (Out, In), b (Out) or null; `tf32` allows TF32 math on the GPU. */
+export function linearForward(x: Tensor, w: Tensor, b?: Tensor | null, out?: Tensor, options?: { tf32?: boolean }): Tensor<'float32'> {
+  const tf32 = checkOptions('linearForward', options).tf32 ?? false;
+  const r = run('linear', 'linearForward', () => binding.linearForward({ x: n(x), w: n(w), b: b === undefined || b === null ? null : n(b), y: o(out), params: { tf32 } }));
   return back(r.y, out);
 }
 
-/** Gradients of linearForward. `bias` (default true) says whether the forward had one; `out.dx = null` skips dx. */
-export function linearBackward(dy: Tensor, x: Tensor, w: Tensor, options?: { bias?: boolean }, out?: Partial<LinearGrads>): LinearGrads {
+/**
+ * Gradients of linearForward. `bias` (default true) says whether the forward had one; `out.dx = null`
+ * skips dx; `tf32` allows TF32 math on the GPU.
+ */
+export function linearBackward(dy: Tensor, x: Tensor, w: Tensor, options?: { bias?: boolean; tf32?: boolean }, out?: Partial<LinearGrads>): LinearGrads {
   const where = 'linearBackward';
-  const bias = checkOptions(where, options).bias ?? true;
+  const opts = checkOptions(where, options);
+  const bias = opts.bias ?? true;
+  const tf32 = opts.tf32 ?? false;
   const r = run('linear', where, () =>
-    binding.linearBackward({ dy: n(dy), x: n(x), w: n(w), dx: o(out?.dx), dw: o(out?.dw), db: bias ? o(out?.db) : null, params: { bias } }),
+    binding.linearBackward({ dy: n(dy), x: n(x), w: n(w), dx: o(out?.dx), dw: o(out?.dw), db: bias ? o(out?.db) : null, params: { bias, tf32 } }),
   );
   return { dx: backOrNull(r.dx, out?.dx), dw: back(r.dw, out?.dw), db: backOrNull(r.db, out?.db) };
 }
@@ -414,6 +433,11 @@ export interface SgdStepOptions {
   firstStep?: boolean;
   /** An int32 scalar on the device: the step is skipped when it is not 0 when the step runs. */
   skipIf?: Tensor | null;
+  /**
+   * A bfloat16 tensor of param's size (mixed precision's weight copy): rewritten with the updated
+   * weights in the same pass.
+   */
+  paramCopy?: Tensor | null;
 }
 
 /**
@@ -433,7 +457,7 @@ export function sgdStep(param: Tensor, grad: Tensor, momentumBuffer: Tensor | nu
   };
   if (params.lr === undefined) fail('SENET_ARGUMENT', where, 'lr', 'a finite number >= 0', 'undefined');
   run('sgd', where, () =>
-    binding.sgdStep({ param: n(param), grad: n(grad), momentumBuffer: momentumBuffer === null ? null : n(momentumBuffer), skip: opts.skipIf ? n(opts.skipIf) : null, params }),
+    binding.sgdStep({ param: n(param), grad: n(grad), momentumBuffer: momentumBuffer === null ? null : n(momentumBuffer), skip: opts.skipIf ? n(opts.skipIf) : null, paramCopy: opts.paramCopy ? n(opts.paramCopy) : null, params }),
   );
 }
 
@@ -458,10 +482,21 @@ export function countNonFinite(t: Tensor): number {
   }
 }
 
-/** out = a + b (float32, same shapes); out may be a or b. */
+/** out = a + b (float32, or bfloat16 summed in float32; all three one type, same shapes); out may be a or b. */
 export function add(a: Tensor, b: Tensor, out?: Tensor): Tensor {
   const r = run('other', 'add', () => binding.add({ a: n(a), b: n(b), out: o(out) }));
   return back(r.out, out);
+}
+
+/**
+ * x converted to `dtype` ('float32' or 'bfloat16'; round to nearest even, as torch.bfloat16), into
+ * `out` (any shape with x's element count) or a new tensor of x's shape. Reading a bf16 tensor's
+ * values: `await cast(t, 'float32').data()`.
+ */
+export function cast<D extends 'float32' | 'bfloat16'>(x: Tensor, dtype: D, out?: Tensor<D>): Tensor<D> {
+  const to = checkOneOf('cast', 'dtype', dtype, ['float32', 'bfloat16'] as const);
+  const r = run('other', 'cast', () => binding.cast({ x: n(x), y: o(out), params: { dtype: to } }));
+  return back(r.y, out) as unknown as Tensor<D>;
 }
 
 /** y (N, H, W, C) from x (N, C, H, W): a PyTorch-layout batch in senet's layout, on x's device. */

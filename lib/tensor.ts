@@ -13,7 +13,7 @@ import { SenetError } from './errors';
 import { timed } from './profile';
 import { checkNumber, checkOneOf, checkShape, describe, fail, shapeString } from './validate';
 
-/** Element type of a tensor. */
+/** Element type of a tensor. A 'bfloat16' tensor's elements read and write as a Uint16Array of their bits (ops.cast converts). */
 export type DType = NativeDType;
 /** Where a tensor lives. */
 export type Device = NativeDevice;
@@ -23,6 +23,8 @@ export type TypedArray = NativeTypedArray;
 /** The typed array that holds elements of a dtype. */
 export type TypedArrayOf<D extends DType> = D extends 'float32'
   ? Float32Array
+  : D extends 'bfloat16'
+    ? Uint16Array
   : D extends 'int64'
     ? BigInt64Array
     : D extends 'int32'
@@ -32,13 +34,15 @@ export type TypedArrayOf<D extends DType> = D extends 'float32'
 /** The dtype a typed array holds. */
 export type DTypeOf<A extends TypedArray> = A extends Float32Array
   ? 'float32'
+  : A extends Uint16Array
+    ? 'bfloat16'
   : A extends BigInt64Array
     ? 'int64'
     : A extends Int32Array
       ? 'int32'
       : 'uint8';
 
-const DTYPES: readonly DType[] = ['float32', 'int64', 'int32', 'uint8'];
+const DTYPES: readonly DType[] = ['float32', 'bfloat16', 'int64', 'int32', 'uint8'];
 const DEVICES: readonly Device[] = ['cpu', 'cuda'];
 
 /** Options for creating a tensor. */
@@ -168,6 +172,7 @@ function deviceOf(where: string, options: TensorOptions | undefined): Device {
 function typedArrayDType(value: unknown): DType | undefined {
   if (value instanceof Float32Array) return 'float32';
   if (value instanceof BigInt64Array) return 'int64';
+  if (value instanceof Uint16Array) return 'bfloat16';
   if (value instanceof Int32Array) return 'int32';
   if (value instanceof Uint8Array) return 'uint8';
   return undefined;

@@ -4,6 +4,7 @@
  * ParameterArena (values + gradients), batch-norm running statistics in a buffer arena.
  */
 import { ParameterArena } from '../arena';
+import type { Precision } from '../precision';
 import type { Device, Tensor } from '../tensor';
 
 /** How a parameter starts. */
@@ -16,6 +17,8 @@ export type Init =
 export class Param {
   value!: Tensor<'float32'>;
   grad!: Tensor<'float32'>;
+  /** The bfloat16 copy convolutions read in mixed precision, else null. */
+  copy: Tensor<'bfloat16'> | null = null;
   constructor(
     readonly name: string,
     readonly shape: readonly number[],
@@ -38,7 +41,15 @@ export class Builder {
   readonly params: Param[] = [];
   readonly buffers: Buffer[] = [];
 
-  constructor(readonly device: Device) {}
+  constructor(
+    readonly device: Device,
+    readonly precision: Precision = 'fp32',
+  ) {}
+
+  /** The element type of activations: bfloat16 in mixed precision, else float32. */
+  get activation(): 'float32' | 'bfloat16' {
+    return this.precision === 'bf16' ? 'bfloat16' : 'float32';
+  }
 
   param(name: string, shape: readonly number[], init: Init): Param {
     const p = new Param(name, shape, init);
@@ -54,7 +65,7 @@ export class Builder {
 
   /** Allocates both arenas and points every Param and Buffer at its views. */
   place(): { params: ParameterArena; buffers: ParameterArena } {
-    const params = ParameterArena.create(this.params.map((p) => ({ name: p.name, shape: p.shape })), { device: this.device });
+    const params = ParameterArena.create(this.params.map((p) => ({ name: p.name, shape: p.shape })), { device: this.device, bf16Copies: this.precision === 'bf16' });
     let buffers: ParameterArena | undefined;
     try {
       // The buffer arena's gradient half is unused; one arena type keeps the layout code single.
@@ -67,6 +78,7 @@ export class Builder {
       const e = params.get(p.name);
       p.value = e.value;
       p.grad = e.grad;
+      p.copy = e.copy;
     }
     for (const b of this.buffers) b.value = buffers.get(b.name).value;
     return { params, buffers };

@@ -36,6 +36,9 @@ export class ConvBn {
   private readonly mean: Slot;
   private readonly variance: Slot;
   private readonly dx: Slot;
+  // The activations' element type, and whether the GPU may use TF32 (from the model's precision).
+  private readonly act: 'float32' | 'bfloat16';
+  private readonly tf32: boolean;
   private x: Tensor | undefined;
   private trainedForward = false;
   // The output shape for the last input shape (the op checks every call; this only sizes buffers).
@@ -49,6 +52,8 @@ export class ConvBn {
     this.beta = b.param(`${bn}.bias`, [outChannels], { kind: 'constant', value: 0 });
     this.runningMean = b.buffer(`${bn}.running_mean`, [outChannels], 0);
     this.runningVar = b.buffer(`${bn}.running_var`, [outChannels], 1);
+    this.act = b.activation;
+    this.tf32 = b.precision === 'tf32';
     this.y = new Slot(b.device);
     this.z = new Slot(b.device);
     this.mean = new Slot(b.device);
@@ -58,12 +63,17 @@ export class ConvBn {
 
   private options(training: boolean): ops.ConvBnOptions {
     const s = this.spec;
-    return { stride: s.stride, padding: s.padding, groups: s.groups, relu: s.relu, training };
+    return { stride: s.stride, padding: s.padding, groups: s.groups, relu: s.relu, training, tf32: this.tf32 };
+  }
+
+  // The weights the convolution reads: the bfloat16 copy in mixed precision.
+  private weights(): Tensor {
+    return this.w.copy ?? this.w.value;
   }
 
   /** x (N, H, W, Cin) → y (N, Ho, Wo, Cout), a buffer of this layer's, valid until its next forward. */
   forward(x: Tensor, training: boolean): Tensor {
-    const inputs = { x, w: this.w.value, gamma: this.gamma.value, beta: this.beta.value, runningMean: this.runningMean.value, runningVar: this.runningVar.value };
+    const inputs = { x, w: this.weights(), gamma: this.gamma.value, beta: this.beta.value, runningMean: this.runningMean.value, runningVar: this.runningVar.value };
     const options = this.options(training);
     const key = x.shape.join(',');
     if (key !== this.shapeKey) {
@@ -76,8 +86,8 @@ export class ConvBn {
       inputs,
       options,
       training
-        ? { y: this.y.get(outShape), z: this.z.get(outShape), saveMean: this.mean.get([c]), saveVar: this.variance.get([c]) }
-        : { y: this.y.get(outShape) },
+        ? { y: this.y.get(outShape, this.act), z: this.z.get(outShape, this.act), saveMean: this.mean.get([c]), saveVar: this.variance.get([c]) }
+        : { y: this.y.get(outShape, this.act) },
     );
     if (training) this.batchesTracked += 1;
     this.x = x;
@@ -91,9 +101,9 @@ export class ConvBn {
     const x = this.x;
     const g = ops.convBnBackward(
       dy,
-      { x, w: this.w.value, gamma: this.gamma.value, z: this.z.peek()!, y: this.y.peek()!, saveMean: this.mean.peek()!, saveVar: this.variance.peek()! },
+      { x, w: this.weights(), gamma: this.gamma.value, z: this.z.peek()!, y: this.y.peek()!, saveMean: this.mean.peek()!, saveVar: this.variance.peek()! },
       this.options(true),
-      { dx: needDx ? this.dx.get(x.shape) : null, dw: this.w.grad, dgamma: this.gamma.grad, dbeta: this.beta.grad },
+      { dx: needDx ? this.dx.get(x.shape, this.act) : null, dw: this.w.grad, dgamma: this.gamma.grad, dbeta: this.beta.grad },
     );
     return g.dx;
   }

@@ -7,6 +7,7 @@ import { checkConfig, PRESETS, type ModelName, type SEResNeXtConfig } from './co
 import { readWeightsSync } from '../io/weights';
 import type { Preprocessing } from '../predict/preprocessing';
 import { SEResNeXt } from './seresnext';
+import { checkPrecision, requirePrecision, type Precision } from '../precision';
 
 /** Options of createModel; each overrides the preset's (or config's) value. */
 export interface ModelOptions {
@@ -25,6 +26,11 @@ export interface ModelOptions {
    * `await model.loadWeights(path)`.
    */
   weights?: string;
+  /**
+   * 'fp32' (the default), 'tf32' (TF32 tensor cores on the GPU; float32 on the CPU) or 'bf16'
+   * (mixed precision; a CPU with avx512_core_bf16 or AMX, else SENET_UNSUPPORTED). See Precision.
+   */
+  precision?: Precision;
 }
 
 /** Builds SE-ResNeXt from a preset name or a full config. */
@@ -47,8 +53,12 @@ export function createModel(nameOrConfig: ModelName | SEResNeXtConfig, options?:
     ...(o.stem !== undefined && { stem: o.stem }),
   });
   if (o.weights !== undefined && typeof o.weights !== 'string') fail('SENET_ARGUMENT', where, 'weights', 'a file path', describe(o.weights));
+  const device = resolveDevice(o.device ?? 'auto');
+  const precision = checkPrecision(where, o.precision ?? 'fp32');
+  requirePrecision(where, device, precision);
   const model = new SEResNeXt(config, {
-    device: resolveDevice(o.device ?? 'auto'),
+    device,
+    precision,
     seed: checkInt(where, 'seed', o.seed ?? 0, 0, 2 ** 36),
     zeroInitLast: checkBool(where, 'zeroInitLast', o.zeroInitLast ?? true),
   });

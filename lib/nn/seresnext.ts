@@ -19,6 +19,7 @@ import { readWeights, writeWeights } from '../io/weights';
 import { predictImages, type Prediction, type PredictOptions } from '../predict/predict';
 import { checkPreprocessing, type Preprocessing } from '../predict/preprocessing';
 import { Slot } from '../slot';
+import type { Precision } from '../precision';
 import type { OnnxExportOptions } from '../export/onnx';
 
 /** One entry of a state dict, in PyTorch's layout. */
@@ -62,6 +63,11 @@ export class SEResNeXt {
   /** The configuration it was built from. */
   readonly config: SEResNeXtConfig;
   readonly device: Device;
+  /**
+   * The arithmetic's precision, fixed at creation (see Precision): in 'bf16' the activations are
+   * bfloat16 and `params.copies` holds the bfloat16 weights the convolutions read.
+   */
+  readonly precision: Precision;
   /** Parameter values and gradients. */
   readonly params: ParameterArena;
   /** Batch-norm running statistics (use snapshotStatistics / restoreStatistics to save and put them back). */
@@ -80,15 +86,19 @@ export class SEResNeXt {
   private readonly dFeatures: Slot;
   private readonly dLastMap: Slot;
   private readonly dStem: Slot;
+  private readonly castInput: Slot;
+  private readonly act: 'float32' | 'bfloat16';
   private input: Tensor | undefined;
   private stemOut: Tensor | undefined;
   private features: Tensor | undefined;
   private lastMap: Tensor | undefined;
 
-  constructor(config: SEResNeXtConfig, options: { device: Device; seed: number; zeroInitLast: boolean }) {
+  constructor(config: SEResNeXtConfig, options: { device: Device; seed: number; zeroInitLast: boolean; precision?: Precision }) {
     this.config = config;
     this.device = options.device;
-    const b = new Builder(options.device);
+    this.precision = options.precision ?? 'fp32';
+    const b = new Builder(options.device, this.precision);
+    this.act = b.activation;
     const imagenet = config.stem === 'imagenet';
     this.stem = new ConvBn(b, {
       conv: 'conv1',
@@ -133,6 +143,7 @@ export class SEResNeXt {
     this.dFeatures = new Slot(options.device);
     this.dLastMap = new Slot(options.device);
     this.dStem = new Slot(options.device);
+    this.castInput = new Slot(options.device);
     try {
       this.initialize(options.seed, b);
     } catch (err) {
@@ -150,6 +161,7 @@ export class SEResNeXt {
       else fill(p.value, p.init.value);
     });
     for (const buf of b.buffers) fill(buf.value, buf.initValue);
+    this.params.syncCopies();
   }
 
   /**
@@ -268,14 +280,16 @@ export class SEResNeXt {
     }
     const training = this.training;
     this.input = x;
-    let h = this.stem.forward(x, training);
+    // Mixed precision starts with the batch in bfloat16 (the stem convolution's input).
+    const input = this.act === 'bfloat16' && x.dtype !== 'bfloat16' ? ops.cast(x, 'bfloat16', this.castInput.get(x.shape, 'bfloat16') as Tensor<'bfloat16'>) : x;
+    let h = this.stem.forward(input, training);
     this.stemOut = h;
-    if (this.config.stem === 'imagenet') h = ops.maxPoolForward(h, MAXPOOL, this.pooledStem.get(ops.maxPoolOutputShape(h, MAXPOOL)));
+    if (this.config.stem === 'imagenet') h = ops.maxPoolForward(h, MAXPOOL, this.pooledStem.get(ops.maxPoolOutputShape(h, MAXPOOL), this.act));
     for (const blk of this.blocks) h = blk.forward(h, training);
     this.lastMap = h;
     const n = h.shape[0]!, c = h.shape[3]!;
     this.features = ops.globalAvgPoolForward(h, this.featureBuffer.get([n, c]));
-    return ops.linearForward(this.features, this.fcW.value, this.fcB.value, this.logitBuffer.get([n, this.config.numClasses]));
+    return ops.linearForward(this.features, this.fcW.value, this.fcB.value, this.logitBuffer.get([n, this.config.numClasses]), { tf32: this.precision === 'tf32' });
   }
 
   /** Gradients of every parameter (into `params.grads`) from d loss / d logits of the last logits() call in training mode. */
@@ -284,12 +298,12 @@ export class SEResNeXt {
       throw new SenetError('SENET_ARGUMENT', 'SEResNeXt.backward: call logits() in training mode first');
     }
     if (!this.training) throw new SenetError('SENET_ARGUMENT', 'SEResNeXt.backward: the model is in eval mode; call train() and logits() first');
-    const g = ops.linearBackward(dlogits, this.features, this.fcW.value, { bias: true }, { dx: this.dFeatures.get(this.features.shape), dw: this.fcW.grad, db: this.fcB.grad });
-    let d = ops.globalAvgPoolBackward(g.dx!, this.lastMap.shape, this.dLastMap.get(this.lastMap.shape));
+    const g = ops.linearBackward(dlogits, this.features, this.fcW.value, { bias: true, tf32: this.precision === 'tf32' }, { dx: this.dFeatures.get(this.features.shape), dw: this.fcW.grad, db: this.fcB.grad });
+    let d = ops.globalAvgPoolBackward(g.dx!, this.lastMap.shape, this.dLastMap.get(this.lastMap.shape, this.act));
     for (let i = this.blocks.length - 1; i >= 0; i--) d = this.blocks[i]!.backward(d);
     if (this.config.stem === 'imagenet') {
       const pooled = this.pooledStem.peek()!;
-      d = ops.maxPoolBackward(d, this.stemOut, pooled, MAXPOOL, this.dStem.get(this.stemOut.shape));
+      d = ops.maxPoolBackward(d, this.stemOut, pooled, MAXPOOL, this.dStem.get(this.stemOut.shape, this.act));
     }
     this.stem.backward(d, false);
   }
@@ -500,6 +514,7 @@ export class SEResNeXt {
         setParam(e.b, e.b.name);
       }
     }
+    this.params.syncCopies();
   }
 
   /**
@@ -517,7 +532,7 @@ export class SEResNeXt {
   dispose(): void {
     for (const l of this.layers()) l.dispose();
     for (const blk of this.blocks) blk.se.dispose();
-    for (const s of [this.pooledStem, this.featureBuffer, this.logitBuffer, this.dFeatures, this.dLastMap, this.dStem]) s.dispose();
+    for (const s of [this.pooledStem, this.featureBuffer, this.logitBuffer, this.dFeatures, this.dLastMap, this.dStem, this.castInput]) s.dispose();
     this.params.dispose();
     this.buffers.dispose();
   }

@@ -27,6 +27,7 @@ export class SqueezeExcite {
   private readonly gate: Slot;
   private readonly du: Slot;
   private readonly dshortcut: Slot;
+  private readonly act: 'float32' | 'bfloat16';
   private u: Tensor | undefined;
 
   constructor(b: Builder, prefix: string, channels: number) {
@@ -37,6 +38,7 @@ export class SqueezeExcite {
     this.b1 = b.param(`${prefix}.fc1.bias`, [r], { kind: 'uniform', bound: 1 / Math.sqrt(channels) });
     this.w2 = b.param(`${prefix}.fc2.weight`, [channels, r], { kind: 'kaimingNormal' });
     this.b2 = b.param(`${prefix}.fc2.bias`, [channels], { kind: 'uniform', bound: 1 / Math.sqrt(r) });
+    this.act = b.activation;
     this.y = new Slot(b.device);
     this.pooled = new Slot(b.device);
     this.hidden = new Slot(b.device);
@@ -53,7 +55,7 @@ export class SqueezeExcite {
   forward(u: Tensor, shortcut: Tensor): Tensor {
     const n = u.shape[0]!, c = u.shape[3]!, r = this.w1.shape[0]!;
     const out = ops.seForward(u, this.weights(), shortcut, {
-      y: this.y.get(u.shape),
+      y: this.y.get(u.shape, this.act),
       pooled: this.pooled.get([n, c]),
       hidden: this.hidden.get([n, r]),
       gate: this.gate.get([n, c]),
@@ -69,7 +71,7 @@ export class SqueezeExcite {
       dy,
       { u, pooled: this.pooled.peek()!, hidden: this.hidden.peek()!, gate: this.gate.peek()!, residual: true, y: this.y.peek()! },
       { w1: this.w1.value, w2: this.w2.value },
-      { du: this.du.get(u.shape), dshortcut: this.dshortcut.get(u.shape), dw1: this.w1.grad, db1: this.b1.grad, dw2: this.w2.grad, db2: this.b2.grad },
+      { du: this.du.get(u.shape, this.act), dshortcut: this.dshortcut.get(u.shape, this.act), dw1: this.w1.grad, db1: this.b1.grad, dw2: this.w2.grad, db2: this.b2.grad },
     );
     return { du: g.du, dshortcut: g.dshortcut! };
   }

@@ -66,7 +66,8 @@ export class SGD {
   /**
    * Queues one update of every parameter from the gradients in the arena. With `skipIf` (an
    * int32 scalar on the device, e.g. a non-finite count) the update is skipped when it is not 0
-   * when the step runs; call `uncountStep()` once the host knows it was.
+   * when the step runs; call `uncountStep()` once the host knows it was. An arena with bf16
+   * copies (a model in precision 'bf16') has them rewritten from the updated weights.
    */
   step(options?: { skipIf?: Tensor }): void {
     ops.sgdStep(this.arena.values, this.arena.grads, this.buffer, {
@@ -77,6 +78,8 @@ export class SGD {
       nesterov: this.nesterov,
       firstStep: this.restartBuffer,
       skipIf: options?.skipIf ?? null,
+      // Mixed precision: the bf16 weights the convolutions read follow in the same pass.
+      paramCopy: this.arena.copies,
     });
     this.stepCount += 1;
     this.lastStepRestarted = this.restartBuffer;

@@ -12,6 +12,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { resolveDevice, type DeviceRequest } from '../backends';
+import type { Device } from '../tensor';
+import { BF16_MIN_IMAGE_SIDE, checkPrecision, defaultTrainingPrecision, precisionSupport, type Precision } from '../precision';
 import { augmentOptions, BatchLoader, loadDataset, loadImageFolderSplits, type ImageDataset, type ImageFolderDataset } from '../data';
 import { SenetError } from '../errors';
 import { createModel, PRESETS, type ModelName, type SEResNeXtConfig } from '../nn';
@@ -38,6 +40,8 @@ export interface RunSummary {
   testAccuracy: number | null;
   imagesPerSecond: number;
   device: string;
+  /** The precision it trained in. */
+  precision: Precision;
   /** The preset trained ('custom' for a checkpoint's config that is none of them). */
   model: string;
   out: string;
@@ -85,6 +89,14 @@ function describeSchedule(spec: ScheduleSpec, stepsPerEpoch: number): string {
   }
 }
 
+function describePrecision(precision: Precision, auto: boolean, device: Device, size: number): string {
+  if (precision === 'bf16') return auto ? `bf16 mixed precision (the default where the ${device === 'cpu' ? 'CPU' : 'device'} has fast bf16 and images are ${BF16_MIN_IMAGE_SIDE} px or more; --precision fp32 for float32)` : 'bf16 mixed precision';
+  if (precision === 'tf32') return 'tf32 (TF32 tensor cores on the GPU)';
+  if (!auto) return 'float32';
+  const s = precisionSupport(device, 'bf16');
+  return s.supported ? `float32 (bf16 is the default from ${BF16_MIN_IMAGE_SIDE} px images; on ${size} px ones float32 trains faster here; --precision bf16 to use it)` : 'float32';
+}
+
 // What a resumed run must keep the same (not where to write, what to resume, or how to show it).
 function persistent(o: RunOptions, model: ModelName | undefined): Partial<RunOptions> {
   const { out: _out, resume: _resume, progress: _progress, device: _device, workers: _workers, data: _data, signal: _signal, checkpointEverySteps: _every, overwrite: _overwrite, model: _model, ...rest } = o;
@@ -103,6 +115,8 @@ interface Resumed {
 async function readResumed(file: string, given: Partial<RunOptions>): Promise<Resumed> {
   const ck = await loadTrainingCheckpoint(file);
   const saved = checkRunOptions(`${file}: info.run`, ck.info['run'] ?? {}, (k) => k, 'SENET_FORMAT');
+  // A checkpoint from before precisions were a setting was trained in float32.
+  saved.precision ??= 'fp32';
   const infoDataset = ck.info['dataset'];
   const dataset = (saved.dataset ?? (infoDataset === undefined ? undefined : checkRule(`${file}: info`, 'dataset', infoDataset, { kind: 'choice', choices: RUN_DATASETS }, 'SENET_FORMAT'))) as RunDataset | undefined;
   const model = presetOf(ck.config);
@@ -254,7 +268,10 @@ export async function runTraining(options: Partial<RunOptions>, stream: NodeJS.W
     const schedule = makeSchedule(spec);
 
     const device = resolveDevice(o.device);
-    model = createModel(config, { device, seed: o.seed });
+    const auto = o.precision === undefined || o.precision === 'auto';
+    const precision: Precision = auto ? defaultTrainingPrecision(device, [train.height, train.width]) : (o.precision as Precision);
+    o.precision = precision; // the checkpoint keeps what ran
+    model = createModel(config, { device, seed: o.seed, precision });
     sgd = new SGD(model, { lr: o.lr, momentum: o.momentum, weightDecay: o.weightDecay, nesterov: false });
     trainer = new Trainer(model, sgd, {
       schedule,
@@ -269,7 +286,7 @@ export async function runTraining(options: Partial<RunOptions>, stream: NodeJS.W
     stream.write(
       `senet: ${modelName ?? 'custom SE-ResNeXt'} (${(model.parameterCount / 1e6).toFixed(1)} M parameters, ${config.stem} stem) on ${device}, ` +
         `${o.dataset}: ${train.count} training / ${d.val?.count ?? 0} validation / ${d.test?.count ?? 0} test images, batch ${o.batchSize} ` +
-        `(${stepsPerEpoch} steps per epoch), ${o.epochs} epoch(s), ${describeSchedule(spec, stepsPerEpoch)} → ${path.resolve(folder.dir)}\n`,
+        `(${stepsPerEpoch} steps per epoch), ${o.epochs} epoch(s), ${describeSchedule(spec, stepsPerEpoch)}, ${describePrecision(precision, auto, device, Math.min(train.height, train.width))} → ${path.resolve(folder.dir)}\n`,
     );
     if (resumed) {
       await trainer.restore(resumed.ck);
@@ -296,6 +313,7 @@ export async function runTraining(options: Partial<RunOptions>, stream: NodeJS.W
       testAccuracy: result.testAccuracy ?? null,
       imagesPerSecond: result.imagesPerSecond,
       device,
+      precision,
       model: modelName ?? 'custom',
       out: path.resolve(folder.dir),
       seconds: (Date.now() - started) / 1000,
@@ -314,7 +332,7 @@ export async function runTraining(options: Partial<RunOptions>, stream: NodeJS.W
  * Test loss and accuracy of a checkpoint on its dataset's test split. `progress` shows the
  * batches done (default 'none'); `signal` stops at the next batch with an AbortError.
  */
-export async function runEvaluation(options: { checkpoint: string; dataset?: RunDataset; data?: string; batchSize?: number; device?: DeviceRequest; progress?: ProgressMode; signal?: AbortSignal }): Promise<{ testLoss: number; testAccuracy: number; images: number; device: string }> {
+export async function runEvaluation(options: { checkpoint: string; dataset?: RunDataset; data?: string; batchSize?: number; device?: DeviceRequest; precision?: 'auto' | Precision; progress?: ProgressMode; signal?: AbortSignal }): Promise<{ testLoss: number; testAccuracy: number; images: number; device: string; precision: Precision }> {
   const where = 'senet eval';
   if (options === null || typeof options !== 'object') fail('SENET_ARGUMENT', where, 'options', 'an object', describe(options));
   checkRule(where, '--checkpoint', options.checkpoint, { kind: 'path' });
@@ -323,6 +341,7 @@ export async function runEvaluation(options: { checkpoint: string; dataset?: Run
   const batchSize = options.batchSize === undefined ? 256 : checkInt(where, '--batch-size', options.batchSize, 1, 65_536);
   if (options.device !== undefined) checkRule(where, '--device', options.device, RUN_OPTION_RULES.device.rule);
   if (options.progress !== undefined) checkRule(where, '--progress', options.progress, RUN_OPTION_RULES.progress.rule);
+  if (options.precision !== undefined) checkRule(where, '--precision', options.precision, RUN_OPTION_RULES.precision.rule);
   checkSignal(where, options.signal);
   const ck = await loadTrainingCheckpoint(options.checkpoint);
   const saved = ck.info['dataset'];
@@ -347,14 +366,19 @@ export async function runEvaluation(options: { checkpoint: string; dataset?: Run
     throw new SenetError('SENET_ARGUMENT', `${where}: --dataset / --data: expected images of ${c.inChannels} channel(s) in ${c.numClasses} classes, as the checkpoint's model takes, received ${test.name}: ${test.channels} channel(s), ${classes} classes`);
   }
   const device = resolveDevice(options.device ?? 'auto');
-  const model = createModel(ck.config, { device });
+  // 'auto': the precision the checkpoint trained in where it runs here, else float32.
+  const trained = (ck.info['run'] as { precision?: unknown } | undefined)?.precision;
+  let precision: Precision = 'fp32';
+  if (options.precision !== undefined && options.precision !== 'auto') precision = options.precision;
+  else if (trained === 'bf16' || trained === 'tf32') precision = precisionSupport(device, trained).supported ? checkPrecision(where, trained) : 'fp32';
+  const model = createModel(ck.config, { device, precision });
   const sgd = new SGD(model, { lr: 0 });
   const trainer = new Trainer(model, sgd, { progress: 'none' });
   const loader = new BatchLoader(test, { batchSize, shuffle: false, augment, seed: 0 });
   try {
     model.loadStateDict(ck.state);
     const r = await trainer.evaluate(loader, [test.height, test.width], { progress: options.progress ?? 'none', signal: options.signal });
-    return { testLoss: r.loss, testAccuracy: r.accuracy, images: r.images, device };
+    return { testLoss: r.loss, testAccuracy: r.accuracy, images: r.images, device, precision };
   } finally {
     await loader.close();
     trainer.dispose();

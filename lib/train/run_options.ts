@@ -8,6 +8,7 @@ import type { SenetErrorCode } from '../errors';
 import { PRESETS, type ModelName } from '../nn';
 import { checkRule, fail, type ValueRule } from '../validate';
 import type { DeviceRequest } from '../backends';
+import { PRECISIONS, type Precision } from '../precision';
 import { PROGRESS_MODES, type ProgressMode } from './progress';
 import type { RunDataset } from './run_data';
 
@@ -42,6 +43,13 @@ export interface RunOptions {
    */
   warmupSteps: number;
   device: DeviceRequest;
+  /**
+   * The arithmetic (see Precision): 'auto' (the default) is 'bf16' where the device has fast bf16
+   * (a CPU with avx512_core_bf16 or AMX) and the images are 128 px or more on a side, 'fp32'
+   * elsewhere (see defaultTrainingPrecision). A checkpoint keeps the one it ran with (one written
+   * before precisions existed ran 'fp32').
+   */
+  precision?: 'auto' | Precision;
   /**
    * Run folder: metrics.jsonl, curves.svg, checkpoint.safetensors. Default: a new folder
    * runs/<date>-<time> with runs/latest pointing at it; when resuming, the checkpoint's folder.
@@ -124,6 +132,7 @@ export const RUN_OPTION_RULES: Readonly<Record<RunOptionKey, { flag: string; rul
   warmupEpochs: { flag: '--warmup', rule: num(0, 1_000_000) },
   warmupSteps: { flag: '--warmup-steps', rule: int(0) },
   device: { flag: '--device', rule: choice(['auto', 'cpu', 'cuda']) },
+  precision: { flag: '--precision', rule: choice(['auto', ...PRECISIONS]) },
   out: { flag: '--out', rule: { kind: 'path' } },
   overwrite: { flag: '--overwrite', rule: { kind: 'bool' } },
   resume: { flag: '--resume', rule: { kind: 'path' } },

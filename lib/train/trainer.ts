@@ -588,13 +588,13 @@ export class Trainer {
   /** metrics.jsonl as the position says: one line per finished epoch. */
   private async rewriteMetrics(): Promise<void> {
     if (!this.folder) return;
-    const lines = this.position.history.map((m) => `${JSON.stringify({ type: 'epoch', ...m })}\n`).join('');
+    const lines = this.position.history.map((m) => `${JSON.stringify({ type: 'epoch', precision: this.model.precision, ...m })}\n`).join('');
     await writeFileAtomicAsync(path.join(this.folder.dir, 'metrics.jsonl'), Buffer.from(lines));
   }
 
   private async writeRunFiles(m: EpochMetrics): Promise<void> {
     if (!this.folder) return;
-    await this.appendMetrics({ type: 'epoch', ...m });
+    await this.appendMetrics({ type: 'epoch', precision: this.model.precision, ...m });
     await writeFileAtomicAsync(path.join(this.folder.dir, 'curves.svg'), Buffer.from(curvesSvg(this.position.history, 'SE-ResNeXt training')));
   }
 

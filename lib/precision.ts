@@ -1,0 +1,63 @@
+/**
+ * Numeric precision of a model's arithmetic:
+ *
+ * - `'fp32'`: float32 everywhere (the default of the API; bit for bit what senet always computed).
+ * - `'tf32'`: float32 tensors, with TF32 tensor-core math allowed in the GPU's convolutions and
+ *   matrix products (PyTorch's default for convolutions on Ampere and later); on the CPU the same
+ *   as `'fp32'`.
+ * - `'bf16'`: mixed precision as PyTorch's bf16 autocast: convolutions read bfloat16 activations
+ *   and a bfloat16 copy of their weights and accumulate in float32; activations are stored in
+ *   bfloat16; batch-norm statistics and affine, the SE gate's arithmetic, pooled features, the
+ *   classifier, the loss and softmax stay float32; the master weights, their gradients and SGD are
+ *   float32 (SGD rewrites the bf16 weight copy in the same pass). No loss scaling is needed. Runs on
+ *   a CPU with bf16 instructions (avx512_core_bf16 or AMX); refused elsewhere (SENET_UNSUPPORTED).
+ */
+import { binding } from './binding';
+import { SenetError } from './errors';
+import type { Device } from './tensor';
+import { checkOneOf } from './validate';
+
+/** A model's precision; see the module's description. */
+export type Precision = 'fp32' | 'tf32' | 'bf16';
+
+/** Every precision, in the order options list them. */
+export const PRECISIONS: readonly Precision[] = ['fp32', 'tf32', 'bf16'];
+
+/** The precision named by `value`, or a SENET_ARGUMENT error naming the choices. */
+export function checkPrecision(where: string, value: unknown): Precision {
+  return checkOneOf(where, 'precision', value, PRECISIONS);
+}
+
+/** Whether `precision` can run on `device` here, and why not. */
+export function precisionSupport(device: Device, precision: Precision): { supported: boolean; reason: string } {
+  if (precision !== 'bf16') return { supported: true, reason: '' };
+  if (device === 'cuda') {
+    return { supported: false, reason: "the CUDA backend has no bf16 kernels in this build: use precision 'tf32' (tensor cores) or 'fp32' on the GPU" };
+  }
+  const b = binding.buildInfo();
+  return b.cpuBf16 ? { supported: true, reason: '' } : { supported: false, reason: b.cpuBf16Reason };
+}
+
+/** Throws SENET_UNSUPPORTED (naming what is missing) when `precision` cannot run on `device`. */
+export function requirePrecision(where: string, device: Device, precision: Precision): void {
+  const s = precisionSupport(device, precision);
+  if (!s.supported) throw new SenetError('SENET_UNSUPPORTED', `${where}: precision 'bf16' on ${device}: ${s.reason}`);
+}
+
+/** The smallest image side for which `senet train` picks bf16 by itself (see defaultTrainingPrecision). */
+export const BF16_MIN_IMAGE_SIDE = 128;
+
+/**
+ * The precision `senet train` uses when none is asked: 'bf16' where the device has fast bf16 (a
+ * CPU with avx512_core_bf16 or AMX) and the images are at least BF16_MIN_IMAGE_SIDE pixels on each
+ * side, else 'fp32'. On small images oneDNN 2.6's bf16 kernels lose to float32 on the small maps
+ * they make: measured on a 2-core Xeon with AMX (2026-11-30), a training step of the default
+ * network in bf16 ran at 0.79x float32's speed on 28x28 Fashion-MNIST and 0.80x at 64x64, 1.03x at
+ * 112x112, and SE-ResNeXt-50 at 224x224 at 1.38x. (On a GPU bf16 would be the choice from compute
+ * capability 8.0, but this build's CUDA backend has no bf16 kernels, so it is 'fp32' there.)
+ */
+export function defaultTrainingPrecision(device: Device, imageSize?: readonly [number, number]): Precision {
+  if (!precisionSupport(device, 'bf16').supported) return 'fp32';
+  if (imageSize && Math.min(imageSize[0], imageSize[1]) < BF16_MIN_IMAGE_SIDE) return 'fp32';
+  return 'bf16';
+}
