@@ -10,6 +10,10 @@ our own module below, laid out like timm's ResNet with SE (the same parameter na
               -> SE (mean -> fc1 1x1 conv -> ReLU -> fc2 1x1 conv -> sigmoid -> scale)
               -> + shortcut (identity, or conv 1x1 stride -> BN) -> ReLU
   head: global average pool -> linear
+Precision (--precision): fp32 (default) is plain float32, TF32 off on CUDA as senet; tf32 allows
+TF32 for CUDA convolutions and matrix products (the CPU has none: there it runs as fp32); bf16 is
+mixed precision as PyTorch users run it: model and input channels-last, forward and loss under
+torch.autocast(bfloat16), backward and the SGD step outside it on float32 weights, no GradScaler.
 Run by lib/bench/pytorch.ts; `python3 bench/pytorch/seresnext_bench.py --help` lists the flags.
 Never part of CI.
 """
@@ -144,6 +148,99 @@ def build_model(args, cfg):
         except ImportError:
             reason = "timm is not installed"
     return SEResNeXt(cfg), {"network": "senet-bench (bench/pytorch/seresnext_bench.py)", "timmSkipped": reason}
+
+
+# ------------------------------------------------------------------------------------------------
+# Precision
+
+PRECISIONS = ("fp32", "tf32", "bf16")
+
+
+def precision_plan(requested, device):
+    """What a run in `requested` precision does on `device`: the precision it really runs in, the
+    autocast dtype (None: no autocast), TF32 on CUDA (None on the CPU), whether it forces
+    channels-last, and a note where the run differs from what was asked. Exits with a message when
+    this torch or GPU cannot run it."""
+    cuda = device.type == "cuda"
+    plan = {"requested": requested, "precision": requested, "autocastDtype": None,
+            "tf32": None, "channelsLast": False, "note": None}
+    if requested == "tf32":
+        if cuda:
+            plan["tf32"] = True
+        else:
+            plan["precision"] = "fp32"
+            plan["note"] = "tf32 on the CPU: there is no TF32 there, so this is the same as fp32"
+    elif requested == "bf16":
+        if not hasattr(torch, "autocast"):
+            sys.exit(f"--precision bf16 needs torch.autocast (torch >= 1.10); this is torch {torch.__version__}")
+        if cuda:
+            supported = getattr(torch.cuda, "is_bf16_supported", None)
+            if supported is not None:
+                try:
+                    ok = supported(including_emulation=False)  # torch >= 2.4: no emulated bf16
+                except TypeError:
+                    ok = supported()
+                if not ok:
+                    sys.exit(f"--precision bf16: {torch.cuda.get_device_name(0)} has no native bfloat16")
+            # What autocast leaves in float32 stays plain float32, as with fp32.
+            plan["tf32"] = False
+        plan["autocastDtype"] = torch.bfloat16
+        plan["channelsLast"] = True
+    elif cuda:
+        plan["tf32"] = False
+    return plan
+
+
+def apply_precision(plan, device):
+    """Sets the backend flags the plan needs (TF32 on CUDA, explicitly on or off)."""
+    if device.type == "cuda":
+        # The flags that torch 1.7 to 2.9+ all take (2.9 suggests fp32_precision instead and may
+        # warn once; these still set the same state).
+        torch.backends.cuda.matmul.allow_tf32 = plan["tf32"]
+        torch.backends.cudnn.allow_tf32 = plan["tf32"]
+
+
+def autocast_for(plan, device):
+    """A function that returns a fresh context for one forward (and loss): torch.autocast with the
+    plan's dtype, or a context that does nothing."""
+    dtype = plan["autocastDtype"]
+    if dtype is None:
+        return contextlib.nullcontext
+    return lambda: torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def dtype_name(dtype):
+    return str(dtype).replace("torch.", "")
+
+
+class DtypeProbe:
+    """Records the dtype of the first convolution's output during the next forward, then unhooks,
+    and the dtypes of the logits and the loss; check() fails the run when what ran is not what the
+    plan asked for (under bf16 autocast convolutions and the classifier produce bfloat16, without
+    it float32)."""
+
+    def __init__(self, model):
+        self.dtypes = {}
+        conv = next((m for m in model.modules() if isinstance(m, nn.Conv2d)), None)
+        self.handle = conv.register_forward_hook(self.hook) if conv is not None else None
+
+    def hook(self, _m, _inp, out):
+        self.dtypes.setdefault("conv", dtype_name(out.dtype))
+
+    def record(self, key, tensor):
+        if key not in self.dtypes:
+            self.dtypes[key] = dtype_name(tensor.dtype)
+
+    def unhook(self):
+        if self.handle is not None:
+            self.handle.remove()
+            self.handle = None
+
+    def check(self, plan, key):
+        want = dtype_name(plan["autocastDtype"] or torch.float32)
+        got = self.dtypes.get(key)
+        if got is not None and got != want:
+            raise RuntimeError(f"precision {plan['precision']}: {key} came out in {got}, not {want}")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -302,7 +399,7 @@ def breakdown_from(events, cuda, steps):
     return {f: fam_us[f] / 1000 / steps for f in FAMILIES}
 
 
-def measure(args, cfg, device, memory_format):
+def measure(args, cfg, device, memory_format, plan):
     torch.manual_seed(args.seed)
     baseline_rss = rss_bytes()
     model, net = build_model(args, cfg)
@@ -317,6 +414,8 @@ def measure(args, cfg, device, memory_format):
     x = torch.empty(shape, device=device).contiguous(memory_format=memory_format)
     y = torch.empty((args.batch_size,), dtype=torch.int64, device=device)
     cuda = device.type == "cuda"
+    autocast = autocast_for(plan, device)
+    probe = DtypeProbe(model)
 
     def sync():
         if cuda:
@@ -329,9 +428,17 @@ def measure(args, cfg, device, memory_format):
             y.copy_(host_y, non_blocking=True)
         with ctx("sgd"):
             opt.zero_grad(set_to_none=True)
-        out = model(x)
-        with ctx("loss"):
-            loss = F.cross_entropy(out, y)
+        # Forward and loss under autocast (bf16), backward and the step outside it.
+        with autocast():
+            out = model(x)
+            with ctx("loss"):
+                loss = F.cross_entropy(out, y)
+        if probe.handle is not None:  # the first step: what the forward really ran in
+            probe.unhook()
+            probe.record("logits", out)
+            probe.record("loss", loss)
+            probe.check(plan, "conv")
+            probe.check(plan, "logits")
         loss.backward()
         with ctx("sgd"):
             opt.step()
@@ -339,7 +446,10 @@ def measure(args, cfg, device, memory_format):
 
     def infer_step():
         x.copy_(host_x, non_blocking=True)
-        return model(x).cpu()
+        with autocast():
+            out = model(x)
+        probe.record("inferLogits", out)
+        return out.cpu()
 
     def timed_repeats(step, label):
         per_step = []
@@ -365,7 +475,8 @@ def measure(args, cfg, device, memory_format):
 
     fmt = "channels_last" if memory_format == torch.channels_last else "nchw"
     model.train()
-    log(f"{net['network']}, {params:,} parameters, {fmt}, {args.warmup} warm-up step(s)")
+    ac = f"autocast {dtype_name(plan['autocastDtype'])}" if plan["autocastDtype"] is not None else "no autocast"
+    log(f"{net['network']}, {params:,} parameters, {fmt}, {plan['precision']} ({ac}), {args.warmup} warm-up step(s)")
     for _ in range(args.warmup):
         loss = train_step()
     sync()
@@ -405,11 +516,18 @@ def measure(args, cfg, device, memory_format):
         infer_ms = timed_repeats(infer_step, f"infer ({fmt})")
     sample_gpu()
     model.train()
+    probe.check(plan, "inferLogits")
+    log("dtypes: " + ", ".join(f"{k} {v}" for k, v in probe.dtypes.items()))
 
     med_train = statistics.median(train_ms)
     med_infer = statistics.median(infer_ms)
     result = {
         "memoryFormat": fmt,
+        "precision": plan["precision"],
+        "autocast": plan["autocastDtype"] is not None,
+        "autocastDtype": dtype_name(plan["autocastDtype"]) if plan["autocastDtype"] is not None else None,
+        "channelsLast": memory_format == torch.channels_last,
+        "observedDtypes": dict(probe.dtypes),
         "trainImagesPerSecond": args.batch_size * 1000 / med_train,
         "inferImagesPerSecond": args.batch_size * 1000 / med_infer,
         "trainStepMs": train_ms,
@@ -445,10 +563,16 @@ def main():
     ap.add_argument("--momentum", type=float, default=0.9)
     ap.add_argument("--weight-decay", type=float, default=1e-4)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--tf32", action="store_true", help="allow TF32 on the GPU (default: off, plain float32 as senet)")
+    ap.add_argument("--precision", choices=PRECISIONS, default=None,
+                    help="fp32 (default: plain float32 as senet), tf32 (TF32 on CUDA; on the CPU as fp32), "
+                         "bf16 (autocast bfloat16, channels-last whatever --memory-format says)")
+    ap.add_argument("--tf32", action="store_true", help="the same as --precision tf32 (kept for older callers)")
     ap.add_argument("--breakdown", action="store_true")
     ap.add_argument("--no-timm", action="store_true", help="use our own network even when timm is there")
     args = ap.parse_args()
+    if args.tf32 and args.precision not in (None, "tf32"):
+        ap.error(f"--tf32 contradicts --precision {args.precision}")
+    requested = args.precision or ("tf32" if args.tf32 else "fp32")
     cfg = json.loads(args.config)
 
     default_threads = torch.get_num_threads()
@@ -456,13 +580,21 @@ def main():
     device = torch.device(args.device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
-        torch.backends.cudnn.allow_tf32 = args.tf32
-        torch.backends.cuda.matmul.allow_tf32 = args.tf32
-    log(f"torch {torch.__version__}, {args.device}, threads {torch.get_num_threads()} (torch's default here: {default_threads})")
+    plan = precision_plan(requested, device)
+    apply_precision(plan, device)
+    log(f"torch {torch.__version__}, {args.device}, threads {torch.get_num_threads()} (torch's default here: {default_threads}), "
+        f"precision {plan['precision']}" + (f", TF32 {'on' if plan['tf32'] else 'off'}" if plan["tf32"] is not None else ""))
+    if plan["note"]:
+        log(plan["note"])
 
     formats = {"nchw": [torch.contiguous_format], "channels_last": [torch.channels_last],
                "both": [torch.contiguous_format, torch.channels_last]}[args.memory_format]
-    runs = [measure(args, cfg, device, f) for f in formats]
+    if plan["channelsLast"] and args.memory_format != "channels_last":
+        formats = [torch.channels_last]
+        note = f"bf16 runs channels-last (--memory-format {args.memory_format} not followed)"
+        plan["note"] = f"{plan['note']}; {note}" if plan["note"] else note
+        log(note)
+    runs = [measure(args, cfg, device, f, plan) for f in formats]
     for later in runs[1:]:
         later["rssIncludesEarlierRuns"] = True  # one process: ru_maxrss is its peak so far
 
@@ -481,8 +613,10 @@ def main():
         "deviceName": dev,
         "threads": torch.get_num_threads(),
         "defaultThreads": default_threads,
-        "tf32": bool(args.tf32) if device.type == "cuda" else None,
+        "tf32": plan["tf32"],
         "dtype": "float32",
+        "precisionRequested": plan["requested"],
+        "precisionNote": plan["note"],
         "optimizer": {"kind": "SGD", "lr": args.lr, "momentum": args.momentum, "weightDecay": args.weight_decay},
         "runs": runs,
     })

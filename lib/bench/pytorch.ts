@@ -33,6 +33,13 @@ export function findTorchPython(env: NodeJS.ProcessEnv = process.env): TorchPyth
   return { python: null, reason: `no Python with torch (${tried.join('; ')})` };
 }
 
+/**
+ * PyTorch's precision: plain float32 (TF32 off on CUDA, as senet), TF32 allowed for CUDA
+ * convolutions and matrix products (on the CPU the same as fp32), or bfloat16 mixed precision
+ * (channels-last, forward and loss under `torch.autocast`, float32 weights and SGD, no loss scaling).
+ */
+export type PytorchPrecision = 'fp32' | 'tf32' | 'bf16';
+
 /** What the PyTorch run is asked to do. */
 export interface PytorchRunOptions {
   python: string;
@@ -51,6 +58,8 @@ export interface PytorchRunOptions {
   breakdown: boolean;
   /** PyTorch's memory format(s): its default NCHW, channels-last, or both (reported separately). */
   memoryFormat: 'nchw' | 'channels_last' | 'both';
+  /** PyTorch's precision (`--precision`); unset: the script's default, fp32. bf16 always runs channels-last, whatever memoryFormat says. */
+  precision?: PytorchPrecision;
   /** Where the script's progress goes (its stderr); null: discarded. */
   log: NodeJS.WritableStream | null;
 }
@@ -63,9 +72,24 @@ export interface PytorchBreakdown {
   method: string;
 }
 
+/** Dtypes seen in a run's first training step and inference: the first convolution's output, the logits, the loss. */
+export interface PytorchObservedDtypes {
+  conv?: string;
+  logits?: string;
+  loss?: string;
+  inferLogits?: string;
+}
+
 /** One memory format's figures. */
 export interface PytorchRun {
   memoryFormat: 'nchw' | 'channels_last';
+  /** The precision PyTorch ran in (tf32 asked on the CPU runs as fp32). */
+  precision: PytorchPrecision;
+  /** Forward and loss under `torch.autocast` (bf16). */
+  autocast: boolean;
+  autocastDtype: 'bfloat16' | null;
+  channelsLast: boolean;
+  observedDtypes: PytorchObservedDtypes;
   trainImagesPerSecond: number;
   inferImagesPerSecond: number;
   trainStepMs: number[];
@@ -89,6 +113,10 @@ export interface PytorchResult extends PytorchRun {
   threads: number;
   defaultThreads: number;
   tf32: boolean | null;
+  /** The precision asked for (precision, in each run, is what ran). */
+  precisionRequested: PytorchPrecision;
+  /** Where the run differs from what was asked (tf32 on the CPU, bf16 forcing channels-last), or null. */
+  precisionNote: string | null;
   runs: PytorchRun[];
 }
 
@@ -109,6 +137,7 @@ export function pytorchArgs(o: PytorchRunOptions): string[] {
     '--momentum', String(o.momentum),
     '--weight-decay', String(o.weightDecay),
     '--memory-format', o.memoryFormat,
+    ...(o.precision !== undefined ? ['--precision', o.precision] : []),
     ...(o.breakdown ? ['--breakdown'] : []),
   ];
 }

@@ -28,7 +28,8 @@ export function formatBench(r: BenchResult): string {
   const c = r.config;
   const lines: string[] = [];
   lines.push(
-    `${c.model} (${c.parameters.toLocaleString('en-US')} parameters, ${c.stem} stem), ${c.size}x${c.size}x${c.channels}, batch ${c.batchSize}, ${c.classes} classes, float32; ` +
+    `${c.model} (${c.parameters.toLocaleString('en-US')} parameters, ${c.stem} stem), ${c.size}x${c.size}x${c.channels}, batch ${c.batchSize}, ${c.classes} classes, ` +
+      `precision ${c.precision}${c.precision === 'bf16' ? ' (mixed: bf16 activations, float32 weights and statistics)' : ''}; ` +
       `SGD momentum ${c.optimizer.momentum}, weight decay ${c.optimizer.weightDecay}`,
   );
   lines.push(`device: ${r.device.kind} — ${r.device.name}${r.device.isa ? ` (${r.device.isa})` : ''}, ${r.device.threads} thread(s)`);
@@ -52,7 +53,8 @@ export function formatBench(r: BenchResult): string {
   if (p) {
     lines.push(
       `PyTorch ${p.versions['torch']}: ${p.runs[0]?.network}, ${p.parameters.toLocaleString('en-US')} parameters, ${p.threads} thread(s) set with torch.set_num_threads ` +
-        `(its default here: ${p.defaultThreads})${p.tf32 === null ? '' : `, TF32 ${p.tf32 ? 'on' : 'off'}`}`,
+        `(its default here: ${p.defaultThreads})${p.tf32 === null ? '' : `, TF32 ${p.tf32 ? 'on' : 'off'}`}` +
+        `${p.runs[0]?.autocast ? `, torch.autocast(${p.runs[0].autocastDtype ?? 'bfloat16'}) with channels-last` : ''}${p.precisionNote ? ` (${p.precisionNote})` : ''}`,
     );
   } else {
     lines.push(`PyTorch: not run — ${r.pytorchReason}`);

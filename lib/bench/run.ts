@@ -17,6 +17,7 @@ import { OP_FAMILIES, profileReport, resetProfile, startProfiling, stopProfiling
 import { empty, randn, type Device, type Tensor } from '../tensor';
 import { checkInt, checkNumber, checkOneOf, checkOptions } from '../validate';
 import { PeakSampler } from './memory';
+import { checkPrecision, type Precision } from '../precision';
 import { findTorchPython, runPytorch, type PytorchResult } from './pytorch';
 
 /** What to measure. */
@@ -31,6 +32,8 @@ export interface BenchOptions {
   /** Default: the preset's. */
   stem?: 'imagenet' | 'cifar';
   device: DeviceRequest;
+  /** senet's precision, and PyTorch's matching mode (bf16: autocast with channels-last; tf32: allow_tf32). */
+  precision: Precision;
   /** Steps per timed repeat. */
   steps: number;
   /** Untimed steps first (training, and again for inference). */
@@ -59,6 +62,7 @@ export const DEFAULT_BENCH: BenchOptions = {
   channels: 1,
   classes: 10,
   device: 'auto',
+  precision: 'fp32',
   steps: 5,
   warmup: 2,
   repeats: 3,
@@ -118,7 +122,10 @@ export interface BenchResult {
     steps: number;
     warmup: number;
     repeats: number;
+    /** The input batch's type (the data a step uploads). */
     dtype: 'float32';
+    /** senet's arithmetic (see Precision). */
+    precision: Precision;
     layout: 'nhwc';
     optimizer: { kind: 'SGD'; lr: number; momentum: number; weightDecay: number };
   };
@@ -164,6 +171,7 @@ function checkBenchOptions(options: Partial<BenchOptions>): BenchOptions {
   if (o.stem !== undefined) checkOneOf(w, 'stem', o.stem, ['imagenet', 'cifar'] as const);
   checkOneOf(w, 'device', o.device, ['auto', 'cpu', 'cuda'] as const);
   checkOneOf(w, 'pytorchFormat', o.pytorchFormat, ['nchw', 'channels_last', 'both'] as const);
+  checkPrecision(w, o.precision);
   return o;
 }
 
@@ -195,7 +203,7 @@ function breakdownOf(stepMs: number, steps: number, synchronized: boolean, metho
 
 function measureSenet(o: BenchOptions, config: SEResNeXtConfig, device: Device, memory: PeakSampler): SenetFigures {
   const log = (s: string) => o.log?.write(`[senet] ${s}\n`);
-  const model = createModel(config, { device, seed: o.seed });
+  const model = createModel(config, { device, seed: o.seed, precision: o.precision });
   const sgd = new SGD(model, { lr: o.lr, momentum: o.momentum, weightDecay: o.weightDecay });
   const shape = [o.batchSize, o.size, o.size, o.channels];
   const owned: Tensor[] = [];
@@ -357,6 +365,7 @@ export async function runBench(options: Partial<BenchOptions> = {}): Promise<Ben
       warmup: o.warmup,
       repeats: o.repeats,
       dtype: 'float32',
+      precision: o.precision,
       layout: 'nhwc',
       optimizer: { kind: 'SGD', lr: o.lr, momentum: o.momentum, weightDecay: o.weightDecay },
     },
@@ -397,6 +406,7 @@ export async function runBench(options: Partial<BenchOptions> = {}): Promise<Ben
       weightDecay: o.weightDecay,
       breakdown: o.breakdown,
       memoryFormat: o.pytorchFormat,
+      precision: o.precision,
       log: o.log,
     });
     const ratiosByFormat: Record<string, Ratios> = {};
