@@ -66,7 +66,7 @@ test('wrong dtype', (t) => {
   const xi = zeros([2, 5, 6, 4], { dtype: 'int32' });
   const e = thrown(() => ops.convBnForward({ ...c, x: xi }));
   t.is(e.code, 'SENET_DTYPE');
-  t.regex(e.message, /expected dtype float32, received int32/);
+  t.regex(e.message, /expected dtype float32 or bfloat16, received int32/);
   const fl = zeros([2]);
   t.is(codeOf(() => ops.crossEntropyForward(zeros([2, 3]), fl)), 'SENET_DTYPE');
   const native = binding.empty([2, 5, 6, 4], 'uint8', 'cpu');

@@ -1,0 +1,2 @@
+// Imported first by bf16_kernels_f32.test.ts, before senet loads: its kernel choice is read once.
+process.env['SENET_BF16_KERNELS'] = 'f32';

@@ -1,0 +1,111 @@
+/**
+ * The parity fixtures in mixed precision. The yardstick is PyTorch's own bf16 autocast on the
+ * same files (test/fixtures/bf16-yardstick.json, printed by ../shared/fixtures/tools/check_bf16.py):
+ * senet's bf16 must be within 1.5x of PyTorch's error on each figure — eval logits, train logits,
+ * loss, and all gradients together (relative L2 against the float64 expectations).
+ */
+import test from 'ava';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { backends, createModel, ops, tensor, type SEResNeXtConfig, type StateTensor } from '../lib';
+import { readSafetensors, toBigInt64, toFloat32, type SafetensorsFile } from '../lib/io';
+import { nchwToNhwc } from '../lib/nn/layout';
+import { relL2Error } from './reference';
+
+interface Figures {
+  evalLogits: number;
+  trainLogits: number;
+  loss: number;
+  gradients: number;
+}
+
+const root = path.join(__dirname, '..', '..');
+const yardstick = JSON.parse(fs.readFileSync(path.join(root, 'test', 'fixtures', 'bf16-yardstick.json'), 'utf8')) as { fixtures: Record<string, Figures> };
+const dirs = [path.join(root, 'test', 'fixtures'), path.join(root, '..', 'shared', 'fixtures'), process.env['SENET_PARITY_DIR']];
+const fixtures = new Map<string, string>();
+for (const dir of dirs) {
+  if (!dir || !fs.existsSync(dir)) continue;
+  for (const f of fs.readdirSync(dir).sort()) if (/^parity-.*\.safetensors$/.test(f) && !fixtures.has(f)) fixtures.set(f, path.join(dir, f));
+}
+const bf16 = backends().cpu.bf16;
+const LIMIT = 1.5;
+
+function stateFrom(file: SafetensorsFile): Map<string, StateTensor> {
+  const m = new Map<string, StateTensor>();
+  for (const [name, t] of file.tensors) {
+    if (name.startsWith('state.')) m.set(name.slice(6), { shape: t.shape, data: t.dtype === 'I64' ? toBigInt64(t, name) : toFloat32(t, name) });
+  }
+  return m;
+}
+
+/** senet's four figures on one fixture, on the CPU in bf16. */
+function measure(file: string): Figures {
+  const f = readSafetensors(file);
+  const config = JSON.parse(f.metadata['config']!) as SEResNeXtConfig;
+  const get = (key: string) => {
+    const e = f.tensors.get(key);
+    if (!e) throw new Error(`${file}: no tensor ${key}`);
+    return e;
+  };
+  const expect = (key: string) => toFloat32(get(key), key);
+  const model = createModel(config, { device: 'cpu', precision: 'bf16' });
+  model.loadStateDict(stateFrom(f));
+  const input = get('input');
+  const [n, c, h, w] = input.shape as [number, number, number, number];
+  const x = tensor(nchwToNhwc(toFloat32(input), n, c, h, w), [n, h, w, c]);
+  const labels = tensor(toBigInt64(get('labels')), [n]);
+  try {
+    model.eval();
+    const evalLogits = relL2Error(model.logits(x).toArray() as Float32Array, expect('expect.logits.eval'));
+    model.train();
+    const logits = model.logits(x);
+    const { loss, correct } = ops.crossEntropyForward(logits, labels);
+    const trainLogits = relL2Error(logits.toArray() as Float32Array, expect('expect.logits.train'));
+    const want = expect('expect.loss')[0]!;
+    const lossErr = Math.abs((loss.toArray() as Float32Array)[0]! - want) / Math.abs(want);
+    const dlogits = ops.crossEntropyBackward(logits, labels);
+    model.backward(dlogits);
+    let num = 0, den = 0;
+    for (const [name, g] of model.gradients()) {
+      const e = expect(`expect.grad.${name}`);
+      const a = g.data as Float32Array;
+      for (let i = 0; i < e.length; i++) {
+        num += (a[i]! - e[i]!) ** 2;
+        den += e[i]! ** 2;
+      }
+    }
+    for (const t of [loss, correct, dlogits]) t.dispose();
+    return { evalLogits, trainLogits, loss: lossErr, gradients: Math.sqrt(num / den) };
+  } finally {
+    x.dispose();
+    labels.dispose();
+    model.dispose();
+  }
+}
+
+test('every committed parity fixture has a PyTorch bf16 yardstick', (t) => {
+  const committed = fs.readdirSync(path.join(root, 'test', 'fixtures')).filter((f) => /^parity-.*\.safetensors$/.test(f));
+  t.true(committed.length >= 2);
+  for (const f of committed) t.truthy(yardstick.fixtures[f], `${f} in bf16-yardstick.json`);
+});
+
+for (const [name, file] of fixtures) {
+  const theirs = yardstick.fixtures[name];
+  const title = `bf16 parity within ${LIMIT}x of PyTorch's bf16 autocast: ${name}`;
+  if (!bf16.supported) {
+    test.skip(`${title} [skipped: ${bf16.reason}]`, () => undefined);
+    continue;
+  }
+  if (!theirs) {
+    test.skip(`${title} [skipped: no PyTorch yardstick for it in test/fixtures/bf16-yardstick.json; check_bf16.py prints one]`, () => undefined);
+    continue;
+  }
+  test(title, (t) => {
+    const ours = measure(file);
+    for (const key of ['evalLogits', 'trainLogits', 'loss', 'gradients'] as const) {
+      const ratio = ours[key] / theirs[key];
+      t.log(`${key}: senet ${ours[key].toExponential(2)}, PyTorch ${theirs[key].toExponential(2)} (x${ratio.toFixed(2)})`);
+      t.true(ratio <= LIMIT, `${key}: senet's error ${ours[key].toExponential(2)} is ${ratio.toFixed(2)}x PyTorch's ${theirs[key].toExponential(2)}`);
+    }
+  });
+}
