@@ -11,7 +11,7 @@ import { parseFlags, parseFlagsAndArguments } from './flags';
 import { backends, buildInfo } from './index';
 import { PRESETS, type ModelName, type SEResNeXt } from './nn';
 import { loadModel } from './predict/load';
-import { BF16_MIN_IMAGE_SIDE, type Precision } from './precision';
+import type { Precision } from './precision';
 import { DEFAULT_RUN, RUN_OPTION_RULES, RUNS_DIR, runEvaluation, runTraining, type RunOptionKey, type RunOptions, type RunSummary } from './train/run';
 import { AbortError } from './train/trainer';
 
@@ -342,7 +342,7 @@ function info(argv: string[]): number {
   const lines = [
     `senet ${report.version} (Node ${report.node}, N-API ${report.napiVersion})`,
     `cpu   available: oneDNN ${cpu.onednn}, ${cpu.isa}, ${cpu.runtime}, ${cpu.threads} thread(s) (${cpu.adaptiveThreads ? 'fewer while other processes keep cores busy' : 'fixed'}${cpu.cpuQuota !== null ? `; cgroup CPU quota ${cpu.cpuQuota} core(s)` : ''}), ${cpu.waitPolicy} waiting`,
-    `      bf16: ${cpu.bf16.supported ? `yes (precision bf16 runs here; senet train uses it by default on images of ${BF16_MIN_IMAGE_SIDE} px or more)` : `no: ${cpu.bf16.reason}`}`,
+    `      bf16: ${cpu.bf16.supported ? 'yes (precision bf16 runs here; senet train uses it by default)' : `no: ${cpu.bf16.reason}`}`,
     cuda.available ? 'cuda  available (precisions fp32 and tf32; no bf16 kernels in this build)' : `cuda  unavailable: ${cuda.reason}`,
   ];
   if (cuda.built) {

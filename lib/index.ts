@@ -43,7 +43,7 @@ export {
   type DeviceRequest,
 } from './backends';
 export { kaimingNormal, fans, type KaimingOptions } from './init';
-export { PRECISIONS, BF16_MIN_IMAGE_SIDE, checkPrecision, precisionSupport, defaultTrainingPrecision, type Precision } from './precision';
+export { PRECISIONS, checkPrecision, precisionSupport, defaultTrainingPrecision, type Precision } from './precision';
 export { memory, type MemoryInfo } from './memory';
 export { loadModel, type LoadModelOptions } from './predict/load';
 export { topK, type Prediction, type PredictOptions } from './predict/predict';

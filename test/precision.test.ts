@@ -40,8 +40,7 @@ test('precision is checked: unknown names are SENET_ARGUMENT, bf16 on CUDA is SE
   t.is(e.code, 'SENET_UNSUPPORTED');
   t.regex(e.message ?? '', /no bf16 kernels in this build: use precision 'tf32'/);
   t.is(defaultTrainingPrecision('cuda'), 'fp32');
-  t.is(defaultTrainingPrecision('cpu', [28, 28]), 'fp32', 'small images train faster in float32');
-  t.is(defaultTrainingPrecision('cpu', [224, 224]), bf16.supported ? 'bf16' : 'fp32');
+  t.is(defaultTrainingPrecision('cpu'), bf16.supported ? 'bf16' : 'fp32');
 });
 
 if (!bf16.supported) {
@@ -108,12 +107,12 @@ if (!bf16.supported) {
     writeMnistDir(data, 96, 32, 28, 28, true);
     const out = path.join(tempDir('senet-prec-run-'), 'run');
     const common = ['--dataset', 'mnist', '--data', data, '--model', 'seresnext26_8x8d', '--batch-size', '16', '--val', '16', '--progress', 'none', '--json'];
-    const auto = spawnSync(process.execPath, [cli, 'train', ...common, '--epochs', '1', '--out', path.join(out, '..', 'auto')], { encoding: 'utf8' });
-    t.is(auto.status, 0, auto.stderr);
-    t.regex(auto.stderr, /float32 \(bf16 is the default from 128 px images; on 28 px ones float32 trains faster here; --precision bf16 to use it\)/);
-    const r = spawnSync(process.execPath, [cli, 'train', ...common, '--epochs', '1', '--precision', 'bf16', '--out', out], { encoding: 'utf8' });
+    const fp32 = spawnSync(process.execPath, [cli, 'train', ...common, '--epochs', '1', '--precision', 'fp32', '--out', path.join(out, '..', 'fp32')], { encoding: 'utf8' });
+    t.is(fp32.status, 0, fp32.stderr);
+    t.regex(fp32.stderr, /, float32 →/);
+    const r = spawnSync(process.execPath, [cli, 'train', ...common, '--epochs', '1', '--out', out], { encoding: 'utf8' });
     t.is(r.status, 0, r.stderr);
-    t.regex(r.stderr, /, bf16 mixed precision →/);
+    t.regex(r.stderr, /, bf16 mixed precision \(the default where the CPU has fast bf16; --precision fp32 for float32\) →/);
     t.is(JSON.parse(r.stdout.trim().split('\n').pop()!).precision, 'bf16');
     const ck = path.join(out, 'checkpoint.safetensors');
     const e = spawnSync(process.execPath, [cli, 'eval', '--checkpoint', ck, '--data', data, '--json'], { encoding: 'utf8' });

@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { resolveDevice, type DeviceRequest } from '../backends';
 import type { Device } from '../tensor';
-import { BF16_MIN_IMAGE_SIDE, checkPrecision, defaultTrainingPrecision, precisionSupport, type Precision } from '../precision';
+import { checkPrecision, defaultTrainingPrecision, precisionSupport, type Precision } from '../precision';
 import { augmentOptions, BatchLoader, loadDataset, loadImageFolderSplits, type ImageDataset, type ImageFolderDataset } from '../data';
 import { SenetError } from '../errors';
 import { createModel, PRESETS, type ModelName, type SEResNeXtConfig } from '../nn';
@@ -89,12 +89,10 @@ function describeSchedule(spec: ScheduleSpec, stepsPerEpoch: number): string {
   }
 }
 
-function describePrecision(precision: Precision, auto: boolean, device: Device, size: number): string {
-  if (precision === 'bf16') return auto ? `bf16 mixed precision (the default where the ${device === 'cpu' ? 'CPU' : 'device'} has fast bf16 and images are ${BF16_MIN_IMAGE_SIDE} px or more; --precision fp32 for float32)` : 'bf16 mixed precision';
+function describePrecision(precision: Precision, auto: boolean, device: Device): string {
+  if (precision === 'bf16') return auto ? `bf16 mixed precision (the default where the ${device === 'cpu' ? 'CPU' : 'device'} has fast bf16; --precision fp32 for float32)` : 'bf16 mixed precision';
   if (precision === 'tf32') return 'tf32 (TF32 tensor cores on the GPU)';
-  if (!auto) return 'float32';
-  const s = precisionSupport(device, 'bf16');
-  return s.supported ? `float32 (bf16 is the default from ${BF16_MIN_IMAGE_SIDE} px images; on ${size} px ones float32 trains faster here; --precision bf16 to use it)` : 'float32';
+  return auto ? `float32 (${device === 'cuda' ? 'no bf16 kernels on CUDA in this build' : 'no fast bf16 on this CPU'})` : 'float32';
 }
 
 // What a resumed run must keep the same (not where to write, what to resume, or how to show it).
@@ -269,7 +267,7 @@ export async function runTraining(options: Partial<RunOptions>, stream: NodeJS.W
 
     const device = resolveDevice(o.device);
     const auto = o.precision === undefined || o.precision === 'auto';
-    const precision: Precision = auto ? defaultTrainingPrecision(device, [train.height, train.width]) : (o.precision as Precision);
+    const precision: Precision = auto ? defaultTrainingPrecision(device) : (o.precision as Precision);
     o.precision = precision; // the checkpoint keeps what ran
     model = createModel(config, { device, seed: o.seed, precision });
     sgd = new SGD(model, { lr: o.lr, momentum: o.momentum, weightDecay: o.weightDecay, nesterov: false });
@@ -286,7 +284,7 @@ export async function runTraining(options: Partial<RunOptions>, stream: NodeJS.W
     stream.write(
       `senet: ${modelName ?? 'custom SE-ResNeXt'} (${(model.parameterCount / 1e6).toFixed(1)} M parameters, ${config.stem} stem) on ${device}, ` +
         `${o.dataset}: ${train.count} training / ${d.val?.count ?? 0} validation / ${d.test?.count ?? 0} test images, batch ${o.batchSize} ` +
-        `(${stepsPerEpoch} steps per epoch), ${o.epochs} epoch(s), ${describeSchedule(spec, stepsPerEpoch)}, ${describePrecision(precision, auto, device, Math.min(train.height, train.width))} → ${path.resolve(folder.dir)}\n`,
+        `(${stepsPerEpoch} steps per epoch), ${o.epochs} epoch(s), ${describeSchedule(spec, stepsPerEpoch)}, ${describePrecision(precision, auto, device)} → ${path.resolve(folder.dir)}\n`,
     );
     if (resumed) {
       await trainer.restore(resumed.ck);

@@ -42,9 +42,10 @@ SENET_BF16_HD float bits_float(uint32_t u) {
 /// float -> bf16, round to nearest even; a NaN stays a (quiet) NaN, infinities stay infinite.
 SENET_BF16_HD bf16 to_bf16(float f) {
   const uint32_t u = float_bits(f);
-  if ((u & 0x7fffffffu) > 0x7f800000u) return bf16{static_cast<uint16_t>((u >> 16) | 0x40u)};
-  const uint32_t rounded = u + 0x7fffu + ((u >> 16) & 1u);
-  return bf16{static_cast<uint16_t>(rounded >> 16)};
+  const uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+  const uint32_t nan = (u >> 16) | 0x40u;
+  // A select rather than an early return, so that loops over it vectorise.
+  return bf16{static_cast<uint16_t>((u & 0x7fffffffu) > 0x7f800000u ? nan : rounded)};
 }
 
 SENET_BF16_HD float to_float(bf16 h) { return bits_float(static_cast<uint32_t>(h.bits) << 16); }

@@ -12,8 +12,10 @@
 // own loop over it: statistics and y from the unrounded output, z rounded to bf16 only where it is
 // kept for backward. (Rounding z before its statistics, as oneDNN's bf16 batch norm would, doubled
 // the error of training-mode logits on small batches, where few values make each statistic.)
-// Backward batch norm is oneDNN's bf16 kernel. The sgemm shortcut is float32 only, so bf16 1x1
-// convolutions are convolution primitives (AMX / avx512_bf16 kernels).
+// Backward batch norm is oneDNN's bf16 kernel. The 1x1 stride-1 convolutions that float32 runs as
+// sgemm run in bf16 as oneDNN matmul primitives on the weights as stored (AMX brgemm: its
+// backward-weights product with the transposed gradient took 0.5-1.5 ms where the bf16
+// convolution primitive took 34-76 ms and float32 sgemm 3-6 ms, on 2 cores with AMX).
 #include <omp.h>
 
 #include <algorithm>
@@ -158,19 +160,20 @@ void from_float32(const float* src, const Tensor& dst) {
   for (int64_t i = 0; i < n; ++i) out[i] = to_bf16(src[i]);
 }
 
-// Which kernels mixed precision uses for one convolution and direction: oneDNN's bf16 ones, or its
-// float32 ones on float32 copies. Neither wins everywhere (oneDNN 2.6 on a 2-core Xeon with AMX:
-// bf16 halves the forward time of large 1x1 convolutions, while its backward-weights kernel takes
-// 3-8x float32's time on the small maps of late stages), so the first call of each shape runs both
-// twice and keeps the faster, as torch.backends.cudnn.benchmark does. SENET_BF16_KERNELS=bf16 or
-// =f32 fixes the choice (comparisons, tests).
+// Which kernels mixed precision uses for one convolution and direction: the bf16 ones (the
+// default), oneDNN's float32 ones on float32 copies (SENET_BF16_KERNELS=f32), or whichever ran
+// faster on the shape's first call, both timed twice as torch.backends.cudnn.benchmark does
+// (=measure). With 1x1 convolutions as bf16 matmuls and batch norm's backward our own loop, bf16
+// wins or ties on SE-ResNeXt's shapes on a 2-core Xeon with AMX (before, oneDNN's bf16
+// backward-weights convolution took 3-8x float32's time on late stages' small maps); the default
+// is fixed so that runs repeat bit for bit, which a choice by timing does not promise.
 enum class Kernels { Measure, Bf16, F32 };
 
 Kernels forced_kernels() {
   static const Kernels k = [] {
     const char* e = std::getenv("SENET_BF16_KERNELS");
     const std::string v = e ? e : "";
-    return v == "bf16" ? Kernels::Bf16 : v == "f32" ? Kernels::F32 : Kernels::Measure;
+    return v == "measure" ? Kernels::Measure : v == "f32" ? Kernels::F32 : Kernels::Bf16;
   }();
   return k;
 }
@@ -203,38 +206,127 @@ void run_faster(const std::string& key, const A& bf16_kernel, const B& f32_kerne
   else if (!c.f32) bf16_kernel();  // the outputs are the last kernel's: make them the chosen one's
 }
 
+// Rows summed in float before each partial sum goes into a double: float vectors run at twice
+// double's width, and 64 rows keep the float sums' rounding error negligible.
+constexpr int64_t kSumBlock = 64;
+
+// Training-mode batch norm's backward (+ the ReLU's mask from y) of mixed precision, one loop of
+// our own in two passes over bf16 dy, y, z (oneDNN 2.6's bf16 batch-norm backward took ~5 ns an
+// element here, a third of a large layer's backward): g = dy where y > 0; dbeta = sum g, dgamma =
+// sum g xhat; dz = gamma / std (g - dbeta / M - xhat dgamma / M) in bf16.
+template <bool kRelu>
+void batch_norm_backward_as(const bf16* dy, const bf16* y, const bf16* z, int64_t rows, int64_t c, const float* gamma,
+                            const float* mean, const float* var, float eps, float* dgamma, float* dbeta, bf16* dz) {
+  const int threads = omp_get_max_threads();
+  // Per thread: double sums of g and g (z - mean) (2C), then float block sums (2C).
+  double* sums = scratch_as<double>(Scratch::Small, static_cast<size_t>(threads) * 3 * c);
+#pragma omp parallel num_threads(threads)
+  {
+    double* __restrict sg = sums + static_cast<int64_t>(omp_get_thread_num()) * 3 * c;
+    double* __restrict sgx = sg + c;
+    float* __restrict bg = reinterpret_cast<float*>(sgx + c);
+    float* __restrict bgx = bg + c;
+    for (int64_t k = 0; k < c; ++k) sg[k] = sgx[k] = 0.0;
+    const int t = omp_get_thread_num();
+    const int64_t per = (rows + threads - 1) / threads, r0 = std::min(rows, t * per), r1 = std::min(rows, r0 + per);
+    for (int64_t b0 = r0; b0 < r1; b0 += kSumBlock) {
+      for (int64_t k = 0; k < c; ++k) bg[k] = bgx[k] = 0.f;
+      for (int64_t i = b0; i < std::min(r1, b0 + kSumBlock); ++i) {
+        const bf16* __restrict dr = dy + i * c;
+        const bf16* __restrict yr = y + i * c;
+        const bf16* __restrict zr = z + i * c;
+#pragma omp simd
+        for (int64_t k = 0; k < c; ++k) {
+          const float d = load(dr, k);
+          const float g = kRelu ? (load(yr, k) > 0.f ? d : 0.f) : d;
+          bg[k] += g;
+          bgx[k] += g * (load(zr, k) - mean[k]);
+        }
+      }
+      for (int64_t k = 0; k < c; ++k) {
+        sg[k] += bg[k];
+        sgx[k] += bgx[k];
+      }
+    }
+  }
+  std::vector<float> a(static_cast<size_t>(c)), b(static_cast<size_t>(c)), off(static_cast<size_t>(c));
+  for (int64_t k = 0; k < c; ++k) {
+    double t1 = 0, t2 = 0;
+    for (int t = 0; t < threads; ++t) {
+      t1 += sums[static_cast<int64_t>(t) * 3 * c + k];
+      t2 += sums[static_cast<int64_t>(t) * 3 * c + c + k];
+    }
+    const double inv = 1.0 / std::sqrt(static_cast<double>(var[k]) + eps);
+    dbeta[k] = static_cast<float>(t1);
+    dgamma[k] = static_cast<float>(t2 * inv);
+    // dz = A g + B (z - mean) + C
+    const double A = gamma[k] * inv;
+    a[k] = static_cast<float>(A);
+    b[k] = static_cast<float>(-A * inv * inv * t2 / static_cast<double>(rows));
+    off[k] = static_cast<float>(-A * t1 / static_cast<double>(rows));
+  }
+  const float *ap = a.data(), *bp = b.data(), *op = off.data();
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < rows; ++i) {
+    const bf16* __restrict dr = dy + i * c;
+    const bf16* __restrict yr = y + i * c;
+    const bf16* __restrict zr = z + i * c;
+    bf16* __restrict out = dz + i * c;
+#pragma omp simd
+    for (int64_t k = 0; k < c; ++k) {
+      const float d = load(dr, k);
+      const float g = kRelu ? (load(yr, k) > 0.f ? d : 0.f) : d;
+      store(out, k, ap[k] * g + bp[k] * (load(zr, k) - mean[k]) + op[k]);
+    }
+  }
+}
+
+// y: the forward's output, for the ReLU's mask, or null without a ReLU.
+void batch_norm_backward(const bf16* dy, const bf16* y, const bf16* z, int64_t rows, int64_t c, const float* gamma,
+                         const float* mean, const float* var, float eps, float* dgamma, float* dbeta, bf16* dz) {
+  if (y) batch_norm_backward_as<true>(dy, y, z, rows, c, gamma, mean, var, eps, dgamma, dbeta, dz);
+  else batch_norm_backward_as<false>(dy, dy, z, rows, c, gamma, mean, var, eps, dgamma, dbeta, dz);
+}
+
 // Training-mode batch norm (+ ReLU) of mixed precision over (rows, C) float32 z: the batch mean
 // and biased variance (sums in double, per thread, then combined), y in bf16, and z's bf16
 // rounding kept for backward.
 void batch_norm_training(const float* z, bf16* y, bf16* z_keep, int64_t rows, int64_t c, const float* gamma,
                          const float* beta, float* mean, float* var, float eps, bool relu) {
   const int threads = omp_get_max_threads();
-  double* sums = scratch_as<double>(Scratch::Small, static_cast<size_t>(threads) * 2 * c);  // per thread: sum, sum of squares
+  // Per thread: double sums of z and z^2 (2C), then float block sums (2C).
+  double* sums = scratch_as<double>(Scratch::Small, static_cast<size_t>(threads) * 3 * c);
 #pragma omp parallel num_threads(threads)
   {
-    double* s1 = sums + static_cast<int64_t>(omp_get_thread_num()) * 2 * c;
-    double* s2 = s1 + c;
+    double* __restrict s1 = sums + static_cast<int64_t>(omp_get_thread_num()) * 3 * c;
+    double* __restrict s2 = s1 + c;
+    float* __restrict b1 = reinterpret_cast<float*>(s2 + c);
+    float* __restrict b2 = b1 + c;
     for (int64_t k = 0; k < c; ++k) s1[k] = s2[k] = 0.0;
-#pragma omp for schedule(static)
-    for (int64_t i = 0; i < rows; ++i) {
-      const float* __restrict zr = z + i * c;
+    const int t = omp_get_thread_num();
+    const int64_t per = (rows + threads - 1) / threads, r0 = std::min(rows, t * per), r1 = std::min(rows, r0 + per);
+    for (int64_t b0 = r0; b0 < r1; b0 += kSumBlock) {
+      for (int64_t k = 0; k < c; ++k) b1[k] = b2[k] = 0.f;
+      for (int64_t i = b0; i < std::min(r1, b0 + kSumBlock); ++i) {
+        const float* __restrict zr = z + i * c;
 #pragma omp simd
+        for (int64_t k = 0; k < c; ++k) {
+          b1[k] += zr[k];
+          b2[k] += zr[k] * zr[k];
+        }
+      }
       for (int64_t k = 0; k < c; ++k) {
-        const double v = zr[k];
-        s1[k] += v;
-        s2[k] += v * v;
+        s1[k] += b1[k];
+        s2[k] += b2[k];
       }
     }
   }
-  // scale and shift (C each) after the per-thread sums in the same scratch.
-  float* scale = reinterpret_cast<float*>(sums + static_cast<int64_t>(threads) * 2 * c);
-  (void)scale;
   std::vector<float> sc(static_cast<size_t>(c)), sh(static_cast<size_t>(c));
   for (int64_t k = 0; k < c; ++k) {
     double t1 = 0, t2 = 0;
     for (int t = 0; t < threads; ++t) {
-      t1 += sums[static_cast<int64_t>(t) * 2 * c + k];
-      t2 += sums[static_cast<int64_t>(t) * 2 * c + c + k];
+      t1 += sums[static_cast<int64_t>(t) * 3 * c + k];
+      t2 += sums[static_cast<int64_t>(t) * 3 * c + c + k];
     }
     const double m = t1 / static_cast<double>(rows);
     const double v = std::max(t2 / static_cast<double>(rows) - m * m, 0.0);
@@ -290,7 +382,10 @@ dnnl::convolution_forward::primitive_desc conv_forward_pd(const ConvBnParams& p,
 }
 
 struct Forward {
-  bool gemm = false;  // as_gemm(): no convolution primitive
+  bool gemm = false;  // as_gemm() in float32: sgemm, no primitive
+  bool mm = false;    // as_gemm() in bf16: a matmul primitive, no convolution
+  dnnl::matmul::primitive_desc mm_pd;
+  dnnl::matmul matmul;
   dnnl::convolution_forward::primitive_desc conv_pd;
   dnnl::convolution_forward conv;
   dnnl::reorder w_reorder;  // user layout -> conv's, when they differ
@@ -324,9 +419,28 @@ Forward make_fused_inference(const ConvBnParams& p, const Geometry& g) {
   return f;
 }
 
+// A bf16 matmul dst (rows, cols) = src (rows, inner) * weights (inner, cols), each given by its
+// strides (row-major, or transposed views of the tensors as they are stored).
+dnnl::matmul::primitive_desc matmul_pd(int64_t rows, int64_t inner, int64_t cols, const memory::dims& src_strides,
+                                       const memory::dims& weight_strides, dt dst_type) {
+  memory::desc src({rows, inner}, dt::bf16, src_strides);
+  memory::desc weights({inner, cols}, dt::bf16, weight_strides);
+  memory::desc dst({rows, cols}, dst_type, memory::dims{cols, 1});
+  auto d = SENET_DNNL(dnnl::matmul::desc(src, weights, dst));
+  return SENET_DNNL(dnnl::matmul::primitive_desc(d, user_scratchpad(), engine()));
+}
+
 Forward make_forward(const ConvBnParams& p, const Geometry& g) {
   if (!p.training && g.act == dt::bf16) return make_fused_inference(p, g);
   Forward f;
+  if (as_gemm(p) && g.act == dt::bf16) {
+    // z (M, Cout) f32 = x (M, Cin) w^T, w (Cout, Cin) read transposed as it is stored.
+    const int64_t m = g.n * g.ho * g.wo;
+    f.mm = true;
+    f.mm_pd = matmul_pd(m, g.cin, g.cout, {g.cin, 1}, {1, g.cin}, dt::f32);
+    f.matmul = SENET_DNNL(dnnl::matmul(f.mm_pd));
+    return f;
+  }
   auto prop = p.training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
   f.gemm = as_gemm(p) && g.act == dt::f32 && g.n * g.ho * g.wo < kGemmForwardRows;
   if (!f.gemm) {
@@ -345,7 +459,11 @@ Forward make_forward(const ConvBnParams& p, const Geometry& g) {
 }
 
 struct Backward {
-  bool gemm = false;  // as_gemm(): no convolution primitives
+  bool gemm = false;  // as_gemm() in float32: sgemm, no convolution primitives
+  bool mm = false;    // as_gemm() in bf16: matmul primitives
+  bool has_bn = false;  // float32 only: oneDNN's batch-norm backward
+  dnnl::matmul::primitive_desc data_mm_pd, weights_mm_pd;
+  dnnl::matmul data_mm, weights_mm;
   dnnl::batch_normalization_backward::primitive_desc bn_pd;
   dnnl::batch_normalization_backward bn;
   dnnl::convolution_backward_data::primitive_desc data_pd;
@@ -371,6 +489,8 @@ void relu_mask(const T* dy, const T* y, T* out, int64_t count) {
 
 Backward make_backward(const ConvBnParams& p, const Geometry& g, bool need_dx) {
   Backward b;
+  // Mixed precision's batch-norm backward is our own loop (batch_norm_backward).
+  if (g.act == dt::f32) {
   // The ReLU's mask is applied separately (from y), so BN's backward runs without it.
   auto flags = bn_flags(false, false);
   auto bn_fwd_d = SENET_DNNL(dnnl::batch_normalization_forward::desc(
@@ -381,8 +501,22 @@ Backward make_backward(const ConvBnParams& p, const Geometry& g, bool need_dx) {
   b.bn_pd = SENET_DNNL(dnnl::batch_normalization_backward::primitive_desc(bn_d, user_scratchpad(),
                                                                           engine(), bn_hint));
   b.bn = SENET_DNNL(dnnl::batch_normalization_backward(b.bn_pd));
+  b.has_bn = true;
+  }
   b.gemm = as_gemm(p) && g.act == dt::f32;
   if (b.gemm) return b;
+  if (as_gemm(p)) {
+    // dx (M, Cin) bf16 = dz (M, Cout) w (Cout, Cin);  dw (Cout, Cin) f32 = dz^T (Cout, M) x (M, Cin).
+    const int64_t m = g.n * g.ho * g.wo;
+    b.mm = true;
+    if (need_dx) {
+      b.data_mm_pd = matmul_pd(m, g.cout, g.cin, {g.cout, 1}, {g.cin, 1}, dt::bf16);
+      b.data_mm = SENET_DNNL(dnnl::matmul(b.data_mm_pd));
+    }
+    b.weights_mm_pd = matmul_pd(g.cout, m, g.cin, {1, g.cout}, {g.cin, 1}, dt::f32);
+    b.weights_mm = SENET_DNNL(dnnl::matmul(b.weights_mm_pd));
+    return b;
+  }
 
   auto hint = conv_forward_pd(p, g, dnnl::prop_kind::forward_training, g.y_md);
   if (need_dx) {
@@ -417,6 +551,14 @@ void run_forward_conv(Forward& f, const Geometry& g, const void* x, const void* 
                  static_cast<float*>(z));
     return;
   }
+  if (f.mm) {
+    SENET_DNNL(f.matmul.execute(s, {{DNNL_ARG_SRC, wrap(f.mm_pd.src_desc(), const_cast<void*>(x))},
+                                   {DNNL_ARG_WEIGHTS, wrap(f.mm_pd.weights_desc(), const_cast<void*>(w))},
+                                   {DNNL_ARG_DST, wrap(f.mm_pd.dst_desc(), z)},
+                                   {DNNL_ARG_SCRATCHPAD, wrap(f.mm_pd.scratchpad_desc(), pad)}}));
+    SENET_DNNL(s.wait());
+    return;
+  }
   memory w_mem = wrap(g.w_user_md, const_cast<void*>(w));
   if (f.reorder_w) {
     memory w_conv = wrap(f.conv_pd.weights_desc(), scratch(Scratch::Weights, f.conv_pd.weights_desc().get_size()));
@@ -442,6 +584,19 @@ void run_backward_conv(Backward& b, const Geometry& g, const void* dz, const voi
     const float* dzf = static_cast<const float*>(dz);
     if (need_dx) sgemm('N', 'N', m, g.cin, g.cout, dzf, g.cout, static_cast<const float*>(w), g.cin, static_cast<float*>(dx), g.cin);
     sgemm('T', 'N', g.cout, g.cin, m, dzf, g.cout, static_cast<const float*>(x), g.cin, dw, g.cin);
+    return;
+  }
+  if (b.mm) {
+    if (need_dx)
+      SENET_DNNL(b.data_mm.execute(s, {{DNNL_ARG_SRC, wrap(b.data_mm_pd.src_desc(), const_cast<void*>(dz))},
+                                      {DNNL_ARG_WEIGHTS, wrap(b.data_mm_pd.weights_desc(), const_cast<void*>(w))},
+                                      {DNNL_ARG_DST, wrap(b.data_mm_pd.dst_desc(), dx)},
+                                      {DNNL_ARG_SCRATCHPAD, wrap(b.data_mm_pd.scratchpad_desc(), pad)}}));
+    SENET_DNNL(b.weights_mm.execute(s, {{DNNL_ARG_SRC, wrap(b.weights_mm_pd.src_desc(), const_cast<void*>(dz))},
+                                       {DNNL_ARG_WEIGHTS, wrap(b.weights_mm_pd.weights_desc(), const_cast<void*>(x))},
+                                       {DNNL_ARG_DST, wrap(b.weights_mm_pd.dst_desc(), dw)},
+                                       {DNNL_ARG_SCRATCHPAD, wrap(b.weights_mm_pd.scratchpad_desc(), pad)}}));
+    SENET_DNNL(s.wait());
     return;
   }
   memory dz_mem = wrap(g.y_md, const_cast<void*>(dz));
@@ -497,11 +652,19 @@ void run_fused_inference(Forward& f, const Geometry& g, const ConvBnForward& a, 
 }
 
 // The scratch a primitive set needs (its largest scratchpad).
-size_t forward_pad(const Forward& f) { return f.gemm ? 0 : f.conv_pd.scratchpad_desc().get_size(); }
+size_t forward_pad(const Forward& f) {
+  if (f.gemm) return 0;
+  return f.mm ? f.mm_pd.scratchpad_desc().get_size() : f.conv_pd.scratchpad_desc().get_size();
+}
 size_t backward_pad(const Backward& b, bool need_dx) {
-  size_t n = b.bn_pd.scratchpad_desc().get_size();
-  if (!b.gemm) n = std::max(n, b.weights_pd.scratchpad_desc().get_size());
-  if (need_dx && !b.gemm) n = std::max(n, b.data_pd.scratchpad_desc().get_size());
+  size_t n = b.has_bn ? b.bn_pd.scratchpad_desc().get_size() : 0;
+  if (b.mm) {
+    n = std::max(n, b.weights_mm_pd.scratchpad_desc().get_size());
+    if (need_dx) n = std::max(n, b.data_mm_pd.scratchpad_desc().get_size());
+  } else if (!b.gemm) {
+    n = std::max(n, b.weights_pd.scratchpad_desc().get_size());
+    if (need_dx) n = std::max(n, b.data_pd.scratchpad_desc().get_size());
+  }
   return n;
 }
 
@@ -528,7 +691,7 @@ void conv_bn_forward(const ConvBnForward& a) {
     run_forward_conv(f, g, x.raw(), w.raw(), zp, pad);
   } else if (!p.training) {
     // Mixed-precision inference: the fused bf16 primitive, or float32 kernels on float32 copies
-    // followed by our batch-norm loop, whichever ran faster on this shape (run_faster).
+    // followed by our batch-norm loop (see Kernels).
     auto fused = [&] { run_fused_inference(f, g, a, scratch(Scratch::Pad, forward_pad(f))); };
     auto f32_kernel = [&] {
       const Geometry g32 = as_float32(g);
@@ -543,8 +706,8 @@ void conv_bn_forward(const ConvBnForward& a) {
     run_faster(geometry_key("conv_inference_kernel", p, g), fused, f32_kernel);
     return;
   } else {
-    // Mixed precision: oneDNN's bf16 kernel, or its float32 one on float32 copies of x and w,
-    // whichever ran faster on this shape (kernel_choice).
+    // Mixed precision: the bf16 kernel, or oneDNN's float32 one on float32 copies of x and w (see
+    // Kernels).
     const Geometry g32 = as_float32(g);
     // (Each kernel asks for its scratchpad afresh: the other's may have grown the buffer.)
     auto bf16_kernel = [&] { run_forward_conv(f, g, x.raw(), w.raw(), zp, scratch(Scratch::Pad, forward_pad(f))); };
@@ -620,6 +783,13 @@ void conv_bn_backward(const ConvBnBackward& a) {
   auto& s = stream();
   void* pad = scratch(Scratch::Pad, backward_pad(b, need_dx));
 
+  // dz (N, Ho, Wo, Cout): gradient at the convolution's output.
+  void* dzp = scratch(Scratch::Act1, g.y_md.get_size());
+  if (g.act == dt::bf16) {
+    batch_norm_backward(dy.data<bf16>(), p.relu ? y.data<bf16>() : nullptr, z.data<bf16>(), g.n * g.ho * g.wo, g.cout,
+                        gamma.data<float>(), save_mean.data<float>(), save_var.data<float>(), p.eps, dgamma.data<float>(),
+                        dbeta.data<float>(), static_cast<bf16*>(dzp));
+  } else {
   // dBN-out (N, Ho, Wo, Cout) = dy through the ReLU's mask.
   memory dbn_mem = wrap(g.y_md, dy);
   if (p.relu) {
@@ -630,8 +800,6 @@ void conv_bn_backward(const ConvBnBackward& a) {
       relu_mask(dy.data<float>(), y.data<float>(), static_cast<float*>(masked), y.numel());
     dbn_mem = wrap(g.y_md, masked);
   }
-  // dz (N, Ho, Wo, Cout): gradient at the convolution's output.
-  void* dzp = scratch(Scratch::Act1, g.y_md.get_size());
   memory dz_mem = wrap(g.y_md, dzp);
   SENET_DNNL(b.bn.execute(s, {{DNNL_ARG_SRC, wrap(g.y_md, z)},
                              {DNNL_ARG_MEAN, wrap(g.stat_md, save_mean)},
@@ -645,15 +813,15 @@ void conv_bn_backward(const ConvBnBackward& a) {
                              {DNNL_ARG_DIFF_SCALE, wrap(g.stat_md, dgamma)},
                              {DNNL_ARG_DIFF_SHIFT, wrap(g.stat_md, dbeta)},
                              {DNNL_ARG_SCRATCHPAD, wrap(b.bn_pd.scratchpad_desc(), pad)}}));
-
   SENET_DNNL(s.wait());
+  }
   void* dxp = need_dx ? dx->raw() : nullptr;
   if (g.act == dt::f32) {
     run_backward_conv(b, g, dzp, x.raw(), w.raw(), dxp, dw.data<float>(), pad);
     return;
   }
-  // Mixed precision: oneDNN's bf16 kernels, or its float32 ones (sgemm for 1x1) on float32 copies
-  // of dz, x and w with dx rounded back, whichever ran faster on this shape (kernel_choice).
+  // Mixed precision: the bf16 kernels, or oneDNN's float32 ones (sgemm for 1x1) on float32 copies
+  // of dz, x and w with dx rounded back (see Kernels).
   const Geometry g32 = as_float32(g);
   // (Each kernel asks for its scratchpad afresh: the other's may have grown the buffer.)
   auto bf16_kernel = [&] {

@@ -10,9 +10,9 @@ import { disposeAll, random } from '../helpers';
 import * as ref from '../reference';
 import { bf16Bits, bf16Test, bitsValue, convCaseTests, near, randomBf16, ROUNDED } from './bf16_support';
 
-// The convolutions with the kernels chosen by measurement (SENET_BF16_KERNELS unset); the
-// bf16_kernels_*.test.ts files run them with each kind fixed.
-convCaseTests('measured kernels');
+// The convolutions with the default bf16 kernels; bf16_kernels_*.test.ts run them with float32
+// kernels on converted copies and with the choice made by timing.
+convCaseTests('bf16 kernels');
 
 bf16Test('bf16 SE block (with the residual add and ReLU) forward and backward match float64 on rounded inputs', (t) => {
   const [n, h, w, c, r] = [3, 5, 3, 40, 8] as const;

@@ -1,12 +1,12 @@
 /**
  * Mixed precision trains as well as float32: the README's run (the default model and recipe) on a
- * Fashion-MNIST subset, same seeds and steps, in both precisions; mean test accuracy within 0.5
- * points. One short run is too chaotic to compare alone: its accuracy moves by up to 1.5 points
- * with the last bits of any op (float32 against float32 with one thread more differed by 1.0 point
- * here), so three seeds are compared by their mean. The team and bf16's kernels are fixed, so that
- * each run is the same every time on a machine.
+ * Fashion-MNIST subset, same seeds and steps, in both precisions; bf16's mean test accuracy at most
+ * 0.5 points below float32's. One short run is too chaotic to compare alone: its accuracy moves by
+ * up to 1.6 points with the last bits of any op (float32 against float32 with one thread more
+ * differed by 1.0 point here), so three seeds are compared by their mean, and bf16 doing better is
+ * no failure. The team is fixed, so that each run is the same every time on a machine. (The whole
+ * README run, 3 epochs of 58,000 images: 89.51 % in bf16, 89.68 % in float32.)
  */
-import './bf16_training_env';
 import test from 'ava';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -15,7 +15,7 @@ import { FASHION_MNIST_DIR } from '../../lib/data';
 import { runTraining } from '../../lib/train/run';
 import { tempDir } from '../data/helpers';
 
-const title = 'bf16 training reaches float32 accuracy within 0.5 points (Fashion-MNIST, 8,000 images, 2 epochs, mean of 3 seeds)';
+const title = "bf16 training reaches float32's accuracy, within 0.5 points (Fashion-MNIST, 8,000 images, 2 epochs, mean of 3 seeds)";
 const bf16 = backends().cpu.bf16;
 const quiet = { write: () => true } as unknown as NodeJS.WriteStream;
 const SEEDS = [0, 1, 2];
@@ -41,9 +41,9 @@ else test(title, async (t) => {
       mean[precision] = accuracies.reduce((a, b) => a + b, 0) / accuracies.length;
       t.log(`${precision}: ${accuracies.map((a) => a.toFixed(2)).join(', ')} % (mean ${mean[precision]!.toFixed(2)})`);
     }
-    const gap = Math.abs(mean['bf16']! - mean['fp32']!);
+    const shortfall = mean['fp32']! - mean['bf16']!;
     t.true(mean['fp32']! > 70, 'the runs learn');
-    t.true(gap <= 0.5, `mean test accuracy: bf16 ${mean['bf16']!.toFixed(2)} % against fp32 ${mean['fp32']!.toFixed(2)} % (${gap.toFixed(2)} points apart)`);
+    t.true(shortfall <= 0.5, `mean test accuracy: bf16 ${mean['bf16']!.toFixed(2)} % against fp32 ${mean['fp32']!.toFixed(2)} % (${shortfall.toFixed(2)} points below)`);
   } finally {
     resetNumThreads();
   }

@@ -1,2 +1,0 @@
-// Imported first by bf16_kernels_bf16.test.ts, before senet loads: its kernel choice is read once.
-process.env['SENET_BF16_KERNELS'] = 'bf16';
