@@ -2,7 +2,9 @@
  * The parity fixtures in mixed precision. The yardstick is PyTorch's own bf16 autocast on the
  * same files (test/fixtures/bf16-yardstick.json, printed by ../shared/fixtures/tools/check_bf16.py):
  * senet's bf16 must be within 1.5x of PyTorch's error on each figure — eval logits, train logits,
- * loss, and all gradients together (relative L2 against the float64 expectations).
+ * loss, and all gradients together (relative L2 against the float64 expectations). A folder of
+ * fixtures ($SENET_PARITY_DIR, e.g. full-depth timm ones) may hold a bf16-yardstick.json of its own
+ * in the same format.
  */
 import test from 'ava';
 import * as fs from 'node:fs';
@@ -20,12 +22,14 @@ interface Figures {
 }
 
 const root = path.join(__dirname, '..', '..');
-const yardstick = JSON.parse(fs.readFileSync(path.join(root, 'test', 'fixtures', 'bf16-yardstick.json'), 'utf8')) as { fixtures: Record<string, Figures> };
 const dirs = [path.join(root, 'test', 'fixtures'), path.join(root, '..', 'shared', 'fixtures'), process.env['SENET_PARITY_DIR']];
 const fixtures = new Map<string, string>();
+const yardstick: { fixtures: Record<string, Figures> } = { fixtures: {} };
 for (const dir of dirs) {
   if (!dir || !fs.existsSync(dir)) continue;
   for (const f of fs.readdirSync(dir).sort()) if (/^parity-.*\.safetensors$/.test(f) && !fixtures.has(f)) fixtures.set(f, path.join(dir, f));
+  const file = path.join(dir, 'bf16-yardstick.json');
+  if (fs.existsSync(file)) yardstick.fixtures = { ...(JSON.parse(fs.readFileSync(file, 'utf8')) as typeof yardstick).fixtures, ...yardstick.fixtures };
 }
 const bf16 = backends().cpu.bf16;
 const LIMIT = 1.5;
@@ -97,7 +101,7 @@ for (const [name, file] of fixtures) {
     continue;
   }
   if (!theirs) {
-    test.skip(`${title} [skipped: no PyTorch yardstick for it in test/fixtures/bf16-yardstick.json; check_bf16.py prints one]`, () => undefined);
+    test.skip(`${title} [skipped: no PyTorch yardstick for it in a bf16-yardstick.json beside it; check_bf16.py prints one]`, () => undefined);
     continue;
   }
   test(title, (t) => {
