@@ -55,9 +55,9 @@ const TRAIN_HELP = `Usage: senet train [options]
   --warmup-steps N    ... and at least N warmup steps, at most half the run's (default ${DEFAULT_RUN.warmupSteps})
   --device KIND       auto | cpu | cuda (default ${DEFAULT_RUN.device}: CUDA when fully available)
   --precision P       auto | fp32 | tf32 | bf16 (default auto: bf16 mixed precision where the device
-                      has fast bf16, a CPU with avx512_core_bf16 or AMX, and images are 128 px or more;
-                      fp32 elsewhere, as for Fashion-MNIST). tf32: TF32 tensor cores on the GPU,
-                      float32 on the CPU. A resumed run keeps its checkpoint's unless this is given
+                      has fast bf16, a CPU with avx512_core_bf16 or AMX; fp32 elsewhere). tf32: TF32
+                      tensor cores on the GPU, float32 on the CPU. A resumed run keeps its
+                      checkpoint's unless this is given
   --out DIR           run folder: metrics.jsonl, curves.svg, checkpoint.safetensors (default: a new
                       ${RUNS_DIR}/<date>-<time>, with ${RUNS_DIR}/latest pointing at it; with --resume, the
                       checkpoint's folder). A folder that holds another run is refused (exit 2)

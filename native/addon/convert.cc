@@ -76,16 +76,22 @@ Shape Args::shape(size_t i, const char* name) const {
   return s;
 }
 
+std::optional<DType> dtype_named(const Napi::Value& v) {
+  const std::string s = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
+  for (DType d : {DType::F32, DType::BF16, DType::I64, DType::I32, DType::U8})
+    if (s == dtype_name(d)) return d;
+  return std::nullopt;
+}
+
+std::string dtype_mismatch(const Napi::Value& v) {
+  return "expected 'float32', 'bfloat16', 'int64', 'int32' or 'uint8', received " +
+         (v.IsString() ? "'" + v.As<Napi::String>().Utf8Value() + "'" : describe(v));
+}
+
 DType Args::dtype(size_t i, const char* name) const {
   Napi::Value v = at(i);
-  std::string s = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
-  if (s == "float32") return DType::F32;
-  if (s == "int64") return DType::I64;
-  if (s == "int32") return DType::I32;
-  if (s == "uint8") return DType::U8;
-  if (s == "bfloat16") return DType::BF16;
-  fail(ErrorCode::DType, std::string(name) + ": expected 'float32', 'bfloat16', 'int64', 'int32' or 'uint8', received " +
-                             (v.IsString() ? "'" + s + "'" : describe(v)));
+  if (std::optional<DType> d = dtype_named(v)) return *d;
+  fail(ErrorCode::DType, std::string(name) + ": " + dtype_mismatch(v));
 }
 
 Device Args::device(size_t i, const char* name) const {

@@ -5,6 +5,7 @@
 #include <napi.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "core/error.h"
@@ -41,6 +42,10 @@ class Args {
 
 /// "a number", "a string", "an object" ... for messages.
 std::string describe(const Napi::Value& v);
+/// The dtype a string names ('float32', 'bfloat16', 'int64', 'int32', 'uint8'), or nullopt.
+std::optional<DType> dtype_named(const Napi::Value& v);
+/// "expected 'float32', …, received …" for a value that names no dtype.
+std::string dtype_mismatch(const Napi::Value& v);
 
 /// Throws a JS Error with a code into the environment (without a C++ throw).
 void throw_js(Napi::Env env, ErrorCode code, const std::string& message);

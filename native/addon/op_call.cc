@@ -124,6 +124,13 @@ bool OpCall::bool_field(const Napi::Object& o, const char* field, bool fallback)
   return v.As<Napi::Boolean>().Value();
 }
 
+DType OpCall::dtype_field(const Napi::Object& o, const char* field, DType fallback) const {
+  Napi::Value v = o.Get(field);
+  if (v.IsUndefined()) return fallback;
+  if (std::optional<DType> d = dtype_named(v)) return *d;
+  fail(ErrorCode::DType, std::string(field) + ": " + dtype_mismatch(v));
+}
+
 Tensor allocate(Napi::Env env, const Shape& shape, DType dtype, Device device) {
   // Memory only queued work holds (tensors disposed or forgotten faster than the device runs)
   // is bounded: past the limit, a new allocation first waits for the queue.

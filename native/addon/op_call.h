@@ -44,6 +44,7 @@ class OpCall {
   float float_field(const Napi::Object& o, const char* field, float fallback) const;
   double number_field(const Napi::Object& o, const char* field, double fallback) const;
   bool bool_field(const Napi::Object& o, const char* field, bool fallback) const;
+  DType dtype_field(const Napi::Object& o, const char* field, DType fallback) const;
 
  private:
   Napi::Env env_;

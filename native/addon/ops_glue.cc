@@ -208,9 +208,9 @@ Napi::Value global_avg_pool_backward_js(OpCall& o) {
   a.width = o.size_field(p, "width", 0);
   a.dy = o.in("dy");
   a.dx = o.optional("dx");
-  // A dx to be made is float32 unless params.dtype says bfloat16 (the map's type in mixed precision).
-  const bool dx16 = p.Has("dtype") && p.Get("dtype").IsString() && p.Get("dtype").As<Napi::String>().Utf8Value() == "bfloat16";
-  if (!a.dx.storage) o.out("dx", a.dx, global_avg_pool_backward_shape(a), a.dy.device(), dx16 ? DType::BF16 : DType::F32);
+  // A dx to be made is float32 unless params.dtype says otherwise (bfloat16 in mixed precision).
+  const DType dx_type = o.dtype_field(p, "dtype", DType::F32);
+  if (!a.dx.storage) o.out("dx", a.dx, global_avg_pool_backward_shape(a), a.dy.device(), dx_type);
   else o.out("dx", a.dx, std::nullopt, a.dy.device());
   global_avg_pool_backward(a);
   return o.result();
@@ -349,15 +349,8 @@ Napi::Value add_js(OpCall& o) {
 Napi::Value cast_js(OpCall& o) {
   Cast a;
   a.x = o.in("x");
-  Napi::Object p = o.params();
-  Napi::Value to = p.Get("dtype");
-  DType dtype = a.x.dtype == DType::BF16 ? DType::F32 : DType::BF16;
-  if (!to.IsUndefined()) {
-    const std::string name = to.IsString() ? to.As<Napi::String>().Utf8Value() : "";
-    if (name == "float32") dtype = DType::F32;
-    else if (name == "bfloat16") dtype = DType::BF16;
-    else o.fail(ErrorCode::DType, "dtype: expected 'float32' or 'bfloat16', received " + describe(to));
-  }
+  // Default: the other of float32 and bfloat16 (the op refuses any other type for y).
+  const DType dtype = o.dtype_field(o.params(), "dtype", a.x.dtype == DType::BF16 ? DType::F32 : DType::BF16);
   o.out("y", a.y, a.x.shape, a.x.device(), dtype);
   cast(a);
   return o.result();

@@ -132,7 +132,6 @@ void batch_norm_inference(const float* z, T* y, int64_t rows, int64_t c, const f
   }
 }
 
-// The weights (or, with type f32, the weight gradient) in whatever layout the kernel prefers.
 // The same convolution over float32 tensors (mixed precision's float32 kernels).
 Geometry as_float32(const Geometry& g) {
   Geometry f = g;
@@ -182,8 +181,10 @@ struct KernelChoice {
   bool f32 = false;
 };
 
+// Runs one of the two kernels of a convolution as Kernels says (timing both on a shape's first
+// call under =measure).
 template <class A, class B>
-void run_faster(const std::string& key, const A& bf16_kernel, const B& f32_kernel) {
+void run_kernels(const std::string& key, const A& bf16_kernel, const B& f32_kernel) {
   const Kernels forced = forced_kernels();
   if (forced != Kernels::Measure) return forced == Kernels::F32 ? f32_kernel() : bf16_kernel();
   bool measured = false;
@@ -210,6 +211,51 @@ void run_faster(const std::string& key, const A& bf16_kernel, const B& f32_kerne
 // double's width, and 64 rows keep the float sums' rounding error negligible.
 constexpr int64_t kSumBlock = 64;
 
+// Two per-channel sums over (rows, C): row(i, a, b) adds row i's two quantities into a and b (C
+// floats each). Each thread sums its rows in float over kSumBlock-row blocks, then in double; the
+// totals come back in scratch (C doubles each), followed by `extra` floats for the caller.
+struct ChannelSums {
+  const double* first;
+  const double* second;
+  float* extra;
+};
+
+template <class Row>
+ChannelSums channel_sums(int64_t rows, int64_t c, int64_t extra, const Row& row) {
+  const int threads = omp_get_max_threads();
+  // Per thread: double sums (2C), float block sums (2C = C doubles); then the totals (2C) and extra.
+  double* buf = scratch_as<double>(Scratch::Small, static_cast<size_t>((threads * 3 + 2) * c + (extra + 1) / 2));
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num();
+    double* __restrict s1 = buf + static_cast<int64_t>(t) * 3 * c;
+    double* __restrict s2 = s1 + c;
+    float* __restrict b1 = reinterpret_cast<float*>(s2 + c);
+    float* __restrict b2 = b1 + c;
+    for (int64_t k = 0; k < c; ++k) s1[k] = s2[k] = 0.0;
+    const int64_t per = (rows + threads - 1) / threads, r0 = std::min(rows, t * per), r1 = std::min(rows, r0 + per);
+    for (int64_t b0 = r0; b0 < r1; b0 += kSumBlock) {
+      for (int64_t k = 0; k < c; ++k) b1[k] = b2[k] = 0.f;
+      for (int64_t i = b0; i < std::min(r1, b0 + kSumBlock); ++i) row(i, b1, b2);
+      for (int64_t k = 0; k < c; ++k) {
+        s1[k] += b1[k];
+        s2[k] += b2[k];
+      }
+    }
+  }
+  double* total = buf + static_cast<int64_t>(threads) * 3 * c;
+  for (int64_t k = 0; k < c; ++k) {
+    double t1 = 0, t2 = 0;
+    for (int t = 0; t < threads; ++t) {
+      t1 += buf[static_cast<int64_t>(t) * 3 * c + k];
+      t2 += buf[static_cast<int64_t>(t) * 3 * c + c + k];
+    }
+    total[k] = t1;
+    total[c + k] = t2;
+  }
+  return {total, total + c, reinterpret_cast<float*>(total + 2 * c)};
+}
+
 // Training-mode batch norm's backward (+ the ReLU's mask from y) of mixed precision, one loop of
 // our own in two passes over bf16 dy, y, z (oneDNN 2.6's bf16 batch-norm backward took ~5 ns an
 // element here, a third of a large layer's backward): g = dy where y > 0; dbeta = sum g, dgamma =
@@ -217,55 +263,31 @@ constexpr int64_t kSumBlock = 64;
 template <bool kRelu>
 void batch_norm_backward_as(const bf16* dy, const bf16* y, const bf16* z, int64_t rows, int64_t c, const float* gamma,
                             const float* mean, const float* var, float eps, float* dgamma, float* dbeta, bf16* dz) {
-  const int threads = omp_get_max_threads();
-  // Per thread: double sums of g and g (z - mean) (2C), then float block sums (2C).
-  double* sums = scratch_as<double>(Scratch::Small, static_cast<size_t>(threads) * 3 * c);
-#pragma omp parallel num_threads(threads)
-  {
-    double* __restrict sg = sums + static_cast<int64_t>(omp_get_thread_num()) * 3 * c;
-    double* __restrict sgx = sg + c;
-    float* __restrict bg = reinterpret_cast<float*>(sgx + c);
-    float* __restrict bgx = bg + c;
-    for (int64_t k = 0; k < c; ++k) sg[k] = sgx[k] = 0.0;
-    const int t = omp_get_thread_num();
-    const int64_t per = (rows + threads - 1) / threads, r0 = std::min(rows, t * per), r1 = std::min(rows, r0 + per);
-    for (int64_t b0 = r0; b0 < r1; b0 += kSumBlock) {
-      for (int64_t k = 0; k < c; ++k) bg[k] = bgx[k] = 0.f;
-      for (int64_t i = b0; i < std::min(r1, b0 + kSumBlock); ++i) {
-        const bf16* __restrict dr = dy + i * c;
-        const bf16* __restrict yr = y + i * c;
-        const bf16* __restrict zr = z + i * c;
+  // Sums of g and of g (z - mean).
+  ChannelSums sums = channel_sums(rows, c, 3 * c, [&](int64_t i, float* __restrict sg, float* __restrict sgx) {
+    const bf16* __restrict dr = dy + i * c;
+    const bf16* __restrict yr = y + i * c;
+    const bf16* __restrict zr = z + i * c;
 #pragma omp simd
-        for (int64_t k = 0; k < c; ++k) {
-          const float d = load(dr, k);
-          const float g = kRelu ? (load(yr, k) > 0.f ? d : 0.f) : d;
-          bg[k] += g;
-          bgx[k] += g * (load(zr, k) - mean[k]);
-        }
-      }
-      for (int64_t k = 0; k < c; ++k) {
-        sg[k] += bg[k];
-        sgx[k] += bgx[k];
-      }
+    for (int64_t k = 0; k < c; ++k) {
+      const float d = load(dr, k);
+      const float g = kRelu ? (load(yr, k) > 0.f ? d : 0.f) : d;
+      sg[k] += g;
+      sgx[k] += g * (load(zr, k) - mean[k]);
     }
-  }
-  std::vector<float> a(static_cast<size_t>(c)), b(static_cast<size_t>(c)), off(static_cast<size_t>(c));
+  });
+  // dz = a g + b (z - mean) + off, per channel.
+  float *a = sums.extra, *b = a + c, *off = b + c;
   for (int64_t k = 0; k < c; ++k) {
-    double t1 = 0, t2 = 0;
-    for (int t = 0; t < threads; ++t) {
-      t1 += sums[static_cast<int64_t>(t) * 3 * c + k];
-      t2 += sums[static_cast<int64_t>(t) * 3 * c + c + k];
-    }
+    const double t1 = sums.first[k], t2 = sums.second[k];
     const double inv = 1.0 / std::sqrt(static_cast<double>(var[k]) + eps);
     dbeta[k] = static_cast<float>(t1);
     dgamma[k] = static_cast<float>(t2 * inv);
-    // dz = A g + B (z - mean) + C
-    const double A = gamma[k] * inv;
-    a[k] = static_cast<float>(A);
-    b[k] = static_cast<float>(-A * inv * inv * t2 / static_cast<double>(rows));
-    off[k] = static_cast<float>(-A * t1 / static_cast<double>(rows));
+    const double scale = gamma[k] * inv;
+    a[k] = static_cast<float>(scale);
+    b[k] = static_cast<float>(-scale * inv * inv * t2 / static_cast<double>(rows));
+    off[k] = static_cast<float>(-scale * t1 / static_cast<double>(rows));
   }
-  const float *ap = a.data(), *bp = b.data(), *op = off.data();
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < rows; ++i) {
     const bf16* __restrict dr = dy + i * c;
@@ -276,7 +298,7 @@ void batch_norm_backward_as(const bf16* dy, const bf16* y, const bf16* z, int64_
     for (int64_t k = 0; k < c; ++k) {
       const float d = load(dr, k);
       const float g = kRelu ? (load(yr, k) > 0.f ? d : 0.f) : d;
-      store(out, k, ap[k] * g + bp[k] * (load(zr, k) - mean[k]) + op[k]);
+      store(out, k, a[k] * g + b[k] * (load(zr, k) - mean[k]) + off[k]);
     }
   }
 }
@@ -289,54 +311,27 @@ void batch_norm_backward(const bf16* dy, const bf16* y, const bf16* z, int64_t r
 }
 
 // Training-mode batch norm (+ ReLU) of mixed precision over (rows, C) float32 z: the batch mean
-// and biased variance (sums in double, per thread, then combined), y in bf16, and z's bf16
-// rounding kept for backward.
+// and biased variance (channel_sums), y in bf16, and z's bf16 rounding kept for backward.
 void batch_norm_training(const float* z, bf16* y, bf16* z_keep, int64_t rows, int64_t c, const float* gamma,
                          const float* beta, float* mean, float* var, float eps, bool relu) {
-  const int threads = omp_get_max_threads();
-  // Per thread: double sums of z and z^2 (2C), then float block sums (2C).
-  double* sums = scratch_as<double>(Scratch::Small, static_cast<size_t>(threads) * 3 * c);
-#pragma omp parallel num_threads(threads)
-  {
-    double* __restrict s1 = sums + static_cast<int64_t>(omp_get_thread_num()) * 3 * c;
-    double* __restrict s2 = s1 + c;
-    float* __restrict b1 = reinterpret_cast<float*>(s2 + c);
-    float* __restrict b2 = b1 + c;
-    for (int64_t k = 0; k < c; ++k) s1[k] = s2[k] = 0.0;
-    const int t = omp_get_thread_num();
-    const int64_t per = (rows + threads - 1) / threads, r0 = std::min(rows, t * per), r1 = std::min(rows, r0 + per);
-    for (int64_t b0 = r0; b0 < r1; b0 += kSumBlock) {
-      for (int64_t k = 0; k < c; ++k) b1[k] = b2[k] = 0.f;
-      for (int64_t i = b0; i < std::min(r1, b0 + kSumBlock); ++i) {
-        const float* __restrict zr = z + i * c;
+  ChannelSums sums = channel_sums(rows, c, 2 * c, [&](int64_t i, float* __restrict s1, float* __restrict s2) {
+    const float* __restrict zr = z + i * c;
 #pragma omp simd
-        for (int64_t k = 0; k < c; ++k) {
-          b1[k] += zr[k];
-          b2[k] += zr[k] * zr[k];
-        }
-      }
-      for (int64_t k = 0; k < c; ++k) {
-        s1[k] += b1[k];
-        s2[k] += b2[k];
-      }
+    for (int64_t k = 0; k < c; ++k) {
+      s1[k] += zr[k];
+      s2[k] += zr[k] * zr[k];
     }
-  }
-  std::vector<float> sc(static_cast<size_t>(c)), sh(static_cast<size_t>(c));
+  });
+  // y = z scale + shift, per channel.
+  float *sc = sums.extra, *sh = sc + c;
   for (int64_t k = 0; k < c; ++k) {
-    double t1 = 0, t2 = 0;
-    for (int t = 0; t < threads; ++t) {
-      t1 += sums[static_cast<int64_t>(t) * 3 * c + k];
-      t2 += sums[static_cast<int64_t>(t) * 3 * c + c + k];
-    }
-    const double m = t1 / static_cast<double>(rows);
-    const double v = std::max(t2 / static_cast<double>(rows) - m * m, 0.0);
+    const double m = sums.first[k] / static_cast<double>(rows);
+    const double v = std::max(sums.second[k] / static_cast<double>(rows) - m * m, 0.0);
     mean[k] = static_cast<float>(m);
     var[k] = static_cast<float>(v);
     sc[k] = static_cast<float>(gamma[k] / std::sqrt(v + eps));
     sh[k] = static_cast<float>(beta[k] - m * gamma[k] / std::sqrt(v + eps));
   }
-  const float* scp = sc.data();
-  const float* shp = sh.data();
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < rows; ++i) {
     const float* __restrict zr = z + i * c;
@@ -344,7 +339,7 @@ void batch_norm_training(const float* z, bf16* y, bf16* z_keep, int64_t rows, in
     bf16* __restrict kr = z_keep + i * c;
 #pragma omp simd
     for (int64_t k = 0; k < c; ++k) {
-      const float v = zr[k] * scp[k] + shp[k];
+      const float v = zr[k] * sc[k] + sh[k];
       store(yr, k, relu && v < 0.f ? 0.f : v);  // NaN passes, as in PyTorch's relu
       store(kr, k, zr[k]);
     }
@@ -683,28 +678,30 @@ void conv_bn_forward(const ConvBnForward& a) {
   if (p.training && !mixed) pad_bytes = std::max(pad_bytes, f.bn_pd.scratchpad_desc().get_size());
   void* pad = scratch(Scratch::Pad, pad_bytes);
 
-  // The convolution's output (N, Ho, Wo, Cout): z itself in float32 (scratch when inference does not
-  // keep it); float32 scratch in mixed precision, z being its bf16 rounding.
-  void* zp = z && !mixed ? z->raw() : scratch(Scratch::Act0, g.conv_dst_md.get_size());
-  memory z_mem = wrap(g.conv_dst_md, zp);
-  if (!mixed) {
-    run_forward_conv(f, g, x.raw(), w.raw(), zp, pad);
-  } else if (!p.training) {
+  if (mixed && !p.training) {
     // Mixed-precision inference: the fused bf16 primitive, or float32 kernels on float32 copies
     // followed by our batch-norm loop (see Kernels).
     auto fused = [&] { run_fused_inference(f, g, a, scratch(Scratch::Pad, forward_pad(f))); };
     auto f32_kernel = [&] {
       const Geometry g32 = as_float32(g);
-      ConvBnParams pt = p;
-      Forward& f32 = cache().get<Forward>(geometry_key("conv_bn_fwd", pt, g32), [&] { return make_forward(pt, g32); });
+      Forward& f32 = cache().get<Forward>(geometry_key("conv_bn_fwd", p, g32), [&] { return make_forward(p, g32); });
+      void* zp = scratch(Scratch::Act0, g.conv_dst_md.get_size());
       const float* xf = to_float32(x, Scratch::Convert0);
       const float* wf = to_float32(w, Scratch::Convert1);
       run_forward_conv(f32, g32, xf, wf, zp, scratch(Scratch::Pad, forward_pad(f32)));
       batch_norm_inference(static_cast<const float*>(zp), y.data<bf16>(), g.n * g.ho * g.wo, g.cout, gamma.data<float>(),
                            beta.data<float>(), running_mean.data<float>(), running_var.data<float>(), p.eps, p.relu);
     };
-    run_faster(geometry_key("conv_inference_kernel", p, g), fused, f32_kernel);
+    run_kernels(geometry_key("conv_inference_kernel", p, g), fused, f32_kernel);
     return;
+  }
+
+  // The convolution's output (N, Ho, Wo, Cout): z itself in float32 (scratch when inference does not
+  // keep it); float32 scratch in mixed precision, z being its bf16 rounding.
+  void* zp = z && !mixed ? z->raw() : scratch(Scratch::Act0, g.conv_dst_md.get_size());
+  memory z_mem = wrap(g.conv_dst_md, zp);
+  if (!mixed) {
+    run_forward_conv(f, g, x.raw(), w.raw(), zp, pad);
   } else {
     // Mixed precision: the bf16 kernel, or oneDNN's float32 one on float32 copies of x and w (see
     // Kernels).
@@ -717,21 +714,15 @@ void conv_bn_forward(const ConvBnForward& a) {
       const float* wf = to_float32(w, Scratch::Convert1);
       run_forward_conv(f32, g32, xf, wf, zp, scratch(Scratch::Pad, forward_pad(f32)));
     };
-    run_faster(geometry_key("conv_fwd_kernel", p, g), bf16_kernel, f32_kernel);
+    run_kernels(geometry_key("conv_fwd_kernel", p, g), bf16_kernel, f32_kernel);
   }
 
   if (!p.training) {
     // Inference: y = relu?((z - mean) gamma / sqrt(var + eps) + beta) in one pass of our own (oneDNN's
     // batch norm costs ~0.1 ms a call even on the small maps of late stages and small images).
     SENET_DNNL(s.wait());
-    const int64_t rows = g.n * g.ho * g.wo;
-    const float* zf = static_cast<const float*>(zp);
-    if (mixed)
-      batch_norm_inference(zf, y.data<bf16>(), rows, g.cout, gamma.data<float>(), beta.data<float>(),
-                           running_mean.data<float>(), running_var.data<float>(), p.eps, p.relu);
-    else
-      batch_norm_inference(zf, y.data<float>(), rows, g.cout, gamma.data<float>(), beta.data<float>(),
-                           running_mean.data<float>(), running_var.data<float>(), p.eps, p.relu);
+    batch_norm_inference(static_cast<const float*>(zp), y.data<float>(), g.n * g.ho * g.wo, g.cout, gamma.data<float>(),
+                         beta.data<float>(), running_mean.data<float>(), running_var.data<float>(), p.eps, p.relu);
     return;
   }
   if (mixed) {
@@ -838,7 +829,7 @@ void conv_bn_backward(const ConvBnBackward& a) {
     run_backward_conv(b32, g32, dzf, xf, wf, dxf, dw.data<float>(), pad32);
     if (need_dx) from_float32(dxf, *dx);
   };
-  run_faster(geometry_key(need_dx ? "conv_bwd_kernel_dx" : "conv_bwd_kernel", p, g), bf16_kernel, f32_kernel);
+  run_kernels(geometry_key(need_dx ? "conv_bwd_kernel_dx" : "conv_bwd_kernel", p, g), bf16_kernel, f32_kernel);
 }
 
 }  // namespace senet::cpu
