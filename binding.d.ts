@@ -117,6 +117,16 @@ export interface NativeCudaProbe {
   devices: { index: number; name: string; computeCapability: string; totalMemory: number }[];
   cudnn: NativeLibraryInfo;
   cublas: NativeLibraryInfo;
+  convolutionAlgorithms: { measured: boolean; deterministic: boolean };
+}
+
+/** The cuDNN algorithms chosen for one convolution shape ('' for a direction not run yet). */
+export interface NativeConvAlgorithms {
+  shape: string;
+  forward: string;
+  backwardData: string;
+  backwardFilter: string;
+  workspace: number;
 }
 
 /** Native memory in use. */
@@ -142,6 +152,7 @@ export interface NativeBinding {
   fromTypedArray(data: NativeTypedArray, shape: number[], device: NativeDevice): T;
   buildInfo(): NativeBuildInfo;
   cudaProbe(): NativeCudaProbe;
+  cudaConvAlgorithms(): NativeConvAlgorithms[];
   selectCudaDevice(index: number): void;
   /** Blocks until the work queued on the device has finished; throws an error pending there. */
   synchronize(device: NativeDevice): void;

@@ -47,6 +47,26 @@ export interface CudaReport {
   devices: CudaDeviceReport[];
   cudnn: LibraryReport;
   cublas: LibraryReport;
+  /**
+   * How cuDNN's convolution algorithms are chosen, once per shape: `measured` (the default) times
+   * the candidates with cudnnFind*AlgorithmEx, as `torch.backends.cudnn.benchmark` does;
+   * $SENET_CUDNN_BENCHMARK=0 takes cuDNN's heuristic order instead. `deterministic`
+   * ($SENET_DETERMINISTIC=1) keeps only algorithms without atomics, so a run repeats bit for bit.
+   * Both are read once, when senet loads.
+   */
+  convolutionAlgorithms: { measured: boolean; deterministic: boolean };
+}
+
+/** The cuDNN algorithms chosen for one convolution shape (`cudaConvolutionAlgorithms()`). */
+export interface ConvolutionAlgorithms {
+  /** e.g. "8x56x56x128 -> 128, 3x3 stride 1, 32 groups, bfloat16". */
+  shape: string;
+  /** cuDNN's algorithm names (e.g. IMPLICIT_PRECOMP_GEMM); '' for a direction not run yet. */
+  forward: string;
+  backwardData: string;
+  backwardFilter: string;
+  /** The most workspace, in bytes, any of the three asked for. */
+  workspace: number;
 }
 
 /** The CPU backend's state. */
@@ -100,6 +120,14 @@ export function backends(): BackendsReport {
     cpu: { available: true, onednn: b.onednn, isa: b.cpuIsa, runtime: b.onednnCpuRuntime, threads: t.requested, activeThreads: t.active, adaptiveThreads: t.adaptive, cpuQuota: t.quotaCores > 0 ? t.quotaCores : null, bf16: { supported: b.cpuBf16, reason: b.cpuBf16Reason }, waitPolicy: (process.env['OMP_WAIT_POLICY'] ?? 'default').toLowerCase() },
     cuda: binding.cudaProbe(),
   };
+}
+
+/**
+ * The cuDNN algorithms the CUDA backend has chosen so far, one entry per convolution shape it has
+ * run, sorted by shape (empty without CUDA). `senet bench --breakdown` prints them.
+ */
+export function cudaConvolutionAlgorithms(): ConvolutionAlgorithms[] {
+  return binding.cudaConvAlgorithms();
 }
 
 /** What a user may ask for. */

@@ -343,7 +343,7 @@ function info(argv: string[]): number {
     `senet ${report.version} (Node ${report.node}, N-API ${report.napiVersion})`,
     `cpu   available: oneDNN ${cpu.onednn}, ${cpu.isa}, ${cpu.runtime}, ${cpu.threads} thread(s) (${cpu.adaptiveThreads ? 'fewer while other processes keep cores busy' : 'fixed'}${cpu.cpuQuota !== null ? `; cgroup CPU quota ${cpu.cpuQuota} core(s)` : ''}), ${cpu.waitPolicy} waiting`,
     `      bf16: ${cpu.bf16.supported ? 'yes (precision bf16 runs here; senet train uses it by default)' : `no: ${cpu.bf16.reason}`}`,
-    cuda.available ? 'cuda  available (precisions fp32 and tf32; no bf16 kernels in this build)' : `cuda  unavailable: ${cuda.reason}`,
+    cuda.available ? `cuda  available (precisions fp32, tf32 and bf16; bf16 not yet run on a GPU; convolution algorithms ${cuda.convolutionAlgorithms.measured ? 'measured' : 'by heuristics'}${cuda.convolutionAlgorithms.deterministic ? ', deterministic only' : ''})` : `cuda  unavailable: ${cuda.reason}`,
   ];
   if (cuda.built) {
     const ver = (n: number) => (n ? `${Math.floor(n / 1000)}.${(n % 1000) / 10}` : 'none');

@@ -29,6 +29,7 @@ export {
 export { ParameterArena, type ArenaEntry, type ArenaSpec } from './arena';
 export {
   backends,
+  cudaConvolutionAlgorithms,
   resolveDevice,
   selectCudaDevice,
   synchronize,
@@ -39,6 +40,7 @@ export {
   type CpuReport,
   type CudaReport,
   type CudaDeviceReport,
+  type ConvolutionAlgorithms,
   type LibraryReport,
   type DeviceRequest,
 } from './backends';

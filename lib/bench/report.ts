@@ -77,6 +77,12 @@ export function formatBench(r: BenchResult): string {
     lines.push(row(['step', num(b.stepMs), ...(pb ? [num(pb.stepMs), times(b.stepMs / pb.stepMs)] : [])], w));
     const top = Object.entries(b.ops).slice(0, 8);
     lines.push(`senet's slowest ops: ${top.map(([n, e]) => `${n} ${e.ms.toFixed(1)} ms (${e.calls}x)`).join(', ')}`);
+    if (b.convolutionAlgorithms.length > 0) {
+      lines.push(`cuDNN's convolution algorithms (forward / backward data / backward filter, workspace):`);
+      for (const a of b.convolutionAlgorithms) {
+        lines.push(`  ${a.shape}: ${a.forward || '-'} / ${a.backwardData || '-'} / ${a.backwardFilter || '-'}, ${(a.workspace / 2 ** 20).toFixed(1)} MiB`);
+      }
+    }
   }
   return lines.join('\n') + '\n';
 }

@@ -8,7 +8,7 @@
  */
 import * as os from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { backends, getNumThreads, resetNumThreads, resolveDevice, setNumThreads, synchronize, type DeviceRequest } from '../backends';
+import { backends, cudaConvolutionAlgorithms, getNumThreads, resetNumThreads, resolveDevice, setNumThreads, synchronize, type ConvolutionAlgorithms, type DeviceRequest } from '../backends';
 import { binding } from '../binding';
 import { createModel, PRESETS, type ModelName, type SEResNeXtConfig } from '../nn';
 import * as ops from '../ops';
@@ -89,6 +89,8 @@ export interface Breakdown {
   /** True when each op was timed with a GPU synchronisation around it. */
   synchronized: boolean;
   method: string;
+  /** On CUDA, the cuDNN algorithm chosen for each convolution shape (empty on the CPU). */
+  convolutionAlgorithms: ConvolutionAlgorithms[];
 }
 
 /** senet / PyTorch for each figure (for memory, below 1 means senet uses less). */
@@ -193,12 +195,13 @@ interface SenetFigures {
   parameters: number;
 }
 
-function breakdownOf(stepMs: number, steps: number, synchronized: boolean, method: string): Breakdown {
+function breakdownOf(stepMs: number, steps: number, synchronized: boolean, method: string, device: Device): Breakdown {
   const r = profileReport();
   const families = Object.fromEntries(OP_FAMILIES.map((f) => [f, r.families[f] / steps])) as Record<OpFamily, number>;
   const perStep: Breakdown['ops'] = {};
   for (const [name, e] of Object.entries(r.ops)) perStep[name] = { family: e.family, ms: e.ms / steps, calls: e.calls / steps };
-  return { stepMs, families, unaccountedMs: stepMs - r.totalMs / steps, ops: perStep, synchronized, method };
+  const convolutionAlgorithms = device === 'cuda' ? cudaConvolutionAlgorithms() : [];
+  return { stepMs, families, unaccountedMs: stepMs - r.totalMs / steps, ops: perStep, synchronized, method, convolutionAlgorithms };
 }
 
 function measureSenet(o: BenchOptions, config: SEResNeXtConfig, device: Device, memory: PeakSampler): SenetFigures {
@@ -279,7 +282,7 @@ function measureSenet(o: BenchOptions, config: SEResNeXtConfig, device: Device, 
       } finally {
         stopProfiling();
       }
-      breakdown = breakdownOf((performance.now() - t0) / o.steps, o.steps, true, `${o.steps} extra steps, the ${device === 'cuda' ? 'GPU' : 'CPU executor'} synchronised around each op`);
+      breakdown = breakdownOf((performance.now() - t0) / o.steps, o.steps, true, `${o.steps} extra steps, the ${device === 'cuda' ? 'GPU' : 'CPU executor'} synchronised around each op`, device);
     }
     resetProfile();
 

@@ -122,7 +122,31 @@ Napi::Value cuda_probe_body(const Napi::CallbackInfo& info) {
   o.Set("devices", devices);
   o.Set("cudnn", library_info(env, p.cudnn));
   o.Set("cublas", library_info(env, p.cublas));
+  const CudaConvSelection sel = cuda_conv_selection();
+  Napi::Object conv = Napi::Object::New(env);
+  conv.Set("measured", sel.measured);
+  conv.Set("deterministic", sel.deterministic);
+  o.Set("convolutionAlgorithms", conv);
   return o;
+}
+
+// The cuDNN algorithms chosen so far, one entry per convolution shape.
+Napi::Value conv_algorithms(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    const std::vector<CudaConvAlgorithms> list = cuda_conv_algorithms();
+    Napi::Array out = Napi::Array::New(env, list.size());
+    for (size_t i = 0; i < list.size(); ++i) {
+      Napi::Object e = Napi::Object::New(env);
+      e.Set("shape", list[i].shape);
+      e.Set("forward", list[i].forward);
+      e.Set("backwardData", list[i].backward_data);
+      e.Set("backwardFilter", list[i].backward_filter);
+      e.Set("workspace", static_cast<double>(list[i].workspace));
+      out.Set(static_cast<uint32_t>(i), e);
+    }
+    return out;
+  });
 }
 
 Napi::Value select_device(const Napi::CallbackInfo& info) {
@@ -247,6 +271,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("fromTypedArray", Napi::Function::New<from_typed_array>(env, "fromTypedArray"));
   exports.Set("buildInfo", Napi::Function::New<build_info>(env, "buildInfo"));
   exports.Set("cudaProbe", Napi::Function::New<cuda_probe>(env, "cudaProbe"));
+  exports.Set("cudaConvAlgorithms", Napi::Function::New<conv_algorithms>(env, "cudaConvAlgorithms"));
   exports.Set("selectCudaDevice", Napi::Function::New<select_device>(env, "selectCudaDevice"));
   exports.Set("synchronize", Napi::Function::New<synchronize_device>(env, "synchronize"));
   exports.Set("memory", Napi::Function::New<memory>(env, "memory"));

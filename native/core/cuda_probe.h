@@ -37,6 +37,23 @@ struct CudaProbe {
 /// Never throws: failures are reported in the result.
 CudaProbe probe_cuda();
 
+/// The cuDNN algorithms chosen for one convolution shape so far (senet bench --breakdown).
+struct CudaConvAlgorithms {
+  std::string shape;  // e.g. "8x56x56x128 -> 128, 3x3 stride 1, 32 groups, bfloat16"
+  std::string forward, backward_data, backward_filter;  // cuDNN's names; "" where not run yet
+  uint64_t workspace = 0;                               // the most any of the three asked for
+};
+
+/// How convolution algorithms are chosen (from SENET_DETERMINISTIC / SENET_CUDNN_BENCHMARK).
+struct CudaConvSelection {
+  bool measured = true;        // cudnnFind*AlgorithmEx; false: cuDNN's heuristic order
+  bool deterministic = false;  // only algorithms cuDNN marks deterministic
+};
+CudaConvSelection cuda_conv_selection();
+
+/// Every convolution shape the CUDA backend has planned (empty without CUDA).
+std::vector<CudaConvAlgorithms> cuda_conv_algorithms();
+
 /// Chooses the GPU the CUDA backend uses; only before the first CUDA tensor exists.
 void select_cuda_device(int index);
 

@@ -29,6 +29,10 @@ void select_cuda_device(int) { throw_error(ErrorCode::Device, kNotBuilt); }
 
 void cuda_synchronize() {}
 
+CudaConvSelection cuda_conv_selection() { return {}; }
+
+std::vector<CudaConvAlgorithms> cuda_conv_algorithms() { return {}; }
+
 }  // namespace senet
 
 #endif

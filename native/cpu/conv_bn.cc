@@ -29,6 +29,7 @@
 #include "cpu/dnnl_context.h"
 #include "ops/conv_bn.h"
 #include "ops/dispatch.h"
+#include "ops/maths.h"
 
 namespace senet::cpu {
 
@@ -748,18 +749,12 @@ void conv_bn_forward(const ConvBnForward& a) {
   SENET_DNNL(s.wait());
   }
 
-  // PyTorch's running statistics: the variance kept is the unbiased one.
-  const double count = static_cast<double>(g.n * g.ho * g.wo);
-  const float unbias = static_cast<float>(count / (count - 1));
-  const float m = p.momentum;
+  const BnRunning running = BnRunning::of(p.momentum, static_cast<double>(g.n * g.ho * g.wo));
   float* rm = running_mean.data<float>();
   float* rv = running_var.data<float>();
   const float* bm = save_mean->data<float>();
   const float* bv = save_var->data<float>();
-  for (int64_t c = 0; c < g.cout; ++c) {
-    rm[c] = (1 - m) * rm[c] + m * bm[c];
-    rv[c] = (1 - m) * rv[c] + m * bv[c] * unbias;
-  }
+  for (int64_t c = 0; c < g.cout; ++c) running.update(rm[c], rv[c], bm[c], bv[c]);
 }
 
 void conv_bn_backward(const ConvBnBackward& a) {

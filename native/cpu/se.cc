@@ -7,13 +7,12 @@
 #include "core/bf16.h"
 #include "cpu/dnnl_context.h"
 #include "ops/dispatch.h"
+#include "ops/maths.h"
 #include "ops/se.h"
 
 namespace senet::cpu {
 
 namespace {
-
-inline float sigmoid(float v) { return 1.f / (1.f + std::exp(-v)); }
 
 // T: the element type of u, shortcut, y, dy, du, dshortcut (float, or bf16 in mixed precision);
 // pooled, hidden, gate and every sum are float32 either way.

@@ -2,39 +2,34 @@
 #include "ops/sgd.h"
 
 #include "core/bf16.h"
+#include "ops/maths.h"
 
 namespace senet::cpu {
 
 namespace {
 
-// copy: the bf16 weight copy to rewrite, or null (no branch inside the loop either way).
-template <bool kCopy>
-void step_as(const SgdParams& p, int64_t n, float* w, const float* g, float* buf, bf16* copy) {
-  const float lr = p.lr, wd = p.weight_decay, mu = p.momentum, damp = 1.f - p.dampening;
-  if (mu == 0.f) {
-#pragma omp parallel for simd schedule(static)
-    for (int64_t i = 0; i < n; ++i) {
-      const float v = w[i] - lr * (g[i] + wd * w[i]);
-      w[i] = v;
-      if constexpr (kCopy) copy[i] = to_bf16(v);
-    }
-    return;
-  }
-  const bool first = p.first_step, nesterov = p.nesterov;
+// Momentum and the bf16 copy as template flags: no branch on either inside the loop.
+template <bool kMomentum, bool kCopy>
+void step_as(const SgdRule& r, int64_t n, float* w, const float* g, float* buf, bf16* copy) {
 #pragma omp parallel for simd schedule(static)
   for (int64_t i = 0; i < n; ++i) {
-    const float d = g[i] + wd * w[i];
-    const float b = first ? d : mu * buf[i] + damp * d;
-    buf[i] = b;
-    const float v = w[i] - lr * (nesterov ? d + mu * b : b);
+    float b = kMomentum ? buf[i] : 0.f;
+    const float v = r.step(w[i], g[i], b);
+    if constexpr (kMomentum) buf[i] = b;
     w[i] = v;
     if constexpr (kCopy) copy[i] = to_bf16(v);
   }
 }
 
 void step(const SgdParams& p, int64_t n, float* w, const float* g, float* buf, bf16* copy) {
-  if (copy) step_as<true>(p, n, w, g, buf, copy);
-  else step_as<false>(p, n, w, g, buf, nullptr);
+  const SgdRule r = SgdRule::of(p);
+  if (r.momentum) {
+    if (copy) step_as<true, true>(r, n, w, g, buf, copy);
+    else step_as<true, false>(r, n, w, g, buf, nullptr);
+  } else {
+    if (copy) step_as<false, true>(r, n, w, g, nullptr, copy);
+    else step_as<false, false>(r, n, w, g, nullptr, nullptr);
+  }
 }
 
 }  // namespace

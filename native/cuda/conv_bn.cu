@@ -1,16 +1,24 @@
 // Convolution + batch norm + ReLU on the GPU. The convolution (grouped, NHWC) is cuDNN's, its
-// algorithms chosen once per shape by cuDNN's heuristics and cached; batch norm and the ReLU are
-// our kernels, because cuDNN's fused batch-norm forms are for half precision and its float32
+// algorithms measured once per shape (cuda/conv_plan.h); batch norm and the ReLU are our
+// kernels, because cuDNN's fused batch-norm forms are for half precision and its float32
 // SPATIAL_PERSISTENT mode loses accuracy (PyTorch reports it on ResNeXt). Statistics are summed in
-// double so that a large batch keeps float32 accuracy; the running statistics follow PyTorch.
+// double so that a large batch keeps float32 accuracy; the running statistics follow PyTorch
+// (ops/maths.h, shared with the CPU).
+//
+// Activations are T = float, or bf16 in mixed precision: x, w (the bf16 weight copy), z, y, dy,
+// dz and dx are then bf16, cuDNN runs its BFLOAT16 configuration (float32 accumulation, tensor
+// cores), batch-norm statistics and parameters stay float32, and the weight gradient cuDNN
+// writes in bf16 is widened into the float32 dw (as PyTorch's autocast does).
 #include <algorithm>
 #include <string>
 
 #include "cuda/context.h"
-#include "cuda/descriptors.h"
+#include "cuda/conv_plan.h"
+#include "cuda/kernels.cuh"
 #include "cuda/launch.h"
 #include "ops/conv_bn.h"
 #include "ops/dispatch.h"
+#include "ops/maths.h"
 
 namespace senet::cuda {
 
@@ -37,13 +45,14 @@ __device__ void write_block_sums(double a, double b, int64_t ch, int64_t c, doub
 }
 
 // Partial per-channel sums of z and z² over `rows` rows: block (32, 8), grid (ceil(C/32), parts).
-__global__ void stats_partial_kernel(const float* z, int64_t m, int64_t c, int64_t rows, double* psum, double* psq) {
+template <class T>
+__global__ void stats_partial_kernel(const T* z, int64_t m, int64_t c, int64_t rows, double* psum, double* psq) {
   const int64_t ch = blockIdx.x * int64_t{32} + threadIdx.x;
   const int64_t row0 = blockIdx.y * rows;
   double a = 0, b = 0;
   if (ch < c) {
     for (int64_t r = row0 + threadIdx.y; r < m && r < row0 + rows; r += 8) {
-      const double v = z[r * c + ch];
+      const double v = load(z, r * c + ch);
       a += v;
       b += v * v;
     }
@@ -51,30 +60,43 @@ __global__ void stats_partial_kernel(const float* z, int64_t m, int64_t c, int64
   write_block_sums(a, b, ch, c, psum, psq);
 }
 
+// The finalize kernels reduce a channel's `parts` partial sums with the 32 threads of a warp (a
+// warp per channel, in parallel over parts, then a fixed shuffle tree: deterministic).
+__device__ double warp_sum(double v) {
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
+
+constexpr int kWarpsPerBlock = kThreads / 32;
+
+unsigned finalize_blocks(int64_t c) { return static_cast<unsigned>((c + kWarpsPerBlock - 1) / kWarpsPerBlock); }
+
 // Per channel: batch mean and (biased) variance, the running statistics' update, and the affine
-// form y = z · scale + shift of the normalisation.
+// form y = z · scale + shift of the normalisation. One warp per channel.
 __global__ void stats_finalize_kernel(const double* psum, const double* psq, int parts, int64_t m, int64_t c,
-                                      const float* gamma, const float* beta, float eps, float momentum,
+                                      const float* gamma, const float* beta, float eps, BnRunning running,
                                       float* save_mean, float* save_var, float* running_mean, float* running_var,
                                       float* scale, float* shift) {
-  for (int64_t ch = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; ch < c; ch += int64_t{gridDim.x} * blockDim.x) {
-    double a = 0, b = 0;
-    for (int p = 0; p < parts; ++p) {
-      a += psum[p * c + ch];
-      b += psq[p * c + ch];
-    }
-    const double mean = a / static_cast<double>(m);
-    const double d = b / static_cast<double>(m) - mean * mean;
-    const double var = d < 0.0 ? 0.0 : d;  // clamps rounding below 0, lets a NaN through
-    save_mean[ch] = static_cast<float>(mean);
-    save_var[ch] = static_cast<float>(var);
-    const double unbiased = var * static_cast<double>(m) / static_cast<double>(m - 1);
-    running_mean[ch] = (1.f - momentum) * running_mean[ch] + momentum * static_cast<float>(mean);
-    running_var[ch] = (1.f - momentum) * running_var[ch] + momentum * static_cast<float>(unbiased);
-    const double s = gamma[ch] / sqrt(var + eps);
-    scale[ch] = static_cast<float>(s);
-    shift[ch] = static_cast<float>(beta[ch] - mean * s);
+  const int64_t ch = blockIdx.x * int64_t{kWarpsPerBlock} + threadIdx.x / 32;
+  const int lane = threadIdx.x % 32;
+  if (ch >= c) return;
+  double a = 0, b = 0;
+  for (int p = lane; p < parts; p += 32) {
+    a += psum[p * c + ch];
+    b += psq[p * c + ch];
   }
+  a = warp_sum(a);
+  b = warp_sum(b);
+  if (lane != 0) return;
+  const double mean = a / static_cast<double>(m);
+  const double d = b / static_cast<double>(m) - mean * mean;
+  const double var = d < 0.0 ? 0.0 : d;  // clamps rounding below 0, lets a NaN through
+  save_mean[ch] = static_cast<float>(mean);
+  save_var[ch] = static_cast<float>(var);
+  running.update(running_mean[ch], running_var[ch], static_cast<float>(mean), static_cast<float>(var));
+  const double s = gamma[ch] / sqrt(var + eps);
+  scale[ch] = static_cast<float>(s);
+  shift[ch] = static_cast<float>(beta[ch] - mean * s);
 }
 
 // Inference: the affine form from the running statistics.
@@ -87,38 +109,40 @@ __global__ void running_affine_kernel(int64_t c, const float* gamma, const float
   }
 }
 
-// y = act(z · scale[c] + shift[c]); four channels per thread when C is a multiple of 4.
-__global__ void affine_kernel(const float* z, float* y, int64_t total, int64_t c, const float* scale,
-                              const float* shift, bool relu) {
+__device__ __forceinline__ float bn_relu(float z, float scale, float shift, bool relu) {
+  const float v = z * scale + shift;
+  return relu && v < 0.f ? 0.f : v;  // NaN passes, as in PyTorch
+}
+
+// y = act(z · scale[c] + shift[c]), one element a thread.
+template <class Z, class Y>
+__global__ void affine_kernel(const Z* z, Y* y, int64_t total, int64_t c, const float* scale, const float* shift,
+                              bool relu) {
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < total; i += int64_t{gridDim.x} * blockDim.x) {
     const int64_t ch = i % c;
-    const float v = z[i] * scale[ch] + shift[ch];
-    y[i] = relu && v < 0.f ? 0.f : v;  // NaN passes, as in PyTorch
+    store(y, i, bn_relu(load(z, i), scale[ch], shift[ch], relu));
   }
 }
 
-__global__ void affine_kernel4(const float4* z, float4* y, int64_t total4, int64_t c, const float* scale,
-                               const float* shift, bool relu) {
-  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < total4; i += int64_t{gridDim.x} * blockDim.x) {
-    const int64_t ch = (i * 4) % c;
-    float4 v = z[i];
-    v.x = v.x * scale[ch] + shift[ch];
-    v.y = v.y * scale[ch + 1] + shift[ch + 1];
-    v.z = v.z * scale[ch + 2] + shift[ch + 2];
-    v.w = v.w * scale[ch + 3] + shift[ch + 3];
-    if (relu) {
-      v.x = v.x < 0.f ? 0.f : v.x;
-      v.y = v.y < 0.f ? 0.f : v.y;
-      v.z = v.z < 0.f ? 0.f : v.z;
-      v.w = v.w < 0.f ? 0.f : v.w;
-    }
-    y[i] = v;
+// The same, one 16-byte pack a thread (4 floats or 8 bf16 values).
+template <class T>
+__global__ void affine_pack_kernel(const Pack<T>* z, Pack<T>* y, int64_t packs, int64_t c, const float* scale,
+                                   const float* shift, bool relu) {
+  constexpr int W = Pack<T>::kWidth;
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < packs; i += int64_t{gridDim.x} * blockDim.x) {
+    const int64_t ch = (i * W) % c;
+    const Pack<T> in = z[i];
+    Pack<T> out;
+#pragma unroll
+    for (int k = 0; k < W; ++k) store(out.v, k, bn_relu(load(in.v, k), scale[ch + k], shift[ch + k], relu));
+    y[i] = out;
   }
 }
 
 // Backward partial sums per channel of g and g · (z − mean), g = dy through the ReLU's mask.
-__global__ void grad_partial_kernel(const float* dy, const float* y, const float* z, const float* mean, int64_t m,
-                                    int64_t c, int64_t rows, bool relu, double* pg, double* pgz) {
+template <class T>
+__global__ void grad_partial_kernel(const T* dy, const T* y, const T* z, const float* mean, int64_t m, int64_t c,
+                                    int64_t rows, bool relu, double* pg, double* pgz) {
   const int64_t ch = blockIdx.x * int64_t{32} + threadIdx.x;
   const int64_t row0 = blockIdx.y * rows;
   double a = 0, b = 0;
@@ -126,138 +150,101 @@ __global__ void grad_partial_kernel(const float* dy, const float* y, const float
     const float mu = mean[ch];
     for (int64_t r = row0 + threadIdx.y; r < m && r < row0 + rows; r += 8) {
       const int64_t i = r * c + ch;
-      const float g = relu && !(y[i] > 0.f) ? 0.f : dy[i];
+      const float g = relu && !(load(y, i) > 0.f) ? 0.f : load(dy, i);
       a += g;
-      b += static_cast<double>(g) * (z[i] - mu);
+      b += static_cast<double>(g) * (load(z, i) - mu);
     }
   }
   write_block_sums(a, b, ch, c, pg, pgz);
 }
 
 // dgamma, dbeta, and dz = k · g − k2 · z + off, the training-mode batch-norm gradient:
-// dz = γ·invstd·(g − mean(g) − x̂·mean(g·x̂)) with x̂ = (z − μ)·invstd.
+// dz = γ·invstd·(g − mean(g) − x̂·mean(g·x̂)) with x̂ = (z − μ)·invstd. One warp per channel.
 __global__ void grad_finalize_kernel(const double* pg, const double* pgz, int parts, int64_t m, int64_t c,
                                      const float* gamma, const float* mean, const float* var, float eps,
                                      float* dgamma, float* dbeta, float* k, float* k2, float* off) {
-  for (int64_t ch = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; ch < c; ch += int64_t{gridDim.x} * blockDim.x) {
-    double sg = 0, sgz = 0;
-    for (int p = 0; p < parts; ++p) {
-      sg += pg[p * c + ch];
-      sgz += pgz[p * c + ch];
-    }
-    const double invstd = 1.0 / sqrt(static_cast<double>(var[ch]) + eps);
-    const double dg = sgz * invstd;  // Σ g·x̂
-    dgamma[ch] = static_cast<float>(dg);
-    dbeta[ch] = static_cast<float>(sg);
-    const double kk = gamma[ch] * invstd;
-    const double kk2 = kk * invstd * dg / static_cast<double>(m);
-    k[ch] = static_cast<float>(kk);
-    k2[ch] = static_cast<float>(kk2);
-    off[ch] = static_cast<float>(-kk * sg / static_cast<double>(m) + kk2 * mean[ch]);
+  const int64_t ch = blockIdx.x * int64_t{kWarpsPerBlock} + threadIdx.x / 32;
+  const int lane = threadIdx.x % 32;
+  if (ch >= c) return;
+  double sg = 0, sgz = 0;
+  for (int p = lane; p < parts; p += 32) {
+    sg += pg[p * c + ch];
+    sgz += pgz[p * c + ch];
+  }
+  sg = warp_sum(sg);
+  sgz = warp_sum(sgz);
+  if (lane != 0) return;
+  const double invstd = 1.0 / sqrt(static_cast<double>(var[ch]) + eps);
+  const double dg = sgz * invstd;  // Σ g·x̂
+  dgamma[ch] = static_cast<float>(dg);
+  dbeta[ch] = static_cast<float>(sg);
+  const double kk = gamma[ch] * invstd;
+  const double kk2 = kk * invstd * dg / static_cast<double>(m);
+  k[ch] = static_cast<float>(kk);
+  k2[ch] = static_cast<float>(kk2);
+  off[ch] = static_cast<float>(-kk * sg / static_cast<double>(m) + kk2 * mean[ch]);
+}
+
+__device__ __forceinline__ float bn_grad(float dy, float y, float z, float k, float k2, float off, bool relu) {
+  const float g = relu && !(y > 0.f) ? 0.f : dy;
+  return k * g - k2 * z + off;
+}
+
+template <class T>
+__global__ void grad_apply_kernel(const T* dy, const T* y, const T* z, T* dz, int64_t total, int64_t c, bool relu,
+                                  const float* k, const float* k2, const float* off) {
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < total; i += int64_t{gridDim.x} * blockDim.x) {
+    const int64_t ch = i % c;
+    store(dz, i, bn_grad(load(dy, i), load(y, i), load(z, i), k[ch], k2[ch], off[ch], relu));
   }
 }
 
-__global__ void grad_apply_kernel(const float* dy, const float* y, const float* z, float* dz, int64_t total, int64_t c,
-                                  bool relu, const float* k, const float* k2, const float* off) {
-  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < total; i += int64_t{gridDim.x} * blockDim.x) {
-    const int64_t ch = i % c;
-    const float g = relu && !(y[i] > 0.f) ? 0.f : dy[i];
-    dz[i] = k[ch] * g - k2[ch] * z[i] + off[ch];
+template <class T>
+__global__ void grad_apply_pack_kernel(const Pack<T>* dy, const Pack<T>* y, const Pack<T>* z, Pack<T>* dz, int64_t packs,
+                                       int64_t c, bool relu, const float* k, const float* k2, const float* off) {
+  constexpr int W = Pack<T>::kWidth;
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < packs; i += int64_t{gridDim.x} * blockDim.x) {
+    const int64_t ch = (i * W) % c;
+    const Pack<T> a = dy[i], b = y[i], d = z[i];
+    Pack<T> out;
+#pragma unroll
+    for (int e = 0; e < W; ++e)
+      store(out.v, e, bn_grad(load(a.v, e), load(b.v, e), load(d.v, e), k[ch + e], k2[ch + e], off[ch + e], relu));
+    dz[i] = out;
   }
 }
 
 // ---------------------------------------------------------------------------------------------
-// The convolution's cuDNN plan for one shape.
+// Scratch: one allocation of the context's, carved into aligned pieces. carve() runs the same
+// list of pieces twice, once to size the allocation and once to hand out pointers, so the size
+// cannot drift from what is taken.
 
-// The most workspace an algorithm may ask for; cuDNN's heuristics order the rest best first.
-constexpr size_t kWorkspaceLimit = size_t{1} << 30;
-
-struct ConvPlan {
-  TensorDescriptor x, y;
-  FilterDescriptor w;
-  ConvolutionDescriptor conv;
-  dyn::cudnnConvolutionFwdAlgo_t fwd{};
-  dyn::cudnnConvolutionBwdDataAlgo_t bwd_data{};
-  dyn::cudnnConvolutionBwdFilterAlgo_t bwd_filter{};
-  size_t fwd_ws = 0, bwd_data_ws = 0, bwd_filter_ws = 0;
-  bool tf32 = false;
-
-  ConvPlan(const ConvBnParams& p, const Shape& xs, const Shape& ws, int64_t ho, int64_t wo)
-      : x(xs[0], xs[3], xs[1], xs[2]),
-        y(xs[0], ws[0], ho, wo),
-        w(ws[0], ws[3], ws[1], ws[2]),
-        conv(p.pad_h, p.pad_w, p.stride_h, p.stride_w, p.groups, p.tf32),
-        tf32(p.tf32) {
-    const CudnnApi& api = require_cudnn();
-    dyn::cudnnHandle_t h = Context::get().cudnn();
-    int found = 0;
-    dyn::cudnnConvolutionFwdAlgoPerf_t f[dyn::CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
-    SENET_CUDNN_CHECK(api.cudnnGetConvolutionForwardAlgorithm_v7(h, x.get(), w.get(), conv.get(), y.get(),
-                                                                 dyn::CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &found, f));
-    fwd = pick(f, found, &fwd_ws, "forward", tf32);
-    size_t size = 0;
-    SENET_CUDNN_CHECK(api.cudnnGetConvolutionForwardWorkspaceSize(h, x.get(), w.get(), conv.get(), y.get(), fwd, &size));
-    fwd_ws = std::max(fwd_ws, size);
-    dyn::cudnnConvolutionBwdDataAlgoPerf_t d[dyn::CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
-    SENET_CUDNN_CHECK(api.cudnnGetConvolutionBackwardDataAlgorithm_v7(h, w.get(), y.get(), conv.get(), x.get(),
-                                                                      dyn::CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &found, d));
-    bwd_data = pick(d, found, &bwd_data_ws, "backward data", tf32);
-    SENET_CUDNN_CHECK(api.cudnnGetConvolutionBackwardDataWorkspaceSize(h, w.get(), y.get(), conv.get(), x.get(), bwd_data, &size));
-    bwd_data_ws = std::max(bwd_data_ws, size);
-    dyn::cudnnConvolutionBwdFilterAlgoPerf_t g[dyn::CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
-    SENET_CUDNN_CHECK(api.cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, x.get(), y.get(), conv.get(), w.get(),
-                                                                        dyn::CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &found, g));
-    bwd_filter = pick(g, found, &bwd_filter_ws, "backward filter", tf32);
-    SENET_CUDNN_CHECK(api.cudnnGetConvolutionBackwardFilterWorkspaceSize(h, x.get(), y.get(), conv.get(), w.get(), bwd_filter, &size));
-    bwd_filter_ws = std::max(bwd_filter_ws, size);
-  }
-
-  template <class Algo>
-  static Algo pick(const dyn::AlgoPerf<Algo>* perf, int count, size_t* workspace, const char* what, bool tf32) {
-    for (int i = 0; i < count; ++i) {
-      // FMA math only, unless TF32 is allowed; never an entry that converts to a narrower type.
-      const bool math = perf[i].mathType == dyn::CUDNN_FMA_MATH ||
-                        (tf32 && perf[i].mathType != dyn::CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION);
-      if (perf[i].status == dyn::CUDNN_STATUS_SUCCESS && math && perf[i].memory <= kWorkspaceLimit) {
-        *workspace = perf[i].memory;
-        return perf[i].algo;
-      }
-    }
-    throw_error(ErrorCode::Library, std::string("cuDNN offers no ") + what +
-                                        " convolution algorithm for this shape within 1 GiB of workspace");
-  }
-};
-
-ConvPlan& plan_for(const ConvBnParams& p, const Tensor& x, const Tensor& w, int64_t ho, int64_t wo) {
-  static auto* cache = new DescriptorCache<ConvPlan>();  // never destroyed: see pool.cu
-  to_int(x.numel(), "convolution: input elements");
-  to_int(x.dim(0) * ho * wo * w.dim(0), "convolution: output elements");
-  std::string key;
-  for (int64_t v : {x.dim(0), x.dim(1), x.dim(2), x.dim(3), w.dim(0), w.dim(1), w.dim(2), w.dim(3), int64_t{p.stride_h},
-                    int64_t{p.stride_w}, int64_t{p.pad_h}, int64_t{p.pad_w}, int64_t{p.groups}, int64_t{p.tf32}})
-    key += std::to_string(v) + ":";
-  return cache->get(key, [&] { return std::make_unique<ConvPlan>(p, x.shape, w.shape, ho, wo); });
-}
-
-// One scratch allocation carved into aligned pieces (the context's scratch is reused by the next op).
 class Carver {
  public:
-  explicit Carver(size_t total) : base_(static_cast<char*>(Context::get().scratch(total))) {}
-  static size_t round(size_t bytes) { return (bytes + 255) / 256 * 256; }
+  explicit Carver(uintptr_t base) : base_(base) {}
   template <class T>
   T* take(size_t count) {
     T* p = reinterpret_cast<T*>(base_ + used_);
-    used_ += round(count * sizeof(T));
+    used_ += (count * sizeof(T) + 255) / 256 * 256;
     return p;
   }
+  size_t used() const { return used_; }
 
  private:
-  char* base_;
+  uintptr_t base_;
   size_t used_ = 0;
 };
 
-// How the M rows are split for the statistics: at most 4096 parts (a grid's y dimension and the
-// finalize kernels' serial loop stay small), at least 256 rows a part, a multiple of 8 rows.
+template <class Pieces>
+auto carve(Pieces&& pieces) {
+  Carver measure(0);
+  pieces(measure);
+  Carver real(reinterpret_cast<uintptr_t>(Context::get().scratch(std::max<size_t>(measure.used(), 1))));
+  return pieces(real);
+}
+
+// How the M rows are split for the statistics: at most 4096 parts (a grid's y dimension stays
+// small), at least 256 rows a part, a multiple of 8 rows.
 struct RowSplit {
   int parts;
   int64_t rows;
@@ -269,11 +256,10 @@ RowSplit row_split(int64_t m) {
   return {static_cast<int>((m + rows - 1) / rows), rows};
 }
 
-bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
+dim3 partial_grid(int64_t c, int parts) { return dim3(static_cast<unsigned>((c + 31) / 32), static_cast<unsigned>(parts)); }
 
-}  // namespace
-
-void conv_bn_forward(const ConvBnForward& a) {
+template <class T>
+void forward_as(const ConvBnForward& a) {
   const ConvBnParams& p = a.p;
   const Tensor &x = a.x, &w = a.w, &gamma = a.gamma, &beta = a.beta, &y = a.y;
   const Tensor &running_mean = a.running_mean, &running_var = a.running_var;
@@ -281,89 +267,130 @@ void conv_bn_forward(const ConvBnForward& a) {
   const int64_t n = x.dim(0), c = w.dim(0), ho = y.dim(1), wo = y.dim(2), m = n * ho * wo, total = m * c;
   Context& ctx = Context::get();
   cudaStream_t s = ctx.stream();
-  ConvPlan& plan = plan_for(p, x, w, ho, wo);
+  ConvPlan& plan = conv_plan_for(p, x, w, ho, wo);
+  plan.choose_forward(x.raw(), w.raw(), y.raw());  // y has z's shape and type: measuring may write it
   const RowSplit split = row_split(m);
-  const int parts = split.parts;
-  const size_t conv_ws = plan.fwd_ws;
-  const size_t z_scratch = z ? 0 : static_cast<size_t>(total);
-  Carver carve(Carver::round(conv_ws) + Carver::round(z_scratch * 4) + 2 * Carver::round(parts * c * 8) +
-               2 * Carver::round(c * 4) + 2 * Carver::round(c * 4));
-  void* workspace = carve.take<char>(conv_ws);
-  float* zp = z ? z->data<float>() : carve.take<float>(z_scratch);  // (M, C) conv output
+  const size_t ws = plan.fwd.workspace;
+  struct Pieces {
+    void* workspace;
+    T* z;  // (M, C) conv output when the caller keeps none
+    float *scale, *shift;
+    double *psum, *psq;  // (parts, C)
+  };
+  const Pieces sc = carve([&](Carver& k) {
+    return Pieces{k.take<char>(ws), z ? nullptr : k.take<T>(static_cast<size_t>(total)), k.take<float>(c), k.take<float>(c),
+                  p.training ? k.take<double>(static_cast<size_t>(split.parts) * c) : nullptr,
+                  p.training ? k.take<double>(static_cast<size_t>(split.parts) * c) : nullptr};
+  });
+  T* zp = z ? z->data<T>() : sc.z;
   const float one = 1.f, zero = 0.f;
-  SENET_CUDNN_CHECK(require_cudnn().cudnnConvolutionForward(ctx.cudnn(), &one, plan.x.get(), x.raw(), plan.w.get(), w.raw(),
-                                                            plan.conv.get(), plan.fwd, workspace, conv_ws, &zero,
-                                                            plan.y.get(), zp));
-  float* scale = carve.take<float>(c);
-  float* shift = carve.take<float>(c);
+  SENET_CUDNN_CHECK(require_cudnn().cudnnConvolutionForward(
+      ctx.cudnn(), &one, plan.x.get(), x.raw(), plan.w.get(), w.raw(), plan.conv.get(),
+      static_cast<dyn::cudnnConvolutionFwdAlgo_t>(plan.fwd.algo), sc.workspace, ws, &zero, plan.y.get(), zp));
   if (p.training) {
-    double* psum = carve.take<double>(static_cast<size_t>(parts) * c);
-    double* psq = carve.take<double>(static_cast<size_t>(parts) * c);
-    stats_partial_kernel<<<dim3(static_cast<unsigned>((c + 31) / 32), static_cast<unsigned>(parts)), dim3(32, 8), 0, s>>>(
-        zp, m, c, split.rows, psum, psq);
+    stats_partial_kernel<T><<<partial_grid(c, split.parts), dim3(32, 8), 0, s>>>(zp, m, c, split.rows, sc.psum, sc.psq);
     SENET_CUDA_LAUNCHED();
-    stats_finalize_kernel<<<blocks_for(c), kThreads, 0, s>>>(psum, psq, parts, m, c, gamma.data<float>(), beta.data<float>(),
-                                                             p.eps, p.momentum, save_mean->data<float>(), save_var->data<float>(),
-                                                             running_mean.data<float>(), running_var.data<float>(), scale, shift);
+    stats_finalize_kernel<<<finalize_blocks(c), kThreads, 0, s>>>(
+        sc.psum, sc.psq, split.parts, m, c, gamma.data<float>(), beta.data<float>(), p.eps,
+        BnRunning::of(p.momentum, static_cast<double>(m)), save_mean->data<float>(), save_var->data<float>(),
+        running_mean.data<float>(), running_var.data<float>(), sc.scale, sc.shift);
   } else {
     running_affine_kernel<<<blocks_for(c), kThreads, 0, s>>>(c, gamma.data<float>(), beta.data<float>(),
                                                              running_mean.data<float>(), running_var.data<float>(), p.eps,
-                                                             scale, shift);
+                                                             sc.scale, sc.shift);
   }
   SENET_CUDA_LAUNCHED();
-  // Four channels a thread where C allows it and both buffers are 16-byte aligned (a view at an
-  // odd offset is not).
-  if (c % 4 == 0 && aligned16(zp) && aligned16(y.raw())) {
-    affine_kernel4<<<blocks_for(total / 4), kThreads, 0, s>>>(reinterpret_cast<const float4*>(zp),
-                                                              reinterpret_cast<float4*>(y.data<float>()), total / 4, c,
-                                                              scale, shift, p.relu);
+  T* yp = y.data<T>();
+  if (packs_fit<T>(c, {zp, yp})) {
+    const int64_t packs = total / Pack<T>::kWidth;
+    affine_pack_kernel<T><<<blocks_for(packs), kThreads, 0, s>>>(reinterpret_cast<const Pack<T>*>(zp),
+                                                                 reinterpret_cast<Pack<T>*>(yp), packs, c, sc.scale,
+                                                                 sc.shift, p.relu);
   } else {
-    affine_kernel<<<blocks_for(total), kThreads, 0, s>>>(zp, y.data<float>(), total, c, scale, shift, p.relu);
+    affine_kernel<T, T><<<blocks_for(total), kThreads, 0, s>>>(zp, yp, total, c, sc.scale, sc.shift, p.relu);
   }
   SENET_CUDA_LAUNCHED();
 }
 
-void conv_bn_backward(const ConvBnBackward& a) {
+template <class T>
+void backward_as(const ConvBnBackward& a) {
   const ConvBnParams& p = a.p;
   const Tensor &dy = a.dy, &x = a.x, &w = a.w, &gamma = a.gamma, &z = a.z, &y = a.y;
   const Tensor &save_mean = a.save_mean, &save_var = a.save_var, &dw = a.dw, &dgamma = a.dgamma, &dbeta = a.dbeta;
   const Tensor* dx = opt(a.dx);
   const int64_t n = x.dim(0), c = w.dim(0), ho = y.dim(1), wo = y.dim(2), m = n * ho * wo, total = m * c;
+  constexpr bool kNarrow = !std::is_same_v<T, float>;  // cuDNN writes dw in T: widen it after
   Context& ctx = Context::get();
   cudaStream_t s = ctx.stream();
-  ConvPlan& plan = plan_for(p, x, w, ho, wo);
+  ConvPlan& plan = conv_plan_for(p, x, w, ho, wo);
+  // Measuring reads dy in place of dz (same shape and type) and writes dx and dw, which the op
+  // overwrites afterwards (a bf16 dw fits in the float32 one).
+  if (dx) plan.choose_backward_data(w.raw(), dy.raw(), dx->raw());
+  plan.choose_backward_filter(x.raw(), dy.raw(), dw.raw());
   const RowSplit split = row_split(m);
-  const int parts = split.parts;
-  const size_t ws = std::max(dx ? plan.bwd_data_ws : 0, plan.bwd_filter_ws);
-  Carver carve(Carver::round(ws) + Carver::round(static_cast<size_t>(total) * 4) + 2 * Carver::round(parts * c * 8) +
-               3 * Carver::round(c * 4));
-  void* workspace = carve.take<char>(ws);
-  float* dz = carve.take<float>(static_cast<size_t>(total));  // (M, C) gradient at the conv's output
-  double* pg = carve.take<double>(static_cast<size_t>(parts) * c);
-  double* pgz = carve.take<double>(static_cast<size_t>(parts) * c);
-  float* k = carve.take<float>(c);
-  float* k2 = carve.take<float>(c);
-  float* off = carve.take<float>(c);
-  grad_partial_kernel<<<dim3(static_cast<unsigned>((c + 31) / 32), static_cast<unsigned>(parts)), dim3(32, 8), 0, s>>>(
-      dy.data<float>(), y.data<float>(), z.data<float>(), save_mean.data<float>(), m, c, split.rows, p.relu, pg, pgz);
+  const size_t ws = std::max(dx ? plan.bwd_data.workspace : 0, plan.bwd_filter.workspace);
+  struct Pieces {
+    void* workspace;
+    T* dz;           // (M, C) gradient at the conv's output
+    T* dw_narrow;    // w's shape, when T is bf16
+    double *pg, *pgz;  // (parts, C)
+    float *k, *k2, *off;
+  };
+  const Pieces sc = carve([&](Carver& q) {
+    return Pieces{q.take<char>(ws),
+                  q.take<T>(static_cast<size_t>(total)),
+                  kNarrow ? q.take<T>(static_cast<size_t>(w.numel())) : nullptr,
+                  q.take<double>(static_cast<size_t>(split.parts) * c),
+                  q.take<double>(static_cast<size_t>(split.parts) * c),
+                  q.take<float>(c),
+                  q.take<float>(c),
+                  q.take<float>(c)};
+  });
+  grad_partial_kernel<T><<<partial_grid(c, split.parts), dim3(32, 8), 0, s>>>(
+      dy.data<T>(), y.data<T>(), z.data<T>(), save_mean.data<float>(), m, c, split.rows, p.relu, sc.pg, sc.pgz);
   SENET_CUDA_LAUNCHED();
-  grad_finalize_kernel<<<blocks_for(c), kThreads, 0, s>>>(pg, pgz, parts, m, c, gamma.data<float>(), save_mean.data<float>(),
-                                                          save_var.data<float>(), p.eps, dgamma.data<float>(),
-                                                          dbeta.data<float>(), k, k2, off);
+  grad_finalize_kernel<<<finalize_blocks(c), kThreads, 0, s>>>(sc.pg, sc.pgz, split.parts, m, c, gamma.data<float>(),
+                                                               save_mean.data<float>(), save_var.data<float>(), p.eps,
+                                                               dgamma.data<float>(), dbeta.data<float>(), sc.k, sc.k2,
+                                                               sc.off);
   SENET_CUDA_LAUNCHED();
-  grad_apply_kernel<<<blocks_for(total), kThreads, 0, s>>>(dy.data<float>(), y.data<float>(), z.data<float>(), dz, total, c,
-                                                           p.relu, k, k2, off);
+  if (packs_fit<T>(c, {dy.raw(), y.raw(), z.raw(), sc.dz})) {
+    const int64_t packs = total / Pack<T>::kWidth;
+    grad_apply_pack_kernel<T><<<blocks_for(packs), kThreads, 0, s>>>(
+        reinterpret_cast<const Pack<T>*>(dy.raw()), reinterpret_cast<const Pack<T>*>(y.raw()),
+        reinterpret_cast<const Pack<T>*>(z.raw()), reinterpret_cast<Pack<T>*>(sc.dz), packs, c, p.relu, sc.k, sc.k2,
+        sc.off);
+  } else {
+    grad_apply_kernel<T><<<blocks_for(total), kThreads, 0, s>>>(dy.data<T>(), y.data<T>(), z.data<T>(), sc.dz, total, c,
+                                                                p.relu, sc.k, sc.k2, sc.off);
+  }
   SENET_CUDA_LAUNCHED();
   const CudnnApi& api = require_cudnn();
   const float one = 1.f, zero = 0.f;
   if (dx) {
-    SENET_CUDNN_CHECK(api.cudnnConvolutionBackwardData(ctx.cudnn(), &one, plan.w.get(), w.raw(), plan.y.get(), dz,
-                                                       plan.conv.get(), plan.bwd_data, workspace, ws, &zero, plan.x.get(),
-                                                       dx->raw()));
+    SENET_CUDNN_CHECK(api.cudnnConvolutionBackwardData(
+        ctx.cudnn(), &one, plan.w.get(), w.raw(), plan.y.get(), sc.dz, plan.conv.get(),
+        static_cast<dyn::cudnnConvolutionBwdDataAlgo_t>(plan.bwd_data.algo), sc.workspace, ws, &zero, plan.x.get(),
+        dx->raw()));
   }
-  SENET_CUDNN_CHECK(api.cudnnConvolutionBackwardFilter(ctx.cudnn(), &one, plan.x.get(), x.raw(), plan.y.get(), dz,
-                                                       plan.conv.get(), plan.bwd_filter, workspace, ws, &zero, plan.w.get(),
-                                                       dw.raw()));
+  void* dw_out = kNarrow ? static_cast<void*>(sc.dw_narrow) : dw.raw();
+  SENET_CUDNN_CHECK(api.cudnnConvolutionBackwardFilter(
+      ctx.cudnn(), &one, plan.x.get(), x.raw(), plan.y.get(), sc.dz, plan.conv.get(),
+      static_cast<dyn::cudnnConvolutionBwdFilterAlgo_t>(plan.bwd_filter.algo), sc.workspace, ws, &zero, plan.w.get(),
+      dw_out));
+  if constexpr (kNarrow) launch_cast(sc.dw_narrow, dw.data<float>(), w.numel(), s);
+}
+
+}  // namespace
+
+void conv_bn_forward(const ConvBnForward& a) {
+  if (a.x.dtype == DType::BF16) forward_as<bf16>(a);
+  else forward_as<float>(a);
+}
+
+void conv_bn_backward(const ConvBnBackward& a) {
+  if (a.x.dtype == DType::BF16) backward_as<bf16>(a);
+  else backward_as<float>(a);
 }
 
 }  // namespace senet::cuda

@@ -1,64 +1,54 @@
-// RAII owners of cuDNN descriptors: each is created and set in its constructor (destroyed again
-// if setting it fails) and destroyed in its destructor.
+// The descriptors senet builds: NHWC tensors and filters, grouped convolutions, pooling windows.
 #include "cuda/descriptors.h"
 
 namespace senet::cuda {
 
-TensorDescriptor::TensorDescriptor(int64_t n, int64_t c, int64_t h, int64_t w) : api_(require_cudnn()) {
+dyn::cudnnDataType_t cudnn_type(DType t) {
+  if (t == DType::F32) return dyn::CUDNN_DATA_FLOAT;
+  if (t == DType::BF16) return dyn::CUDNN_DATA_BFLOAT16;
+  throw_error(ErrorCode::DType, std::string("cuDNN descriptor: no cuDNN type for ") + dtype_name(t));
+}
+
+TensorDescriptor nhwc_tensor(DType t, int64_t n, int64_t c, int64_t h, int64_t w) {
   const int ni = to_int(n, "tensor descriptor: N"), ci = to_int(c, "tensor descriptor: C");
   const int hi = to_int(h, "tensor descriptor: H"), wi = to_int(w, "tensor descriptor: W");
-  SENET_CUDNN_CHECK(api_.cudnnCreateTensorDescriptor(&desc_));
-  dyn::cudnnStatus_t st = api_.cudnnSetTensor4dDescriptor(desc_, dyn::CUDNN_TENSOR_NHWC, dyn::CUDNN_DATA_FLOAT, ni, ci, hi, wi);
-  if (st != dyn::CUDNN_STATUS_SUCCESS) {
-    api_.cudnnDestroyTensorDescriptor(desc_);
-    throw_cudnn_error(st, "cudnnSetTensor4dDescriptor", __FILE__, __LINE__);
-  }
+  const dyn::cudnnDataType_t type = cudnn_type(t);
+  return TensorDescriptor("cudnnSetTensor4dDescriptor", [&](const CudnnApi& api, dyn::cudnnTensorDescriptor_t d) {
+    return api.cudnnSetTensor4dDescriptor(d, dyn::CUDNN_TENSOR_NHWC, type, ni, ci, hi, wi);
+  });
 }
 
-TensorDescriptor::~TensorDescriptor() { api_.cudnnDestroyTensorDescriptor(desc_); }
-
-PoolingDescriptor::PoolingDescriptor(dyn::cudnnPoolingMode_t mode, int kh, int kw, int ph, int pw, int sh, int sw)
-    : api_(require_cudnn()) {
-  SENET_CUDNN_CHECK(api_.cudnnCreatePoolingDescriptor(&desc_));
-  dyn::cudnnStatus_t st = api_.cudnnSetPooling2dDescriptor(desc_, mode, dyn::CUDNN_PROPAGATE_NAN, kh, kw, ph, pw, sh, sw);
-  if (st != dyn::CUDNN_STATUS_SUCCESS) {
-    api_.cudnnDestroyPoolingDescriptor(desc_);
-    throw_cudnn_error(st, "cudnnSetPooling2dDescriptor", __FILE__, __LINE__);
-  }
-}
-
-PoolingDescriptor::~PoolingDescriptor() { api_.cudnnDestroyPoolingDescriptor(desc_); }
-
-FilterDescriptor::FilterDescriptor(int64_t k, int64_t c, int64_t h, int64_t w) : api_(require_cudnn()) {
+FilterDescriptor nhwc_filter(DType t, int64_t k, int64_t c, int64_t h, int64_t w) {
   const int ki = to_int(k, "filter descriptor: K"), ci = to_int(c, "filter descriptor: C");
-  SENET_CUDNN_CHECK(api_.cudnnCreateFilterDescriptor(&desc_));
+  const dyn::cudnnDataType_t type = cudnn_type(t);
   // NHWC filters are (K, R, S, C): senet's (Cout, kH, kW, Cin / groups) as it is.
-  dyn::cudnnStatus_t st = api_.cudnnSetFilter4dDescriptor(desc_, dyn::CUDNN_DATA_FLOAT, dyn::CUDNN_TENSOR_NHWC, ki, ci,
-                                                          static_cast<int>(h), static_cast<int>(w));
-  if (st != dyn::CUDNN_STATUS_SUCCESS) {
-    api_.cudnnDestroyFilterDescriptor(desc_);
-    throw_cudnn_error(st, "cudnnSetFilter4dDescriptor", __FILE__, __LINE__);
-  }
+  return FilterDescriptor("cudnnSetFilter4dDescriptor", [&](const CudnnApi& api, dyn::cudnnFilterDescriptor_t d) {
+    return api.cudnnSetFilter4dDescriptor(d, type, dyn::CUDNN_TENSOR_NHWC, ki, ci, static_cast<int>(h), static_cast<int>(w));
+  });
 }
 
-FilterDescriptor::~FilterDescriptor() { api_.cudnnDestroyFilterDescriptor(desc_); }
-
-ConvolutionDescriptor::ConvolutionDescriptor(int pad_h, int pad_w, int stride_h, int stride_w, int groups, bool tf32)
-    : api_(require_cudnn()) {
-  SENET_CUDNN_CHECK(api_.cudnnCreateConvolutionDescriptor(&desc_));
-  dyn::cudnnStatus_t st = api_.cudnnSetConvolution2dDescriptor(desc_, pad_h, pad_w, stride_h, stride_w, 1, 1,
-                                                               dyn::CUDNN_CROSS_CORRELATION, dyn::CUDNN_DATA_FLOAT);
-  if (st == dyn::CUDNN_STATUS_SUCCESS) st = api_.cudnnSetConvolutionGroupCount(desc_, groups);
-  // Plain float32 fused multiply-adds unless TF32 is asked for: then results match the CPU backend
-  // and PyTorch's float32 only to TF32's 10-bit mantissa.
-  if (st == dyn::CUDNN_STATUS_SUCCESS)
-    st = api_.cudnnSetConvolutionMathType(desc_, tf32 ? dyn::CUDNN_DEFAULT_MATH : dyn::CUDNN_FMA_MATH);
-  if (st != dyn::CUDNN_STATUS_SUCCESS) {
-    api_.cudnnDestroyConvolutionDescriptor(desc_);
-    throw_cudnn_error(st, "cudnnSetConvolution2dDescriptor / GroupCount / MathType", __FILE__, __LINE__);
-  }
+ConvolutionDescriptor convolution(int pad_h, int pad_w, int stride_h, int stride_w, int groups, DType data, bool tf32) {
+  // FMA math for float32 unless TF32 is asked for (then results match the CPU backend and
+  // PyTorch's float32 only to TF32's 10-bit mantissa). bf16 needs tensor-op math; the compute
+  // type stays float32 (cuDNN's BFLOAT16 configuration: bf16 data, float32 accumulation).
+  const dyn::cudnnMathType_t math = data == DType::BF16 ? dyn::CUDNN_TENSOR_OP_MATH
+                                    : tf32              ? dyn::CUDNN_DEFAULT_MATH
+                                                        : dyn::CUDNN_FMA_MATH;
+  return ConvolutionDescriptor("cudnnSetConvolution2dDescriptor / GroupCount / MathType",
+                               [&](const CudnnApi& api, dyn::cudnnConvolutionDescriptor_t d) {
+                                 dyn::cudnnStatus_t st = api.cudnnSetConvolution2dDescriptor(
+                                     d, pad_h, pad_w, stride_h, stride_w, 1, 1, dyn::CUDNN_CROSS_CORRELATION,
+                                     dyn::CUDNN_DATA_FLOAT);
+                                 if (st == dyn::CUDNN_STATUS_SUCCESS) st = api.cudnnSetConvolutionGroupCount(d, groups);
+                                 if (st == dyn::CUDNN_STATUS_SUCCESS) st = api.cudnnSetConvolutionMathType(d, math);
+                                 return st;
+                               });
 }
 
-ConvolutionDescriptor::~ConvolutionDescriptor() { api_.cudnnDestroyConvolutionDescriptor(desc_); }
+PoolingDescriptor pooling(dyn::cudnnPoolingMode_t mode, int kh, int kw, int ph, int pw, int sh, int sw) {
+  return PoolingDescriptor("cudnnSetPooling2dDescriptor", [&](const CudnnApi& api, dyn::cudnnPoolingDescriptor_t d) {
+    return api.cudnnSetPooling2dDescriptor(d, mode, dyn::CUDNN_PROPAGATE_NAN, kh, kw, ph, pw, sh, sw);
+  });
+}
 
 }  // namespace senet::cuda

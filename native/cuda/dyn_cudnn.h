@@ -24,7 +24,7 @@ struct cudnnConvolutionStruct;
 using cudnnConvolutionDescriptor_t = cudnnConvolutionStruct*;
 
 enum cudnnStatus_t : int { CUDNN_STATUS_SUCCESS = 0 };
-enum cudnnDataType_t : int { CUDNN_DATA_FLOAT = 0 };
+enum cudnnDataType_t : int { CUDNN_DATA_FLOAT = 0, CUDNN_DATA_BFLOAT16 = 9 };
 enum cudnnTensorFormat_t : int { CUDNN_TENSOR_NCHW = 0, CUDNN_TENSOR_NHWC = 1 };
 enum cudnnPoolingMode_t : int {
   CUDNN_POOLING_MAX = 0,
@@ -41,11 +41,37 @@ enum cudnnMathType_t : int {
   CUDNN_FMA_MATH = 3,
 };
 enum cudnnDeterminism_t : int { CUDNN_NON_DETERMINISTIC = 0, CUDNN_DETERMINISTIC = 1 };
-// The algorithms are chosen by cuDNN's heuristics and passed back as they come: only the counts
-// are needed here.
-enum cudnnConvolutionFwdAlgo_t : int { CUDNN_CONVOLUTION_FWD_ALGO_COUNT = 8 };
-enum cudnnConvolutionBwdDataAlgo_t : int { CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT = 6 };
-enum cudnnConvolutionBwdFilterAlgo_t : int { CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT = 7 };
+// The algorithms, in cuDNN's order (their names are reported by senet bench --breakdown).
+enum cudnnConvolutionFwdAlgo_t : int {
+  CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM = 0,
+  CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM = 1,
+  CUDNN_CONVOLUTION_FWD_ALGO_GEMM = 2,
+  CUDNN_CONVOLUTION_FWD_ALGO_DIRECT = 3,
+  CUDNN_CONVOLUTION_FWD_ALGO_FFT = 4,
+  CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING = 5,
+  CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD = 6,
+  CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED = 7,
+  CUDNN_CONVOLUTION_FWD_ALGO_COUNT = 8,
+};
+enum cudnnConvolutionBwdDataAlgo_t : int {
+  CUDNN_CONVOLUTION_BWD_DATA_ALGO_0 = 0,
+  CUDNN_CONVOLUTION_BWD_DATA_ALGO_1 = 1,
+  CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT = 2,
+  CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT_TILING = 3,
+  CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD = 4,
+  CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD_NONFUSED = 5,
+  CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT = 6,
+};
+enum cudnnConvolutionBwdFilterAlgo_t : int {
+  CUDNN_CONVOLUTION_BWD_FILTER_ALGO_0 = 0,
+  CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1 = 1,
+  CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT = 2,
+  CUDNN_CONVOLUTION_BWD_FILTER_ALGO_3 = 3,
+  CUDNN_CONVOLUTION_BWD_FILTER_ALGO_WINOGRAD = 4,
+  CUDNN_CONVOLUTION_BWD_FILTER_ALGO_WINOGRAD_NONFUSED = 5,
+  CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT_TILING = 6,
+  CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT = 7,
+};
 
 // cudnnConvolution{Fwd,BwdData,BwdFilter}AlgoPerf_t: the same layout with each algorithm type.
 template <class Algo>
@@ -152,7 +178,25 @@ using cudnnConvolutionBwdFilterAlgoPerf_t = AlgoPerf<cudnnConvolutionBwdFilterAl
      const void* x, const cudnnTensorDescriptor_t dyDesc, const void* dy,                        \
      const cudnnConvolutionDescriptor_t convDesc, cudnnConvolutionBwdFilterAlgo_t algo,          \
      void* workSpace, size_t workSpaceSizeInBytes, const void* beta,                             \
-     const cudnnFilterDescriptor_t dwDesc, void* dw))
+     const cudnnFilterDescriptor_t dwDesc, void* dw))                                            \
+  X(cudnnStatus_t, cudnnFindConvolutionForwardAlgorithmEx,                                       \
+    (cudnnHandle_t handle, const cudnnTensorDescriptor_t xDesc, const void* x,                   \
+     const cudnnFilterDescriptor_t wDesc, const void* w, const cudnnConvolutionDescriptor_t convDesc, \
+     const cudnnTensorDescriptor_t yDesc, void* y, const int requestedAlgoCount,                 \
+     int* returnedAlgoCount, cudnnConvolutionFwdAlgoPerf_t* perfResults, void* workSpace,        \
+     size_t workSpaceSizeInBytes))                                                               \
+  X(cudnnStatus_t, cudnnFindConvolutionBackwardDataAlgorithmEx,                                  \
+    (cudnnHandle_t handle, const cudnnFilterDescriptor_t wDesc, const void* w,                   \
+     const cudnnTensorDescriptor_t dyDesc, const void* dy, const cudnnConvolutionDescriptor_t convDesc, \
+     const cudnnTensorDescriptor_t dxDesc, void* dx, const int requestedAlgoCount,               \
+     int* returnedAlgoCount, cudnnConvolutionBwdDataAlgoPerf_t* perfResults, void* workSpace,    \
+     size_t workSpaceSizeInBytes))                                                               \
+  X(cudnnStatus_t, cudnnFindConvolutionBackwardFilterAlgorithmEx,                                \
+    (cudnnHandle_t handle, const cudnnTensorDescriptor_t xDesc, const void* x,                   \
+     const cudnnTensorDescriptor_t dyDesc, const void* y, const cudnnConvolutionDescriptor_t convDesc, \
+     const cudnnFilterDescriptor_t dwDesc, void* dw, const int requestedAlgoCount,               \
+     int* returnedAlgoCount, cudnnConvolutionBwdFilterAlgoPerf_t* perfResults, void* workSpace,  \
+     size_t workSpaceSizeInBytes))
 
 // Every enum constant above, for the header check.
 #define SENET_CUDNN_ENUM_VALUES(E)                                                               \
@@ -162,6 +206,18 @@ using cudnnConvolutionBwdFilterAlgoPerf_t = AlgoPerf<cudnnConvolutionBwdFilterAl
   E(CUDNN_NOT_PROPAGATE_NAN) E(CUDNN_PROPAGATE_NAN) E(CUDNN_CONVOLUTION) E(CUDNN_CROSS_CORRELATION)   \
   E(CUDNN_DEFAULT_MATH) E(CUDNN_TENSOR_OP_MATH) E(CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION)          \
   E(CUDNN_FMA_MATH) E(CUDNN_NON_DETERMINISTIC) E(CUDNN_DETERMINISTIC)                            \
+  E(CUDNN_DATA_BFLOAT16) E(CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM)                            \
+  E(CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM) E(CUDNN_CONVOLUTION_FWD_ALGO_GEMM)          \
+  E(CUDNN_CONVOLUTION_FWD_ALGO_DIRECT) E(CUDNN_CONVOLUTION_FWD_ALGO_FFT)                          \
+  E(CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING) E(CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD)                \
+  E(CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED) E(CUDNN_CONVOLUTION_BWD_DATA_ALGO_0)           \
+  E(CUDNN_CONVOLUTION_BWD_DATA_ALGO_1) E(CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT)                    \
+  E(CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT_TILING) E(CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD)      \
+  E(CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD_NONFUSED) E(CUDNN_CONVOLUTION_BWD_FILTER_ALGO_0)     \
+  E(CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1) E(CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT)                \
+  E(CUDNN_CONVOLUTION_BWD_FILTER_ALGO_3) E(CUDNN_CONVOLUTION_BWD_FILTER_ALGO_WINOGRAD)            \
+  E(CUDNN_CONVOLUTION_BWD_FILTER_ALGO_WINOGRAD_NONFUSED)                                         \
+  E(CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT_TILING)                                                \
   E(CUDNN_CONVOLUTION_FWD_ALGO_COUNT) E(CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT)                    \
   E(CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT)
 

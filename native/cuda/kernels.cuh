@@ -1,18 +1,73 @@
-// Small kernels shared by several ops: per-channel means over H·W, column sums, bias (+ ReLU).
-// Layouts are channels-last, so a warp reads 32 consecutive channels of one row: coalesced.
+// Small kernels shared by several ops: per-channel means over H·W, column sums, bias (+ ReLU),
+// dtype casts, and 16-byte packs of activations. Layouts are channels-last, so a warp reads 32
+// consecutive channels of one row: coalesced.
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 
+#include "core/bf16.h"
 #include "cuda/check.h"
 #include "cuda/launch.h"
 
 namespace senet::cuda {
 
+/// 16 bytes of activations, loaded and stored as one vector access: 4 floats or 8 bf16 values.
+/// A pointer to packs needs 16-byte alignment and a channel count that is a multiple of kWidth.
+template <class T>
+struct alignas(16) Pack {
+  static constexpr int kWidth = 16 / sizeof(T);
+  T v[kWidth];
+};
+
+inline bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
+
+/// Whether (rows, c) activations at these addresses can be read and written as packs.
+template <class T>
+bool packs_fit(int64_t c, std::initializer_list<const void*> ptrs) {
+  if (c % Pack<T>::kWidth != 0) return false;
+  for (const void* p : ptrs)
+    if (p && !aligned16(p)) return false;
+  return true;
+}
+
+// y[i] = x[i] converted (float32 <-> bfloat16, round to nearest even).
+template <class From, class To>
+__global__ void cast_kernel(const From* x, To* y, int64_t n) {
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x)
+    store(y, i, load(x, i));
+}
+
+template <class From, class To>
+void launch_cast(const From* x, To* y, int64_t n, cudaStream_t s) {
+  if (n == 0) return;
+  cast_kernel<From, To><<<blocks_for(n), kThreads, 0, s>>>(x, y, n);
+  SENET_CUDA_LAUNCHED();
+}
+
 // mean over q of x[n, q, c] for every (n, c); block (32, 8), grid (N, ceil(C / 32)).
 // With `scale` = 1 / HW it is the mean; each thread sums every 8th position, then 8 partial sums
 // are added in shared memory.
-__global__ void channel_sum_kernel(const float* x, float* y, int64_t hw, int64_t c, float scale);
+// x: float32 or bf16 activations; y and the sums are float32. (A template kernel is defined here,
+// in every file that launches it: nvcc's whole-program mode wants that.)
+template <class T>
+__global__ void channel_sum_kernel(const T* x, float* y, int64_t hw, int64_t c, float scale) {
+  __shared__ float partial[8][32];
+  const int64_t ch = blockIdx.y * int64_t{32} + threadIdx.x;
+  const int64_t n = blockIdx.x;
+  float acc = 0.f;
+  if (ch < c) {
+    const T* base = x + n * hw * c + ch;
+    for (int64_t q = threadIdx.y; q < hw; q += 8) acc += load(base, q * c);
+  }
+  partial[threadIdx.y][threadIdx.x] = acc;
+  __syncthreads();
+  if (threadIdx.y == 0 && ch < c) {
+    float sum = 0.f;
+    for (int r = 0; r < 8; ++r) sum += partial[r][threadIdx.x];
+    y[n * c + ch] = sum * scale;
+  }
+}
 
 // out[o] = sum over rows r of m[r, o]: one thread per column, rows in order (deterministic).
 __global__ void column_sum_kernel(const float* m, float* out, int64_t rows, int64_t cols);
@@ -20,9 +75,10 @@ __global__ void column_sum_kernel(const float* m, float* out, int64_t rows, int6
 // y[r, o] = act(y[r, o] + b[o]) with act = ReLU (NaN passes) or identity.
 __global__ void add_bias_kernel(float* y, const float* b, int64_t rows, int64_t cols, bool relu);
 
-inline void launch_channel_mean(const float* x, float* y, int64_t n, int64_t hw, int64_t c, cudaStream_t s) {
+template <class T>
+void launch_channel_mean(const T* x, float* y, int64_t n, int64_t hw, int64_t c, cudaStream_t s) {
   dim3 block(32, 8), grid(static_cast<unsigned>(n), static_cast<unsigned>((c + 31) / 32));
-  channel_sum_kernel<<<grid, block, 0, s>>>(x, y, hw, c, 1.f / static_cast<float>(hw));
+  channel_sum_kernel<T><<<grid, block, 0, s>>>(x, y, hw, c, 1.f / static_cast<float>(hw));
   SENET_CUDA_LAUNCHED();
 }
 

@@ -1,5 +1,8 @@
-// Pooling on the GPU: max pooling through cuDNN (NHWC), global average pooling with our kernels
-// (cuda/kernels.cu: a reduction over H, W that reads each row of C channels coalesced).
+// Pooling on the GPU: max pooling through cuDNN (NHWC) in float32 and with our kernels in bf16
+// (whether cuDNN's legacy pooling takes bf16 is not documented for every version; ours are
+// deterministic and give the gradient to each window's first maximum, as cuDNN's deterministic
+// mode and PyTorch do), global average pooling with our kernels (cuda/kernels.cu: a reduction
+// over H, W that reads each row of C channels coalesced). The pooled features are float32.
 #include "cuda/context.h"
 #include "cuda/descriptors.h"
 #include "cuda/kernels.cuh"
@@ -14,10 +17,11 @@ struct MaxPoolPlan {
   TensorDescriptor x, y;
   PoolingDescriptor pool;
   MaxPoolPlan(const MaxPoolParams& p, const Shape& xs, const Shape& ys)
-      : x(xs[0], xs[3], xs[1], xs[2]),
-        y(ys[0], ys[3], ys[1], ys[2]),
+      : x(nhwc_tensor(DType::F32, xs[0], xs[3], xs[1], xs[2])),
+        y(nhwc_tensor(DType::F32, ys[0], ys[3], ys[1], ys[2])),
         // Deterministic max: the gradient goes to one element per window, as on the CPU.
-        pool(dyn::CUDNN_POOLING_MAX_DETERMINISTIC, p.kernel_h, p.kernel_w, p.pad_h, p.pad_w, p.stride_h, p.stride_w) {}
+        pool(pooling(dyn::CUDNN_POOLING_MAX_DETERMINISTIC, p.kernel_h, p.kernel_w, p.pad_h, p.pad_w, p.stride_h,
+                     p.stride_w)) {}
 };
 
 MaxPoolPlan& plan_for(const MaxPoolParams& p, const Tensor& x, const Tensor& y) {
@@ -27,15 +31,80 @@ MaxPoolPlan& plan_for(const MaxPoolParams& p, const Tensor& x, const Tensor& y) 
   std::string key;
   for (int64_t v : {x.dim(0), x.dim(1), x.dim(2), x.dim(3), int64_t{p.kernel_h}, int64_t{p.kernel_w},
                     int64_t{p.stride_h}, int64_t{p.stride_w}, int64_t{p.pad_h}, int64_t{p.pad_w}})
-    key += std::to_string(v) + ":";
+    key += ":" + std::to_string(v);
   return cache->get(key, [&] { return std::make_unique<MaxPoolPlan>(p, x.shape, y.shape); });
 }
 
-__global__ void gap_backward_kernel(const float* dy, float* dx, int64_t hw, int64_t c, int64_t total, float inv_hw) {
+// Our max pooling, for bf16: x (N, H, W, C), y and dy (N, Ho, Wo, C).
+struct PoolGeometry {
+  int64_t h, w, c, ho, wo;
+  int kh, kw, sh, sw, ph, pw;
+};
+
+PoolGeometry geometry(const MaxPoolParams& p, const Tensor& x, const Tensor& y) {
+  return {x.dim(1), x.dim(2), x.dim(3), y.dim(1), y.dim(2), p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.pad_h, p.pad_w};
+}
+
+// The first position (row-major in the window) of the maximum of window (oh, ow) of channel ch
+// of image n, as an index into x; a NaN is the maximum. *best gets its value.
+template <class T>
+__device__ int64_t window_argmax(const T* x, const PoolGeometry& g, int64_t n, int64_t oh, int64_t ow, int64_t ch,
+                                 float* best) {
+  float m = -INFINITY;
+  int64_t at = -1;
+  for (int i = 0; i < g.kh; ++i) {
+    const int64_t ih = oh * g.sh - g.ph + i;
+    if (ih < 0 || ih >= g.h) continue;
+    for (int j = 0; j < g.kw; ++j) {
+      const int64_t iw = ow * g.sw - g.pw + j;
+      if (iw < 0 || iw >= g.w) continue;
+      const int64_t idx = ((n * g.h + ih) * g.w + iw) * g.c + ch;
+      const float v = load(x, idx);
+      if (at < 0 || (!isnan(m) && (v > m || isnan(v)))) {
+        m = v;
+        at = idx;
+      }
+    }
+  }
+  *best = m;
+  return at;
+}
+
+template <class T>
+__global__ void max_pool_forward_kernel(const T* x, T* y, int64_t total, PoolGeometry g) {
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < total; i += int64_t{gridDim.x} * blockDim.x) {
+    const int64_t ch = i % g.c, ow = (i / g.c) % g.wo, oh = (i / (g.c * g.wo)) % g.ho, n = i / (g.c * g.wo * g.ho);
+    float best;
+    window_argmax(x, g, n, oh, ow, ch, &best);
+    store(y, i, best);  // exact: a value of x
+  }
+}
+
+// dx at each input element: the sum of dy over the windows whose first maximum it is (gathered,
+// not scattered: no atomics, the same sum order every run).
+template <class T>
+__global__ void max_pool_backward_kernel(const T* dy, const T* x, T* dx, int64_t total, PoolGeometry g) {
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < total; i += int64_t{gridDim.x} * blockDim.x) {
+    const int64_t ch = i % g.c, iw = (i / g.c) % g.w, ih = (i / (g.c * g.w)) % g.h, n = i / (g.c * g.w * g.h);
+    // Windows that cover (ih, iw): oh·sh − ph ≤ ih < oh·sh − ph + kh.
+    const int64_t oh0 = max(int64_t{0}, (ih + g.ph - g.kh + g.sh) / g.sh), oh1 = min(g.ho - 1, (ih + g.ph) / g.sh);
+    const int64_t ow0 = max(int64_t{0}, (iw + g.pw - g.kw + g.sw) / g.sw), ow1 = min(g.wo - 1, (iw + g.pw) / g.sw);
+    float acc = 0.f;
+    for (int64_t oh = oh0; oh <= oh1; ++oh)
+      for (int64_t ow = ow0; ow <= ow1; ++ow) {
+        float best;
+        if (window_argmax(x, g, n, oh, ow, ch, &best) == i) acc += load(dy, ((n * g.ho + oh) * g.wo + ow) * g.c + ch);
+      }
+    store(dx, i, acc);
+  }
+}
+
+template <class T>
+__global__ void gap_backward_kernel(const float* dy, T* dx, int64_t hw, int64_t c, int64_t total, float inv_hw) {
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < total; i += int64_t{gridDim.x} * blockDim.x) {
     const int64_t ch = i % c;
     const int64_t n = i / (hw * c);
-    dx[i] = dy[n * c + ch] * inv_hw;
+    store(dx, i, dy[n * c + ch] * inv_hw);
   }
 }
 
@@ -45,6 +114,14 @@ void max_pool_forward(const MaxPoolForward& a) {
   const MaxPoolParams& p = a.p;
   const Tensor &x = a.x, &y = a.y;
   Context& ctx = Context::get();
+  if (x.dtype == DType::BF16) {
+    const int64_t total = y.numel();
+    if (total == 0) return;
+    max_pool_forward_kernel<<<blocks_for(total), kThreads, 0, ctx.stream()>>>(x.data<bf16>(), y.data<bf16>(), total,
+                                                                              geometry(p, x, y));
+    SENET_CUDA_LAUNCHED();
+    return;
+  }
   const CudnnApi& api = require_cudnn();
   MaxPoolPlan& plan = plan_for(p, x, y);
   const float one = 1.f, zero = 0.f;
@@ -56,6 +133,14 @@ void max_pool_backward(const MaxPoolBackward& a) {
   const MaxPoolParams& p = a.p;
   const Tensor &dy = a.dy, &x = a.x, &y = a.y, &dx = a.dx;
   Context& ctx = Context::get();
+  if (x.dtype == DType::BF16) {
+    const int64_t total = dx.numel();
+    if (total == 0) return;
+    max_pool_backward_kernel<<<blocks_for(total), kThreads, 0, ctx.stream()>>>(dy.data<bf16>(), x.data<bf16>(),
+                                                                               dx.data<bf16>(), total, geometry(p, x, y));
+    SENET_CUDA_LAUNCHED();
+    return;
+  }
   const CudnnApi& api = require_cudnn();
   MaxPoolPlan& plan = plan_for(p, x, y);
   const float one = 1.f, zero = 0.f;
@@ -65,14 +150,21 @@ void max_pool_backward(const MaxPoolBackward& a) {
 
 void global_avg_pool_forward(const GlobalAvgPoolForward& a) {
   const Tensor &x = a.x, &y = a.y;
-  launch_channel_mean(x.data<float>(), y.data<float>(), x.dim(0), x.dim(1) * x.dim(2), x.dim(3), Context::get().stream());
+  const int64_t n = x.dim(0), hw = x.dim(1) * x.dim(2), c = x.dim(3);
+  cudaStream_t s = Context::get().stream();
+  if (x.dtype == DType::BF16) launch_channel_mean(x.data<bf16>(), y.data<float>(), n, hw, c, s);
+  else launch_channel_mean(x.data<float>(), y.data<float>(), n, hw, c, s);
 }
 
 void global_avg_pool_backward(const GlobalAvgPoolBackward& a) {
   const Tensor &dy = a.dy, &dx = a.dx;
   const int64_t hw = dx.dim(1) * dx.dim(2), c = dx.dim(3), total = dx.numel();
-  gap_backward_kernel<<<blocks_for(total), kThreads, 0, Context::get().stream()>>>(
-      dy.data<float>(), dx.data<float>(), hw, c, total, 1.f / static_cast<float>(hw));
+  cudaStream_t s = Context::get().stream();
+  const float inv_hw = 1.f / static_cast<float>(hw);
+  if (dx.dtype == DType::BF16)
+    gap_backward_kernel<<<blocks_for(total), kThreads, 0, s>>>(dy.data<float>(), dx.data<bf16>(), hw, c, total, inv_hw);
+  else
+    gap_backward_kernel<<<blocks_for(total), kThreads, 0, s>>>(dy.data<float>(), dx.data<float>(), hw, c, total, inv_hw);
   SENET_CUDA_LAUNCHED();
 }
 

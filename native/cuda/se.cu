@@ -1,11 +1,13 @@
 // The SE block on the GPU: the squeeze and the two passes over the large (N, H, W, C) tensors are
 // our kernels (each reads u once: once for the squeeze, once for scale + residual + ReLU); the two
 // small fully connected layers are cuBLAS products. Backward keeps nothing larger than (N, C)
-// beyond its inputs.
+// beyond its inputs. The large tensors are T = float, or bf16 in mixed precision; the gate's
+// arithmetic and the small tensors are float32 either way.
 #include "cuda/blas.h"
 #include "cuda/context.h"
 #include "cuda/kernels.cuh"
 #include "ops/dispatch.h"
+#include "ops/maths.h"
 #include "ops/se.h"
 
 namespace senet::cuda {
@@ -16,28 +18,30 @@ namespace {
 __global__ void gate_kernel(float* gate, const float* b2, int64_t n, int64_t c) {
   const int64_t total = n * c;
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < total; i += int64_t{gridDim.x} * blockDim.x)
-    gate[i] = 1.f / (1.f + expf(-(gate[i] + b2[i % c])));
+    gate[i] = sigmoid(gate[i] + b2[i % c]);
 }
 
 // y = u · gate[n, c] (+ shortcut, then ReLU).
-__global__ void scale_kernel(const float* u, const float* gate, const float* shortcut, float* y, int64_t total,
-                             int64_t hwc, int64_t c) {
+template <class T>
+__global__ void scale_kernel(const T* u, const float* gate, const T* shortcut, T* y, int64_t total, int64_t hwc,
+                             int64_t c) {
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < total; i += int64_t{gridDim.x} * blockDim.x) {
     const float s = gate[(i / hwc) * c + i % c];
-    float v = u[i] * s;
+    float v = load(u, i) * s;
     if (shortcut) {
-      v += shortcut[i];
+      v += load(shortcut, i);
       v = v < 0.f ? 0.f : v;  // NaN passes
     }
-    y[i] = v;
+    store(y, i, v);
   }
 }
 
 // Per (n, c): g = dy (through the final ReLU's mask when there is a shortcut, and then also the
 // shortcut's gradient), d gate = Σ over H, W of g · u, and the logit gradient d gate · s (1 − s).
 // Block (32, 8), grid (N, ceil(C / 32)).
-__global__ void gate_grad_kernel(const float* dy, const float* y, const float* u, const float* gate, float* dshortcut,
-                                 float* dlogit, int64_t hw, int64_t c) {
+template <class T>
+__global__ void gate_grad_kernel(const T* dy, const T* y, const T* u, const float* gate, T* dshortcut, float* dlogit,
+                                 int64_t hw, int64_t c) {
   __shared__ float partial[8][32];
   const int64_t ch = blockIdx.y * int64_t{32} + threadIdx.x;
   const int64_t n = blockIdx.x;
@@ -46,12 +50,12 @@ __global__ void gate_grad_kernel(const float* dy, const float* y, const float* u
     const int64_t base = n * hw * c + ch;
     for (int64_t q = threadIdx.y; q < hw; q += 8) {
       const int64_t i = base + q * c;
-      float g = dy[i];
+      float g = load(dy, i);
       if (dshortcut) {
-        g = y[i] > 0.f ? g : 0.f;
-        dshortcut[i] = g;
+        g = load(y, i) > 0.f ? g : 0.f;
+        store(dshortcut, i, g);  // exact in bf16: g is dy or 0
       }
-      acc += g * u[i];
+      acc += g * load(u, i);
     }
   }
   partial[threadIdx.y][threadIdx.x] = acc;
@@ -71,35 +75,36 @@ __global__ void relu_mask_kernel(float* dh, const float* hidden, int64_t total) 
 }
 
 // du = g · gate + d pooled / (H W), g read from dshortcut when there is one (already masked).
-__global__ void input_grad_kernel(const float* g, const float* gate, const float* dpooled, float* du, int64_t total,
-                                  int64_t hwc, int64_t c, float inv_hw) {
+template <class T>
+__global__ void input_grad_kernel(const T* g, const float* gate, const float* dpooled, T* du, int64_t total, int64_t hwc,
+                                  int64_t c, float inv_hw) {
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < total; i += int64_t{gridDim.x} * blockDim.x) {
     const int64_t nc = (i / hwc) * c + i % c;
-    du[i] = g[i] * gate[nc] + dpooled[nc] * inv_hw;
+    store(du, i, load(g, i) * gate[nc] + dpooled[nc] * inv_hw);
   }
 }
 
-}  // namespace
-
-void se_forward(const SeForward& a) {
+template <class T>
+void forward_as(const SeForward& a) {
   const Tensor &u = a.u, &w1 = a.w1, &b1 = a.b1, &w2 = a.w2, &b2 = a.b2;
   const Tensor &y = a.y, &pooled = a.pooled, &hidden = a.hidden, &gate = a.gate;
   const Tensor* shortcut = opt(a.shortcut);
   const int64_t n = u.dim(0), hw = u.dim(1) * u.dim(2), c = u.dim(3), r = w1.dim(0), total = u.numel();
   cudaStream_t s = Context::get().stream();
-  launch_channel_mean(u.data<float>(), pooled.data<float>(), n, hw, c, s);                     // (N, C)
+  launch_channel_mean(u.data<T>(), pooled.data<float>(), n, hw, c, s);                     // (N, C)
   gemm_forward(n, c, r, pooled.data<float>(), w1.data<float>(), hidden.data<float>());           // (N, R)
   launch_add_bias(hidden.data<float>(), b1.data<float>(), n, r, true, s);
   gemm_forward(n, r, c, hidden.data<float>(), w2.data<float>(), gate.data<float>());             // (N, C)
   gate_kernel<<<blocks_for(n * c), kThreads, 0, s>>>(gate.data<float>(), b2.data<float>(), n, c);
   SENET_CUDA_LAUNCHED();
-  scale_kernel<<<blocks_for(total), kThreads, 0, s>>>(u.data<float>(), gate.data<float>(),
-                                                      shortcut ? shortcut->data<float>() : nullptr, y.data<float>(),
-                                                      total, hw * c, c);
+  scale_kernel<T><<<blocks_for(total), kThreads, 0, s>>>(u.data<T>(), gate.data<float>(),
+                                                         shortcut ? shortcut->data<T>() : nullptr, y.data<T>(), total,
+                                                         hw * c, c);
   SENET_CUDA_LAUNCHED();
 }
 
-void se_backward(const SeBackward& a) {
+template <class T>
+void backward_as(const SeBackward& a) {
   const Tensor &dy = a.dy, &u = a.u, &w1 = a.w1, &w2 = a.w2, &pooled = a.pooled, &hidden = a.hidden;
   const Tensor &gate = a.gate, &du = a.du, &dw1 = a.dw1, &db1 = a.db1, &dw2 = a.dw2, &db2 = a.db2;
   const Tensor *y = a.residual ? opt(a.y) : nullptr, *dshortcut = opt(a.dshortcut);
@@ -110,10 +115,10 @@ void se_backward(const SeBackward& a) {
   float* dlogit = static_cast<float*>(ctx.scratch(static_cast<size_t>(n) * (2 * c + r) * sizeof(float)));
   float* dh = dlogit + n * c;
   float* dpooled = dh + n * r;
-  float* dsc = dshortcut ? dshortcut->data<float>() : nullptr;
+  T* dsc = dshortcut ? dshortcut->data<T>() : nullptr;
   dim3 block(32, 8), grid(static_cast<unsigned>(n), static_cast<unsigned>((c + 31) / 32));
-  gate_grad_kernel<<<grid, block, 0, s>>>(dy.data<float>(), y ? y->data<float>() : nullptr, u.data<float>(),
-                                          gate.data<float>(), dsc, dlogit, hw, c);
+  gate_grad_kernel<T><<<grid, block, 0, s>>>(dy.data<T>(), y ? y->data<T>() : nullptr, u.data<T>(), gate.data<float>(),
+                                             dsc, dlogit, hw, c);
   SENET_CUDA_LAUNCHED();
   // fc2: dw2 (C, R) = dlogit^T · hidden, db2 = Σ_n dlogit, dh = dlogit · w2, masked by the ReLU.
   gemm_backward_weights(n, r, c, dlogit, hidden.data<float>(), dw2.data<float>());
@@ -125,10 +130,22 @@ void se_backward(const SeBackward& a) {
   gemm_backward_weights(n, c, r, dh, pooled.data<float>(), dw1.data<float>());
   launch_column_sum(dh, db1.data<float>(), n, r, s);
   gemm_backward_data(n, c, r, dh, w1.data<float>(), dpooled);
-  input_grad_kernel<<<blocks_for(total), kThreads, 0, s>>>(dsc ? dsc : dy.data<float>(), gate.data<float>(), dpooled,
-                                                           du.data<float>(), total, hw * c, c,
-                                                           1.f / static_cast<float>(hw));
+  input_grad_kernel<T><<<blocks_for(total), kThreads, 0, s>>>(dsc ? dsc : dy.data<T>(), gate.data<float>(), dpooled,
+                                                              du.data<T>(), total, hw * c, c,
+                                                              1.f / static_cast<float>(hw));
   SENET_CUDA_LAUNCHED();
+}
+
+}  // namespace
+
+void se_forward(const SeForward& a) {
+  if (a.u.dtype == DType::BF16) forward_as<bf16>(a);
+  else forward_as<float>(a);
+}
+
+void se_backward(const SeBackward& a) {
+  if (a.u.dtype == DType::BF16) backward_as<bf16>(a);
+  else backward_as<float>(a);
 }
 
 }  // namespace senet::cuda

@@ -4,6 +4,7 @@
 #include "core/bf16.h"
 #include "core/rng.h"
 #include "cuda/context.h"
+#include "cuda/kernels.cuh"
 #include "cuda/launch.h"
 #include "ops/tensor_ops.h"
 
@@ -27,15 +28,11 @@ __global__ void uniform_kernel(float* p, int64_t n, float low, float span, uint6
     p[i] = low + span * uniform01(seed, static_cast<uint64_t>(i));
 }
 
-__global__ void add_kernel(const float* a, const float* b, float* out, int64_t n) {
+// out = a + b, summed in float32 (bf16 rounds once, at the store).
+template <class T>
+__global__ void add_kernel(const T* a, const T* b, T* out, int64_t n) {
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x)
-    out[i] = a[i] + b[i];
-}
-
-template <class From, class To>
-__global__ void cast_kernel(const From* x, To* y, int64_t n) {
-  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x)
-    store(y, i, load(x, i));
+    store(out, i, load(a, i) + load(b, i));
 }
 
 // Adds the number of NaN / infinite elements of p to *count (saturating at 2^31 - 1).
@@ -112,12 +109,14 @@ void count_non_finite(const CountNonFinite& a) {
 void add(const Add& a) {
   const int64_t n = a.out.numel();
   if (n == 0) return;
-  add_kernel<<<blocks_for(n), kThreads, 0, Context::get().stream()>>>(a.a.data<float>(), a.b.data<float>(),
-                                                                      a.out.data<float>(), n);
+  cudaStream_t s = Context::get().stream();
+  if (a.out.dtype == DType::BF16)
+    add_kernel<<<blocks_for(n), kThreads, 0, s>>>(a.a.data<bf16>(), a.b.data<bf16>(), a.out.data<bf16>(), n);
+  else
+    add_kernel<<<blocks_for(n), kThreads, 0, s>>>(a.a.data<float>(), a.b.data<float>(), a.out.data<float>(), n);
   SENET_CUDA_LAUNCHED();
 }
 
-// Only the cast runs bf16 on the GPU in this build (check_precision refuses the other ops).
 void cast(const Cast& a) {
   const int64_t n = a.x.numel();
   if (n == 0) return;
@@ -127,11 +126,8 @@ void cast(const Cast& a) {
     SENET_CUDA_CHECK(cudaMemcpyAsync(a.y.raw(), a.x.raw(), a.x.nbytes(), cudaMemcpyDeviceToDevice, s));
     return;
   }
-  if (from16)
-    cast_kernel<<<blocks_for(n), kThreads, 0, s>>>(a.x.data<bf16>(), a.y.data<float>(), n);
-  else
-    cast_kernel<<<blocks_for(n), kThreads, 0, s>>>(a.x.data<float>(), a.y.data<bf16>(), n);
-  SENET_CUDA_LAUNCHED();
+  if (from16) launch_cast(a.x.data<bf16>(), a.y.data<float>(), n, s);
+  else launch_cast(a.x.data<float>(), a.y.data<bf16>(), n, s);
 }
 
 void copy_device(const Copy& a) {

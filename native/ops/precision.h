@@ -22,7 +22,7 @@ CpuBf16 cpu_bf16();
 DType check_activation(const Check& c, const Tensor& t, const char* name);
 
 /// Fails with SENET_UNSUPPORTED when bf16 activations cannot run on d: a CPU without a bf16 ISA
-/// (oneDNN would emulate it slowly), or the CUDA backend, which has no bf16 kernels yet.
+/// (oneDNN would emulate it slowly). The CUDA backend runs bf16 on every GPU it supports.
 void check_precision(const Check& c, Device d, DType activation);
 
 }  // namespace senet

@@ -1,0 +1,216 @@
+// Descriptors and algorithm choice for each convolution shape (see conv_plan.h).
+#include "cuda/conv_plan.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+
+#include "cuda/context.h"
+
+namespace senet::cuda {
+
+namespace {
+
+// The most workspace an algorithm may ask for.
+constexpr size_t kWorkspaceLimit = size_t{1} << 30;
+
+bool env_is(const char* name, const char* value) {
+  const char* v = std::getenv(name);
+  return v && std::strcmp(v, value) == 0;
+}
+
+// Guards the chosen algorithms: the executor writes them, the JS thread reads them for a report.
+std::mutex& choice_mutex() {
+  static auto* m = new std::mutex();
+  return *m;
+}
+
+const CudaConvSelection& selection() {
+  static const CudaConvSelection s{!env_is("SENET_CUDNN_BENCHMARK", "0"), env_is("SENET_DETERMINISTIC", "1")};
+  return s;
+}
+
+// cuDNN's names without the common prefix, indexed by the enum's value (cudnn_cnn.h, cuDNN 9).
+const char* algo_name(dyn::cudnnConvolutionFwdAlgo_t a) {
+  static const char* names[] = {"IMPLICIT_GEMM", "IMPLICIT_PRECOMP_GEMM", "GEMM", "DIRECT", "FFT", "FFT_TILING",
+                                "WINOGRAD", "WINOGRAD_NONFUSED"};
+  return a >= 0 && a < dyn::CUDNN_CONVOLUTION_FWD_ALGO_COUNT ? names[a] : "?";
+}
+const char* algo_name(dyn::cudnnConvolutionBwdDataAlgo_t a) {
+  static const char* names[] = {"ALGO_0", "ALGO_1", "FFT", "FFT_TILING", "WINOGRAD", "WINOGRAD_NONFUSED"};
+  return a >= 0 && a < dyn::CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT ? names[a] : "?";
+}
+const char* algo_name(dyn::cudnnConvolutionBwdFilterAlgo_t a) {
+  static const char* names[] = {"ALGO_0", "ALGO_1", "FFT", "ALGO_3", "WINOGRAD", "WINOGRAD_NONFUSED", "FFT_TILING"};
+  return a >= 0 && a < dyn::CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT ? names[a] : "?";
+}
+
+// Whether cuDNN's entry may be used: it ran, it fits, its math suits the precision (float32: FMA
+// only, so results match the CPU; tf32: anything but a conversion to half; bf16 data: anything),
+// and it is deterministic where that is asked.
+template <class Algo>
+bool qualifies(const dyn::AlgoPerf<Algo>& e, DType data, bool tf32, size_t workspace_limit) {
+  if (e.status != dyn::CUDNN_STATUS_SUCCESS || e.memory > workspace_limit) return false;
+  if (selection().deterministic && e.determinism != dyn::CUDNN_DETERMINISTIC) return false;
+  if (data == DType::BF16) return true;
+  return e.mathType == dyn::CUDNN_FMA_MATH || (tf32 && e.mathType != dyn::CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION);
+}
+
+// Chooses one direction: the heuristics list every algorithm with the workspace it needs; then,
+// unless SENET_CUDNN_BENCHMARK=0, find() times those that qualify in a workspace as large as the
+// largest of them needs, and the fastest that qualifies wins.
+template <class Algo, class Heuristics, class Find>
+ConvAlgo choose(const char* what, DType data, bool tf32, Heuristics&& heuristics, Find&& find) {
+  constexpr int kMax = 16;
+  dyn::AlgoPerf<Algo> perf[kMax];
+  int found = 0;
+  heuristics(kMax, &found, perf);
+  size_t largest = 0;
+  const dyn::AlgoPerf<Algo>* first = nullptr;
+  for (int i = 0; i < found; ++i) {
+    if (!qualifies(perf[i], data, tf32, kWorkspaceLimit)) continue;
+    if (!first) first = &perf[i];
+    largest = std::max(largest, perf[i].memory);
+  }
+  if (!first)
+    throw_error(ErrorCode::Library, std::string("cuDNN offers no ") + what + " convolution algorithm for this shape" +
+                                        (selection().deterministic ? " that is deterministic (SENET_DETERMINISTIC=1)" : "") +
+                                        " within 1 GiB of workspace");
+  if (!selection().measured) return {static_cast<int>(first->algo), first->memory, 0.f};
+  void* workspace = largest ? Context::get().scratch(largest) : nullptr;
+  found = 0;
+  find(kMax, &found, perf, workspace, largest);
+  for (int i = 0; i < found; ++i)
+    if (qualifies(perf[i], data, tf32, largest)) return {static_cast<int>(perf[i].algo), perf[i].memory, perf[i].time};
+  return {static_cast<int>(first->algo), first->memory, 0.f};  // none measured: the heuristics' first
+}
+
+std::string shape_key(const ConvBnParams& p, DType data, const Tensor& x, const Tensor& w) {
+  std::string key = dtype_name(data);
+  for (int64_t v : {x.dim(0), x.dim(1), x.dim(2), x.dim(3), w.dim(0), w.dim(1), w.dim(2), w.dim(3), int64_t{p.stride_h},
+                    int64_t{p.stride_w}, int64_t{p.pad_h}, int64_t{p.pad_w}, int64_t{p.groups}, int64_t{p.tf32}})
+    key += ":" + std::to_string(v);
+  return key;
+}
+
+struct Planned {
+  std::string shape;  // readable
+  ConvPlan plan;
+  template <class... A>
+  explicit Planned(std::string s, A&&... a) : shape(std::move(s)), plan(std::forward<A>(a)...) {}
+};
+
+DescriptorCache<Planned>& plans() {
+  static auto* cache = new DescriptorCache<Planned>();  // never destroyed: see conv_plan.h
+  return *cache;
+}
+
+}  // namespace
+
+ConvPlan::ConvPlan(const ConvBnParams& p, DType data_type, const Shape& xs, const Shape& ws, int64_t ho, int64_t wo)
+    : data(data_type),
+      x(nhwc_tensor(data_type, xs[0], xs[3], xs[1], xs[2])),
+      y(nhwc_tensor(data_type, xs[0], ws[0], ho, wo)),
+      w(nhwc_filter(data_type, ws[0], ws[3], ws[1], ws[2])),
+      conv(convolution(p.pad_h, p.pad_w, p.stride_h, p.stride_w, p.groups, data_type, p.tf32)),
+      tf32_(p.tf32) {}
+
+void ConvPlan::choose_forward(const void* x_in, const void* w_in, void* y_out) {
+  if (fwd.chosen()) return;
+  const CudnnApi& api = require_cudnn();
+  dyn::cudnnHandle_t h = Context::get().cudnn();
+  const ConvAlgo chosen = choose<dyn::cudnnConvolutionFwdAlgo_t>(
+      "forward", data, tf32_,
+      [&](int n, int* found, dyn::cudnnConvolutionFwdAlgoPerf_t* perf) {
+        SENET_CUDNN_CHECK(api.cudnnGetConvolutionForwardAlgorithm_v7(h, x.get(), w.get(), conv.get(), y.get(), n, found, perf));
+      },
+      [&](int n, int* found, dyn::cudnnConvolutionFwdAlgoPerf_t* perf, void* ws, size_t bytes) {
+        SENET_CUDNN_CHECK(api.cudnnFindConvolutionForwardAlgorithmEx(h, x.get(), x_in, w.get(), w_in, conv.get(), y.get(),
+                                                                     y_out, n, found, perf, ws, bytes));
+      });
+  std::lock_guard<std::mutex> lock(choice_mutex());
+  fwd = chosen;
+}
+
+void ConvPlan::choose_backward_data(const void* w_in, const void* dy_in, void* dx_out) {
+  if (bwd_data.chosen()) return;
+  const CudnnApi& api = require_cudnn();
+  dyn::cudnnHandle_t h = Context::get().cudnn();
+  const ConvAlgo chosen = choose<dyn::cudnnConvolutionBwdDataAlgo_t>(
+      "backward data", data, tf32_,
+      [&](int n, int* found, dyn::cudnnConvolutionBwdDataAlgoPerf_t* perf) {
+        SENET_CUDNN_CHECK(api.cudnnGetConvolutionBackwardDataAlgorithm_v7(h, w.get(), y.get(), conv.get(), x.get(), n, found,
+                                                                          perf));
+      },
+      [&](int n, int* found, dyn::cudnnConvolutionBwdDataAlgoPerf_t* perf, void* ws, size_t bytes) {
+        SENET_CUDNN_CHECK(api.cudnnFindConvolutionBackwardDataAlgorithmEx(h, w.get(), w_in, y.get(), dy_in, conv.get(),
+                                                                          x.get(), dx_out, n, found, perf, ws, bytes));
+      });
+  std::lock_guard<std::mutex> lock(choice_mutex());
+  bwd_data = chosen;
+}
+
+void ConvPlan::choose_backward_filter(const void* x_in, const void* dy_in, void* dw_out) {
+  if (bwd_filter.chosen()) return;
+  const CudnnApi& api = require_cudnn();
+  dyn::cudnnHandle_t h = Context::get().cudnn();
+  const ConvAlgo chosen = choose<dyn::cudnnConvolutionBwdFilterAlgo_t>(
+      "backward filter", data, tf32_,
+      [&](int n, int* found, dyn::cudnnConvolutionBwdFilterAlgoPerf_t* perf) {
+        SENET_CUDNN_CHECK(api.cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, x.get(), y.get(), conv.get(), w.get(), n,
+                                                                            found, perf));
+      },
+      [&](int n, int* found, dyn::cudnnConvolutionBwdFilterAlgoPerf_t* perf, void* ws, size_t bytes) {
+        SENET_CUDNN_CHECK(api.cudnnFindConvolutionBackwardFilterAlgorithmEx(h, x.get(), x_in, y.get(), dy_in, conv.get(),
+                                                                            w.get(), dw_out, n, found, perf, ws, bytes));
+      });
+  std::lock_guard<std::mutex> lock(choice_mutex());
+  bwd_filter = chosen;
+}
+
+CudaConvAlgorithms ConvPlan::describe(const std::string& shape) const {
+  CudaConvAlgorithms d;
+  d.shape = shape;
+  if (fwd.chosen()) d.forward = algo_name(static_cast<dyn::cudnnConvolutionFwdAlgo_t>(fwd.algo));
+  if (bwd_data.chosen()) d.backward_data = algo_name(static_cast<dyn::cudnnConvolutionBwdDataAlgo_t>(bwd_data.algo));
+  if (bwd_filter.chosen())
+    d.backward_filter = algo_name(static_cast<dyn::cudnnConvolutionBwdFilterAlgo_t>(bwd_filter.algo));
+  d.workspace = std::max({fwd.workspace, bwd_data.workspace, bwd_filter.workspace});
+  return d;
+}
+
+ConvPlan& conv_plan_for(const ConvBnParams& p, const Tensor& x, const Tensor& w, int64_t ho, int64_t wo) {
+  to_int(x.numel(), "convolution: input elements");
+  to_int(x.dim(0) * ho * wo * w.dim(0), "convolution: output elements");
+  const DType data = x.dtype;
+  return plans()
+      .get(shape_key(p, data, x, w),
+           [&] {
+             const std::string readable =
+                 std::to_string(x.dim(0)) + "x" + std::to_string(x.dim(1)) + "x" + std::to_string(x.dim(2)) + "x" +
+                 std::to_string(x.dim(3)) + " -> " + std::to_string(w.dim(0)) + ", " + std::to_string(w.dim(1)) + "x" +
+                 std::to_string(w.dim(2)) + " stride " + std::to_string(p.stride_h) + ", " + std::to_string(p.groups) +
+                 (p.groups == 1 ? " group, " : " groups, ") + dtype_name(data) + (p.tf32 ? " (tf32)" : "");
+             return std::make_unique<Planned>(readable, p, data, x.shape, w.shape, ho, wo);
+           })
+      .plan;
+}
+
+}  // namespace senet::cuda
+
+namespace senet {
+
+CudaConvSelection cuda_conv_selection() { return cuda::selection(); }
+
+std::vector<CudaConvAlgorithms> cuda_conv_algorithms() {
+  std::vector<CudaConvAlgorithms> out;
+  cuda::plans().each([&](const std::string&, cuda::Planned& e) {
+    std::lock_guard<std::mutex> lock(cuda::choice_mutex());
+    out.push_back(e.plan.describe(e.shape));
+  });
+  std::sort(out.begin(), out.end(), [](const CudaConvAlgorithms& a, const CudaConvAlgorithms& b) { return a.shape < b.shape; });
+  return out;
+}
+
+}  // namespace senet

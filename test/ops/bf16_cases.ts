@@ -1,0 +1,142 @@
+/**
+ * The bf16 op cases shared by the CPU tests (test/ops/bf16*.test.ts) and the CUDA ones
+ * (test/cuda/bf16.test.ts): every op against the float64 reference on the same bf16-rounded
+ * inputs, so that the tolerance measures what the op adds, not the rounding of its inputs.
+ */
+import { ops, tensor, type Device } from '../../lib';
+import { disposeAll, random } from '../helpers';
+import * as ref from '../reference';
+import { bf16Bits, bf16Test, near, randomBf16, ROUNDED, TWICE, values } from './bf16_support';
+
+interface ConvCase {
+  name: string;
+  n: number; h: number; w: number; cin: number; cout: number;
+  k: number; stride: number; pad: number; groups: number; relu: boolean;
+}
+
+const convCases: ConvCase[] = [
+  { name: '3x3 stride 2, 4 groups, batch 3', n: 3, h: 6, w: 5, cin: 12, cout: 20, k: 3, stride: 2, pad: 1, groups: 4, relu: true },
+  { name: '3x3, 32 groups of 2', n: 2, h: 5, w: 4, cin: 64, cout: 64, k: 3, stride: 1, pad: 1, groups: 32, relu: true },
+  { name: '1x1 stride 1, no ReLU', n: 2, h: 7, w: 5, cin: 24, cout: 40, k: 1, stride: 1, pad: 0, groups: 1, relu: false },
+  { name: '1x1 stride 2 (downsample)', n: 2, h: 8, w: 6, cin: 16, cout: 32, k: 1, stride: 2, pad: 0, groups: 1, relu: false },
+  { name: '7x7 stride 2 pad 3 (stem), 3 channels in', n: 2, h: 11, w: 9, cin: 3, cout: 16, k: 7, stride: 2, pad: 3, groups: 1, relu: true },
+];
+
+/**
+ * The convolution cases, each training (forward and backward) and inference, on `device`, titled
+ * with `kernels` (on the CPU, which of mixed precision's kernels the process uses:
+ * SENET_BF16_KERNELS).
+ */
+export function convCaseTests(kernels: string, device: Device = 'cpu'): void {
+  const on = device === 'cpu' ? '' : ` on ${device}`;
+  for (const c of convCases) {
+  bf16Test(`bf16 convBn${on} (${kernels}) training forward and backward match float64 on rounded inputs: ${c.name}`, (t) => {
+    const g: ref.ConvGeom = { n: c.n, h: c.h, w: c.w, cin: c.cin, cout: c.cout, kh: c.k, kw: c.k, strideH: c.stride, strideW: c.stride, padH: c.pad, padW: c.pad, groups: c.groups };
+    const x = randomBf16([c.n, c.h, c.w, c.cin], 1, 1, device);
+    const w = randomBf16([c.cout, c.k, c.k, c.cin / c.groups], 2, 0.5, device);
+    const gamma = random([c.cout], 3, 1, device), beta = random([c.cout], 4, 0.5, device);
+    const rm = random([c.cout], 5, 0.2, device), rv = random([c.cout], 6, 0.5, device);
+    const o = { stride: c.stride, padding: c.pad, groups: c.groups, relu: c.relu, training: true };
+    const fwd = ops.convBnForward({ x: x.t, w: w.t, gamma: gamma.t, beta: beta.t, runningMean: rm.t, runningVar: rv.t }, o);
+    const z = ref.conv2dForward(x.v, w.v, g);
+    const bn = ref.batchNormTrainForward(z, c.cout, gamma.v, beta.v, 1e-5);
+    const y = c.relu ? ref.reluForward(bn.y) : bn.y;
+    near(t, fwd.z!, z, 'z', ROUNDED, 'bfloat16');
+    near(t, fwd.y, y, 'y', ROUNDED, 'bfloat16');
+    near(t, fwd.saveMean!, bn.mean, 'batch mean', 1e-5, 'float32');
+    near(t, fwd.saveVar!, bn.varBiased, 'batch variance', 1e-5, 'float32');
+
+    // Backward from the forward's own bf16 z and y (what a training step hands it): the reference
+    // takes the same rounded values, with the batch statistics the forward computed.
+    const dy = randomBf16(fwd.y.shape, 7, 1, device);
+    const grads = ops.convBnBackward(dy.t, { x: x.t, w: w.t, gamma: gamma.t, z: fwd.z!, y: fwd.y, saveMean: fwd.saveMean!, saveVar: fwd.saveVar! }, o);
+    const zk = values(fwd.z!), yk = values(fwd.y);
+    const dbn = c.relu ? ref.reluBackward(dy.v, yk) : dy.v;
+    const bnb = ref.batchNormTrainBackward(dbn, zk, c.cout, gamma.v, 1e-5);
+    const cb = ref.conv2dBackward(bnb.dz, x.v, w.v, g);
+    near(t, grads.dgamma, bnb.dgamma, 'dgamma', ROUNDED, 'float32');
+    near(t, grads.dbeta, bnb.dbeta, 'dbeta', ROUNDED, 'float32');
+    near(t, grads.dw, cb.dw, 'dw', TWICE, 'float32');
+    near(t, grads.dx!, cb.dx, 'dx', TWICE, 'bfloat16');
+    disposeAll(x, w, gamma, beta, rm, rv, fwd, dy, grads);
+  }, device);
+
+  bf16Test(`bf16 convBn${on} (${kernels}) inference matches float64 on rounded inputs: ${c.name}`, (t) => {
+    const g: ref.ConvGeom = { n: c.n, h: c.h, w: c.w, cin: c.cin, cout: c.cout, kh: c.k, kw: c.k, strideH: c.stride, strideW: c.stride, padH: c.pad, padW: c.pad, groups: c.groups };
+    const x = randomBf16([c.n, c.h, c.w, c.cin], 11, 1, device);
+    const w = randomBf16([c.cout, c.k, c.k, c.cin / c.groups], 12, 0.5, device);
+    const gamma = random([c.cout], 13, 1, device), beta = random([c.cout], 14, 0.5, device);
+    const rm = random([c.cout], 15, 0.2, device);
+    const rvData = ref.randomArray(c.cout, 16, 0.5).map((v) => 1 + v);
+    const rv = { t: tensor(Float32Array.from(rvData), [c.cout], { device }), v: Float64Array.from(Float32Array.from(rvData)) };
+    const fwd = ops.convBnForward({ x: x.t, w: w.t, gamma: gamma.t, beta: beta.t, runningMean: rm.t, runningVar: rv.t }, { stride: c.stride, padding: c.pad, groups: c.groups, relu: c.relu, training: false });
+    const bn = ref.batchNormEvalForward(ref.conv2dForward(x.v, w.v, g), c.cout, gamma.v, beta.v, rm.v, rv.v, 1e-5);
+    near(t, fwd.y, c.relu ? ref.reluForward(bn) : bn, 'y', ROUNDED, 'bfloat16');
+    disposeAll(x, w, gamma, beta, rm, rv, fwd);
+  }, device);
+}
+}
+
+/** The SE block, pooling, the residual add and SGD's bf16 weight copy on `device`. */
+export function opCaseTests(device: Device = 'cpu'): void {
+  const on = device === 'cpu' ? '' : ` on ${device}`;
+
+  bf16Test(`bf16 SE block (with the residual add and ReLU) forward and backward match float64 on rounded inputs${on}`, (t) => {
+    const [n, h, w, c, r] = [3, 5, 3, 40, 8] as const;
+    const u = randomBf16([n, h, w, c], 21, 1, device), sc = randomBf16([n, h, w, c], 22, 1, device);
+    const w1 = random([r, c], 23, 0.3, device), b1 = random([r], 24, 0.1, device), w2 = random([c, r], 25, 0.3, device), b2 = random([c], 26, 0.1, device);
+    const fwd = ops.seForward(u.t, { w1: w1.t, b1: b1.t, w2: w2.t, b2: b2.t }, sc.t);
+    const e = ref.seForward(u.v, n, h * w, c, w1.v, b1.v, w2.v, b2.v, sc.v);
+    near(t, fwd.y, e.y, 'y', ROUNDED, 'bfloat16');
+    near(t, fwd.pooled, e.pooled, 'pooled', 1e-5, 'float32');
+    near(t, fwd.gate, e.gate, 'gate', 1e-5, 'float32');
+    const dy = randomBf16([n, h, w, c], 27, 1, device);
+    const g = ops.seBackward(dy.t, { u: u.t, pooled: fwd.pooled, hidden: fwd.hidden, gate: fwd.gate, residual: true, y: fwd.y }, { w1: w1.t, w2: w2.t });
+    const eb = ref.seBackward(dy.v, u.v, n, h * w, c, w1.v, b1.v, w2.v, b2.v, sc.v);
+    near(t, g.du, eb.du, 'du', ROUNDED, 'bfloat16');
+    near(t, g.dshortcut!, eb.dshortcut!, 'dshortcut', ROUNDED, 'bfloat16');
+    near(t, g.dw1, eb.dw1, 'dw1', 1e-4, 'float32');
+    near(t, g.dw2, eb.dw2, 'dw2', 1e-4, 'float32');
+    disposeAll(u, sc, w1, b1, w2, b2, fwd, dy, g);
+  }, device);
+
+  bf16Test(`bf16 max pooling and global average pooling match float64 on rounded inputs${on}`, (t) => {
+    const geom: ref.PoolGeom = { n: 2, h: 9, w: 7, c: 5, kh: 3, kw: 3, strideH: 2, strideW: 2, padH: 1, padW: 1 };
+    const x = randomBf16([2, 9, 7, 5], 31, 1, device);
+    const y = ops.maxPoolForward(x.t);
+    near(t, y, ref.maxPoolForward(x.v, geom).y, 'max pool y', 0, 'bfloat16'); // a max of bf16 values is exact
+    const dy = randomBf16(y.shape, 32, 1, device);
+    // Overlapping windows sum into one dx element, rounded once.
+    near(t, ops.maxPoolBackward(dy.t, x.t, y), ref.maxPoolBackward(dy.v, x.v, geom), 'max pool dx', ROUNDED, 'bfloat16');
+    const gap = ops.globalAvgPoolForward(x.t);
+    near(t, gap, ref.globalAvgPoolForward(x.v, 2, 63, 5), 'global average (float32 features)', 1e-6, 'float32');
+    const dg = random([2, 5], 33, 1, device);
+    const dx = ops.globalAvgPoolBackward(dg.t, x.t.shape, undefined, { dtype: 'bfloat16' });
+    near(t, dx, ref.globalAvgPoolBackward(dg.v, 2, 63, 5), 'global average dx', ROUNDED, 'bfloat16');
+    disposeAll(x, y, dy, gap, dg, dx);
+  }, device);
+
+  bf16Test(`bf16 add sums in float32 and rounds once${on}`, (t) => {
+    const a = randomBf16([3, 7, 11], 41, 1, device), b = randomBf16([3, 7, 11], 42, 1, device);
+    const sum = ops.add(a.t, b.t);
+    const bits = sum.toArray() as Uint16Array;
+    t.is(sum.dtype, 'bfloat16');
+    t.true(bits.every((v, i) => v === bf16Bits(Math.fround(a.v[i]! + b.v[i]!))), 'each sum is the bf16 rounding of the float32 sum');
+    disposeAll(a, b, sum);
+  }, device);
+
+  bf16Test(`SGD rewrites the bf16 weight copy from the updated float32 weights in the same pass${on}`, (t) => {
+    const p = random([37], 51, 1, device), g = random([37], 52, 1, device), m = random([37], 53, 1, device);
+    const copy = ops.cast(p.t, 'bfloat16');
+    ops.sgdStep(p.t, g.t, m.t, { lr: 0.1, momentum: 0.9, weightDecay: 1e-4, firstStep: false, paramCopy: copy });
+    const updated = p.t.toArray() as Float32Array;
+    t.deepEqual(Array.from(copy.toArray() as Uint16Array), Array.from(updated, bf16Bits));
+    // A skipped step leaves both untouched.
+    const skip = tensor(new Int32Array([1]), [], { device });
+    const before = Array.from(copy.toArray() as Uint16Array);
+    ops.sgdStep(p.t, g.t, m.t, { lr: 0.1, momentum: 0.9, skipIf: skip, paramCopy: copy });
+    t.deepEqual(Array.from(copy.toArray() as Uint16Array), before);
+    t.deepEqual(Array.from(p.t.toArray() as Float32Array), Array.from(updated));
+    disposeAll(p, g, m, copy, skip);
+  }, device);
+}
