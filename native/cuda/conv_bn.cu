@@ -6,9 +6,13 @@
 // (ops/maths.h, shared with the CPU).
 //
 // Activations are T = float, or bf16 in mixed precision: x, w (the bf16 weight copy), z, y, dy,
-// dz and dx are then bf16, cuDNN runs its BFLOAT16 configuration (float32 accumulation, tensor
-// cores), batch-norm statistics and parameters stay float32, and the weight gradient cuDNN
-// writes in bf16 is widened into the float32 dw (as PyTorch's autocast does).
+// dz and dx are then bf16, cuDNN runs its bf16 configuration (float32 accumulation, tensor cores),
+// batch-norm statistics and parameters stay float32. cuDNN's legacy API writes a bf16 output for
+// bf16 inputs, so, as in PyTorch's autocast on a GPU and unlike senet's CPU backend (which keeps
+// the convolution's float32 output for the statistics and folds inference's batch norm into it),
+// the statistics come from the rounded z, inference rounds z and then y, and the weight gradient
+// cuDNN writes in bf16 is widened into the float32 dw. test/cuda/bf16.test.ts allows for the one
+// extra rounding.
 #include <algorithm>
 #include <string>
 
@@ -284,6 +288,7 @@ void forward_as(const ConvBnForward& a) {
   });
   T* zp = z ? z->data<T>() : sc.z;
   const float one = 1.f, zero = 0.f;
+  plan.use(plan.fwd);
   SENET_CUDNN_CHECK(require_cudnn().cudnnConvolutionForward(
       ctx.cudnn(), &one, plan.x.get(), x.raw(), plan.w.get(), w.raw(), plan.conv.get(),
       static_cast<dyn::cudnnConvolutionFwdAlgo_t>(plan.fwd.algo), sc.workspace, ws, &zero, plan.y.get(), zp));
@@ -368,12 +373,14 @@ void backward_as(const ConvBnBackward& a) {
   const CudnnApi& api = require_cudnn();
   const float one = 1.f, zero = 0.f;
   if (dx) {
+    plan.use(plan.bwd_data);
     SENET_CUDNN_CHECK(api.cudnnConvolutionBackwardData(
         ctx.cudnn(), &one, plan.w.get(), w.raw(), plan.y.get(), sc.dz, plan.conv.get(),
         static_cast<dyn::cudnnConvolutionBwdDataAlgo_t>(plan.bwd_data.algo), sc.workspace, ws, &zero, plan.x.get(),
         dx->raw()));
   }
   void* dw_out = kNarrow ? static_cast<void*>(sc.dw_narrow) : dw.raw();
+  plan.use(plan.bwd_filter);
   SENET_CUDNN_CHECK(api.cudnnConvolutionBackwardFilter(
       ctx.cudnn(), &one, plan.x.get(), x.raw(), plan.y.get(), sc.dz, plan.conv.get(),
       static_cast<dyn::cudnnConvolutionBwdFilterAlgo_t>(plan.bwd_filter.algo), sc.workspace, ws, &zero, plan.w.get(),

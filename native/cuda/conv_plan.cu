@@ -26,8 +26,14 @@ std::mutex& choice_mutex() {
   return *m;
 }
 
+// Deterministic runs take the heuristics' order unless measuring is asked for explicitly: which
+// algorithm wins a measurement depends on timing noise, and different algorithms round differently.
 const CudaConvSelection& selection() {
-  static const CudaConvSelection s{!env_is("SENET_CUDNN_BENCHMARK", "0"), env_is("SENET_DETERMINISTIC", "1")};
+  static const CudaConvSelection s = [] {
+    const bool deterministic = env_is("SENET_DETERMINISTIC", "1");
+    const bool measured = deterministic ? env_is("SENET_CUDNN_BENCHMARK", "1") : !env_is("SENET_CUDNN_BENCHMARK", "0");
+    return CudaConvSelection{measured, deterministic};
+  }();
   return s;
 }
 
@@ -46,20 +52,34 @@ const char* algo_name(dyn::cudnnConvolutionBwdFilterAlgo_t a) {
   return a >= 0 && a < dyn::CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT ? names[a] : "?";
 }
 
+// The FFT and Winograd algorithms: FMA math, but transforms that round more than a direct sum.
+bool transform_based(dyn::cudnnConvolutionFwdAlgo_t a) { return a >= dyn::CUDNN_CONVOLUTION_FWD_ALGO_FFT; }
+bool transform_based(dyn::cudnnConvolutionBwdDataAlgo_t a) { return a >= dyn::CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT; }
+bool transform_based(dyn::cudnnConvolutionBwdFilterAlgo_t a) {
+  return a == dyn::CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT || a >= dyn::CUDNN_CONVOLUTION_BWD_FILTER_ALGO_WINOGRAD;
+}
+
 // Whether cuDNN's entry may be used: it ran, it fits, its math suits the precision (float32: FMA
-// only, so results match the CPU; tf32: anything but a conversion to half; bf16 data: anything),
-// and it is deterministic where that is asked.
+// only and no transform-based algorithm, so results match the CPU; tf32: anything but a conversion
+// to half; bf16 data: anything), and it is deterministic where that is asked.
 template <class Algo>
 bool qualifies(const dyn::AlgoPerf<Algo>& e, DType data, bool tf32, size_t workspace_limit) {
   if (e.status != dyn::CUDNN_STATUS_SUCCESS || e.memory > workspace_limit) return false;
   if (selection().deterministic && e.determinism != dyn::CUDNN_DETERMINISTIC) return false;
   if (data == DType::BF16) return true;
-  return e.mathType == dyn::CUDNN_FMA_MATH || (tf32 && e.mathType != dyn::CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION);
+  if (tf32) return e.mathType != dyn::CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
+  return e.mathType == dyn::CUDNN_FMA_MATH && !transform_based(e.algo);
+}
+
+template <class Algo>
+ConvAlgo as_choice(const dyn::AlgoPerf<Algo>& e, float ms) {
+  return {static_cast<int>(e.algo), e.mathType, e.memory, ms};
 }
 
 // Chooses one direction: the heuristics list every algorithm with the workspace it needs; then,
-// unless SENET_CUDNN_BENCHMARK=0, find() times those that qualify in a workspace as large as the
-// largest of them needs, and the fastest that qualifies wins.
+// unless measuring is off, find() times those that qualify in a workspace as large as the largest
+// of them needs, and the fastest that qualifies wins. Without a measurement (off, the workspace
+// could not be had, or nothing measured qualifies) the heuristics' first that qualifies is taken.
 template <class Algo, class Heuristics, class Find>
 ConvAlgo choose(const char* what, DType data, bool tf32, Heuristics&& heuristics, Find&& find) {
   constexpr int kMax = 16;
@@ -67,23 +87,30 @@ ConvAlgo choose(const char* what, DType data, bool tf32, Heuristics&& heuristics
   int found = 0;
   heuristics(kMax, &found, perf);
   size_t largest = 0;
-  const dyn::AlgoPerf<Algo>* first = nullptr;
+  int first = -1;
   for (int i = 0; i < found; ++i) {
     if (!qualifies(perf[i], data, tf32, kWorkspaceLimit)) continue;
-    if (!first) first = &perf[i];
+    if (first < 0) first = i;
     largest = std::max(largest, perf[i].memory);
   }
-  if (!first)
+  if (first < 0)
     throw_error(ErrorCode::Library, std::string("cuDNN offers no ") + what + " convolution algorithm for this shape" +
                                         (selection().deterministic ? " that is deterministic (SENET_DETERMINISTIC=1)" : "") +
                                         " within 1 GiB of workspace");
-  if (!selection().measured) return {static_cast<int>(first->algo), first->memory, 0.f};
-  void* workspace = largest ? Context::get().scratch(largest) : nullptr;
+  const ConvAlgo fallback = as_choice(perf[first], 0.f);  // a copy: find() rewrites perf
+  if (!selection().measured) return fallback;
+  void* workspace = nullptr;
+  try {
+    if (largest) workspace = Context::get().scratch(largest);
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::CudaOom) throw;
+    return fallback;  // measuring is an optimisation: not worth failing the op for
+  }
   found = 0;
   find(kMax, &found, perf, workspace, largest);
   for (int i = 0; i < found; ++i)
-    if (qualifies(perf[i], data, tf32, largest)) return {static_cast<int>(perf[i].algo), perf[i].memory, perf[i].time};
-  return {static_cast<int>(first->algo), first->memory, 0.f};  // none measured: the heuristics' first
+    if (qualifies(perf[i], data, tf32, largest)) return as_choice(perf[i], perf[i].time);
+  return fallback;
 }
 
 std::string shape_key(const ConvBnParams& p, DType data, const Tensor& x, const Tensor& w) {
@@ -114,13 +141,21 @@ ConvPlan::ConvPlan(const ConvBnParams& p, DType data_type, const Shape& xs, cons
       y(nhwc_tensor(data_type, xs[0], ws[0], ho, wo)),
       w(nhwc_filter(data_type, ws[0], ws[3], ws[1], ws[2])),
       conv(convolution(p.pad_h, p.pad_w, p.stride_h, p.stride_w, p.groups, data_type, p.tf32)),
-      tf32_(p.tf32) {}
+      tf32_(p.tf32),
+      base_math_(convolution_math(data_type, p.tf32)) {}
+
+void ConvPlan::set_math(dyn::cudnnMathType_t m) const {
+  SENET_CUDNN_CHECK(require_cudnn().cudnnSetConvolutionMathType(conv.get(), m));
+}
+
+void ConvPlan::use(const ConvAlgo& a) const { set_math(a.math); }
 
 void ConvPlan::choose_forward(const void* x_in, const void* w_in, void* y_out) {
   if (fwd.chosen()) return;
   const CudnnApi& api = require_cudnn();
   dyn::cudnnHandle_t h = Context::get().cudnn();
-  const ConvAlgo chosen = choose<dyn::cudnnConvolutionFwdAlgo_t>(
+  set_math(base_math_);
+  ConvAlgo chosen = choose<dyn::cudnnConvolutionFwdAlgo_t>(
       "forward", data, tf32_,
       [&](int n, int* found, dyn::cudnnConvolutionFwdAlgoPerf_t* perf) {
         SENET_CUDNN_CHECK(api.cudnnGetConvolutionForwardAlgorithm_v7(h, x.get(), w.get(), conv.get(), y.get(), n, found, perf));
@@ -129,6 +164,11 @@ void ConvPlan::choose_forward(const void* x_in, const void* w_in, void* y_out) {
         SENET_CUDNN_CHECK(api.cudnnFindConvolutionForwardAlgorithmEx(h, x.get(), x_in, w.get(), w_in, conv.get(), y.get(),
                                                                      y_out, n, found, perf, ws, bytes));
       });
+  set_math(chosen.math);
+  size_t size = 0;
+  SENET_CUDNN_CHECK(api.cudnnGetConvolutionForwardWorkspaceSize(
+      h, x.get(), w.get(), conv.get(), y.get(), static_cast<dyn::cudnnConvolutionFwdAlgo_t>(chosen.algo), &size));
+  chosen.workspace = std::max(chosen.workspace, size);
   std::lock_guard<std::mutex> lock(choice_mutex());
   fwd = chosen;
 }
@@ -137,7 +177,8 @@ void ConvPlan::choose_backward_data(const void* w_in, const void* dy_in, void* d
   if (bwd_data.chosen()) return;
   const CudnnApi& api = require_cudnn();
   dyn::cudnnHandle_t h = Context::get().cudnn();
-  const ConvAlgo chosen = choose<dyn::cudnnConvolutionBwdDataAlgo_t>(
+  set_math(base_math_);
+  ConvAlgo chosen = choose<dyn::cudnnConvolutionBwdDataAlgo_t>(
       "backward data", data, tf32_,
       [&](int n, int* found, dyn::cudnnConvolutionBwdDataAlgoPerf_t* perf) {
         SENET_CUDNN_CHECK(api.cudnnGetConvolutionBackwardDataAlgorithm_v7(h, w.get(), y.get(), conv.get(), x.get(), n, found,
@@ -147,6 +188,11 @@ void ConvPlan::choose_backward_data(const void* w_in, const void* dy_in, void* d
         SENET_CUDNN_CHECK(api.cudnnFindConvolutionBackwardDataAlgorithmEx(h, w.get(), w_in, y.get(), dy_in, conv.get(),
                                                                           x.get(), dx_out, n, found, perf, ws, bytes));
       });
+  set_math(chosen.math);
+  size_t size = 0;
+  SENET_CUDNN_CHECK(api.cudnnGetConvolutionBackwardDataWorkspaceSize(
+      h, w.get(), y.get(), conv.get(), x.get(), static_cast<dyn::cudnnConvolutionBwdDataAlgo_t>(chosen.algo), &size));
+  chosen.workspace = std::max(chosen.workspace, size);
   std::lock_guard<std::mutex> lock(choice_mutex());
   bwd_data = chosen;
 }
@@ -155,7 +201,8 @@ void ConvPlan::choose_backward_filter(const void* x_in, const void* dy_in, void*
   if (bwd_filter.chosen()) return;
   const CudnnApi& api = require_cudnn();
   dyn::cudnnHandle_t h = Context::get().cudnn();
-  const ConvAlgo chosen = choose<dyn::cudnnConvolutionBwdFilterAlgo_t>(
+  set_math(base_math_);
+  ConvAlgo chosen = choose<dyn::cudnnConvolutionBwdFilterAlgo_t>(
       "backward filter", data, tf32_,
       [&](int n, int* found, dyn::cudnnConvolutionBwdFilterAlgoPerf_t* perf) {
         SENET_CUDNN_CHECK(api.cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, x.get(), y.get(), conv.get(), w.get(), n,
@@ -165,6 +212,11 @@ void ConvPlan::choose_backward_filter(const void* x_in, const void* dy_in, void*
         SENET_CUDNN_CHECK(api.cudnnFindConvolutionBackwardFilterAlgorithmEx(h, x.get(), x_in, y.get(), dy_in, conv.get(),
                                                                             w.get(), dw_out, n, found, perf, ws, bytes));
       });
+  set_math(chosen.math);
+  size_t size = 0;
+  SENET_CUDNN_CHECK(api.cudnnGetConvolutionBackwardFilterWorkspaceSize(
+      h, x.get(), y.get(), conv.get(), w.get(), static_cast<dyn::cudnnConvolutionBwdFilterAlgo_t>(chosen.algo), &size));
+  chosen.workspace = std::max(chosen.workspace, size);
   std::lock_guard<std::mutex> lock(choice_mutex());
   bwd_filter = chosen;
 }

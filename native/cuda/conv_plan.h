@@ -2,9 +2,11 @@
 // chosen once per shape by measuring (cudnnFind*AlgorithmEx, as torch.backends.cudnn.benchmark
 // does) on the first call that runs that direction, with the workspace that algorithm needs.
 //
-// Environment, read once: SENET_DETERMINISTIC=1 keeps only algorithms cuDNN marks deterministic
-// (no atomics: a run repeats bit for bit); SENET_CUDNN_BENCHMARK=0 takes cuDNN's heuristic order
-// instead of measuring (the first algorithm that qualifies).
+// Environment, read once: SENET_CUDNN_BENCHMARK=0 takes cuDNN's heuristic order instead of
+// measuring (the first algorithm that qualifies); SENET_DETERMINISTIC=1 keeps only algorithms
+// cuDNN marks deterministic (no atomics) and takes the heuristic order too, so that a run repeats
+// bit for bit (which algorithm wins a measurement depends on timing noise), unless
+// SENET_CUDNN_BENCHMARK=1 asks for measuring anyway.
 #pragma once
 
 #include <string>
@@ -19,7 +21,10 @@ namespace senet::cuda {
 /// One direction's algorithm: -1 until chosen.
 struct ConvAlgo {
   int algo = -1;
-  size_t workspace = 0;  // bytes the algorithm asked for
+  // The math type cuDNN listed it with: set on the descriptor before each call, since cuDNN runs
+  // the descriptor's math type, and the algorithm's kernels and workspace depend on it.
+  dyn::cudnnMathType_t math = dyn::CUDNN_DEFAULT_MATH;
+  size_t workspace = 0;  // what the algorithm needs: the larger of its listing and cudnnGet*WorkspaceSize
   float ms = 0.f;        // measured time, 0 when taken from the heuristics
   bool chosen() const { return algo >= 0; }
 };
@@ -41,11 +46,16 @@ class ConvPlan {
   void choose_backward_data(const void* w_in, const void* dy_in, void* dx_out);
   void choose_backward_filter(const void* x_in, const void* dy_in, void* dw_out);
 
+  /// Sets the convolution descriptor's math type to a's before a cuDNN call runs it.
+  void use(const ConvAlgo& a) const;
+
   /// What the breakdown reports: "forward IMPLICIT_PRECOMP_GEMM, ..."
   CudaConvAlgorithms describe(const std::string& shape) const;
 
  private:
   bool tf32_;
+  dyn::cudnnMathType_t base_math_;  // the precision's: what the algorithms are listed under
+  void set_math(dyn::cudnnMathType_t m) const;
 };
 
 /// The plan of a convolution shape (cached; never destroyed: at exit cuDNN may be unloaded first).

@@ -27,13 +27,15 @@ FilterDescriptor nhwc_filter(DType t, int64_t k, int64_t c, int64_t h, int64_t w
   });
 }
 
-ConvolutionDescriptor convolution(int pad_h, int pad_w, int stride_h, int stride_w, int groups, DType data, bool tf32) {
+dyn::cudnnMathType_t convolution_math(DType data, bool tf32) {
   // FMA math for float32 unless TF32 is asked for (then results match the CPU backend and
-  // PyTorch's float32 only to TF32's 10-bit mantissa). bf16 needs tensor-op math; the compute
-  // type stays float32 (cuDNN's BFLOAT16 configuration: bf16 data, float32 accumulation).
-  const dyn::cudnnMathType_t math = data == DType::BF16 ? dyn::CUDNN_TENSOR_OP_MATH
-                                    : tf32              ? dyn::CUDNN_DEFAULT_MATH
-                                                        : dyn::CUDNN_FMA_MATH;
+  // PyTorch's float32 only to TF32's 10-bit mantissa). bf16 wants tensor-op math; the compute
+  // type stays float32 (cuDNN's bf16 configuration: bf16 data, float32 accumulation).
+  return data == DType::BF16 ? dyn::CUDNN_TENSOR_OP_MATH : tf32 ? dyn::CUDNN_DEFAULT_MATH : dyn::CUDNN_FMA_MATH;
+}
+
+ConvolutionDescriptor convolution(int pad_h, int pad_w, int stride_h, int stride_w, int groups, DType data, bool tf32) {
+  const dyn::cudnnMathType_t math = convolution_math(data, tf32);
   return ConvolutionDescriptor("cudnnSetConvolution2dDescriptor / GroupCount / MathType",
                                [&](const CudnnApi& api, dyn::cudnnConvolutionDescriptor_t d) {
                                  dyn::cudnnStatus_t st = api.cudnnSetConvolution2dDescriptor(

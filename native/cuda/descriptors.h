@@ -70,6 +70,8 @@ dyn::cudnnDataType_t cudnn_type(DType t);
 TensorDescriptor nhwc_tensor(DType t, int64_t n, int64_t c, int64_t h, int64_t w);
 /// A filter of (K, R, S, C) = (Cout, kH, kW, Cin / groups), cuDNN's NHWC filter layout.
 FilterDescriptor nhwc_filter(DType t, int64_t k, int64_t c, int64_t h, int64_t w);
+/// The math type a convolution of this precision runs by default (see convolution()).
+dyn::cudnnMathType_t convolution_math(DType data, bool tf32);
 /// Cross-correlation (what deep learning calls convolution) with groups, accumulating in float32.
 /// Math: FMA only for float32 (results match the CPU and PyTorch's float32); tf32 allows TF32
 /// tensor cores; bfloat16 data always runs on tensor cores.

@@ -1,6 +1,7 @@
 #include "ops/conv_bn.h"
 
 #include <cmath>
+#include <utility>
 
 #include "ops/dispatch.h"
 #include "ops/precision.h"
@@ -111,7 +112,12 @@ void conv_bn_backward(const ConvBnBackward& a) {
   c.tensor(a.dw, "dw", DType::F32, a.w.shape);
   c.tensor(a.dgamma, "dgamma", DType::F32, ch);
   c.tensor(a.dbeta, "dbeta", DType::F32, ch);
-  if (a.dx.storage) c.distinct(a.dx, "dx", a.dy, "dy");
+  // The outputs may be written before the inputs are read (the GPU measures its algorithms into
+  // them on a shape's first call): none may share memory with an input.
+  for (const auto& [t, name] : {std::pair<const Tensor*, const char*>{&a.dy, "dy"}, {&a.x, "x"}, {&a.y, "y"}, {&a.z, "z"}}) {
+    if (a.dx.storage) c.distinct(a.dx, "dx", *t, name);
+    c.distinct(a.dw, "dw", *t, name);
+  }
   c.distinct(a.dgamma, "dgamma", a.dbeta, "dbeta");
   Device d = c.same_device({&a.dy, &a.x, &a.w, &a.gamma, &a.z, &a.y, &a.save_mean, &a.save_var, opt(a.dx), &a.dw,
                             &a.dgamma, &a.dbeta});

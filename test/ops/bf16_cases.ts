@@ -29,6 +29,10 @@ const convCases: ConvCase[] = [
  */
 export function convCaseTests(kernels: string, device: Device = 'cpu'): void {
   const on = device === 'cpu' ? '' : ` on ${device}`;
+  // On the GPU cuDNN writes the convolution's output in bf16 (as PyTorch's autocast there): the
+  // batch statistics come from the rounded z, and y is a second rounding.
+  const stats = device === 'cuda' ? ROUNDED : 1e-5;
+  const yTol = device === 'cuda' ? TWICE : ROUNDED;
   for (const c of convCases) {
   bf16Test(`bf16 convBn${on} (${kernels}) training forward and backward match float64 on rounded inputs: ${c.name}`, (t) => {
     const g: ref.ConvGeom = { n: c.n, h: c.h, w: c.w, cin: c.cin, cout: c.cout, kh: c.k, kw: c.k, strideH: c.stride, strideW: c.stride, padH: c.pad, padW: c.pad, groups: c.groups };
@@ -42,9 +46,9 @@ export function convCaseTests(kernels: string, device: Device = 'cpu'): void {
     const bn = ref.batchNormTrainForward(z, c.cout, gamma.v, beta.v, 1e-5);
     const y = c.relu ? ref.reluForward(bn.y) : bn.y;
     near(t, fwd.z!, z, 'z', ROUNDED, 'bfloat16');
-    near(t, fwd.y, y, 'y', ROUNDED, 'bfloat16');
-    near(t, fwd.saveMean!, bn.mean, 'batch mean', 1e-5, 'float32');
-    near(t, fwd.saveVar!, bn.varBiased, 'batch variance', 1e-5, 'float32');
+    near(t, fwd.y, y, 'y', yTol, 'bfloat16');
+    near(t, fwd.saveMean!, bn.mean, 'batch mean', stats, 'float32');
+    near(t, fwd.saveVar!, bn.varBiased, 'batch variance', stats, 'float32');
 
     // Backward from the forward's own bf16 z and y (what a training step hands it): the reference
     // takes the same rounded values, with the batch statistics the forward computed.
@@ -71,7 +75,7 @@ export function convCaseTests(kernels: string, device: Device = 'cpu'): void {
     const rv = { t: tensor(Float32Array.from(rvData), [c.cout], { device }), v: Float64Array.from(Float32Array.from(rvData)) };
     const fwd = ops.convBnForward({ x: x.t, w: w.t, gamma: gamma.t, beta: beta.t, runningMean: rm.t, runningVar: rv.t }, { stride: c.stride, padding: c.pad, groups: c.groups, relu: c.relu, training: false });
     const bn = ref.batchNormEvalForward(ref.conv2dForward(x.v, w.v, g), c.cout, gamma.v, beta.v, rm.v, rv.v, 1e-5);
-    near(t, fwd.y, c.relu ? ref.reluForward(bn) : bn, 'y', ROUNDED, 'bfloat16');
+    near(t, fwd.y, c.relu ? ref.reluForward(bn) : bn, 'y', yTol, 'bfloat16');
     disposeAll(x, w, gamma, beta, rm, rv, fwd);
   }, device);
 }
