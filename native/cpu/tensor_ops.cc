@@ -3,6 +3,7 @@
 
 #include "core/bf16.h"
 #include "core/rng.h"
+#include "cpu/bf16_loops.h"
 #include "ops/tensor_ops.h"
 
 namespace senet::cpu {
@@ -75,7 +76,7 @@ void cast_as(const Cast& a) {
 }
 }  // namespace
 
-void add(const Add& a) { a.out.dtype == DType::BF16 ? add_as<bf16>(a) : add_as<float>(a); }
+void add(const Add& a) { a.out.dtype == DType::BF16 ? add_bf16(a) : add_as<float>(a); }
 
 void cast(const Cast& a) {
   const bool from16 = a.x.dtype == DType::BF16, to16 = a.y.dtype == DType::BF16;
