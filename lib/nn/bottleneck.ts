@@ -6,6 +6,7 @@
 import * as ops from '../ops';
 import type { Tensor } from '../tensor';
 import type { Builder } from './builder';
+import type { GradientPool } from './gradient_pool';
 import { ConvBn } from './conv_bn';
 import { SqueezeExcite } from './squeeze_excite';
 
@@ -33,7 +34,10 @@ export class Bottleneck {
   readonly se: SqueezeExcite;
   readonly downsample: ConvBn | null;
 
+  private readonly gradients: GradientPool;
+
   constructor(b: Builder, s: BottleneckSpec) {
+    this.gradients = b.gradients;
     const width = bottleneckWidth(s.planes, s.baseWidth, s.cardinality);
     const out = s.planes * 4;
     const p = s.prefix;
@@ -55,14 +59,26 @@ export class Bottleneck {
     return this.se.forward(u, shortcut);
   }
 
-  /** dx of the block: through the main path, plus the shortcut's gradient. */
+  /**
+   * dx of the block: through the main path, plus the shortcut's gradient. dy is a buffer of the
+   * model's gradient pool, given back here; so is the dx returned, to its caller.
+   */
   backward(dy: Tensor): Tensor {
+    // Each gradient goes back to the pool as soon as the op that reads it is queued.
+    const pool = this.gradients;
     const { du, dshortcut } = this.se.backward(dy);
+    pool.give(dy);
     const dc = this.conv3.backward(du, true)!;
+    pool.give(du);
     const da = this.conv2.backward(dc, true)!;
+    pool.give(dc);
     const dx = this.conv1.backward(da, true)!;
+    pool.give(da);
     const dsc = this.downsample ? this.downsample.backward(dshortcut, true)! : dshortcut;
-    return ops.add(dx, dsc, dx);
+    if (dsc !== dshortcut) pool.give(dshortcut);
+    ops.add(dx, dsc, dx);
+    pool.give(dsc);
+    return dx;
   }
 
   layers(): ConvBn[] {

@@ -6,6 +6,7 @@
 import { ParameterArena } from '../arena';
 import type { Precision } from '../precision';
 import type { Device, Tensor } from '../tensor';
+import { GradientPool } from './gradient_pool';
 
 /** How a parameter starts. */
 export type Init =
@@ -40,11 +41,15 @@ export class Buffer {
 export class Builder {
   readonly params: Param[] = [];
   readonly buffers: Buffer[] = [];
+  /** The gradient buffers the layers' backward passes share. */
+  readonly gradients: GradientPool;
 
   constructor(
     readonly device: Device,
     readonly precision: Precision = 'fp32',
-  ) {}
+  ) {
+    this.gradients = new GradientPool(device);
+  }
 
   /** The element type of activations: bfloat16 in mixed precision, else float32. */
   get activation(): 'float32' | 'bfloat16' {

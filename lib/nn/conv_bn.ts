@@ -6,6 +6,7 @@ import * as ops from '../ops';
 import type { Tensor } from '../tensor';
 import type { Builder, Buffer, Param } from './builder';
 import { Slot } from '../slot';
+import type { GradientPool } from './gradient_pool';
 
 /** Shape and behaviour of one conv + BN (+ ReLU). */
 export interface ConvBnSpec {
@@ -35,7 +36,7 @@ export class ConvBn {
   private readonly z: Slot;
   private readonly mean: Slot;
   private readonly variance: Slot;
-  private readonly dx: Slot;
+  private readonly gradients: GradientPool;
   // The activations' element type, and whether the GPU may use TF32 (from the model's precision).
   private readonly act: 'float32' | 'bfloat16';
   private readonly tf32: boolean;
@@ -58,7 +59,7 @@ export class ConvBn {
     this.z = new Slot(b.device);
     this.mean = new Slot(b.device);
     this.variance = new Slot(b.device);
-    this.dx = new Slot(b.device);
+    this.gradients = b.gradients;
   }
 
   private options(training: boolean): ops.ConvBnOptions {
@@ -95,7 +96,10 @@ export class ConvBn {
     return out.y;
   }
 
-  /** Gradients into the arena from dy; returns dx (a buffer of this layer's), or null when not asked. */
+  /**
+   * Gradients into the arena from dy; returns dx (a buffer of the model's gradient pool, to give
+   * back once its reader is queued), or null when not asked.
+   */
   backward(dy: Tensor, needDx: boolean): Tensor | null {
     if (!this.x || !this.trainedForward) throw new Error(`${this.spec.conv}: backward needs a training-mode forward first`);
     const x = this.x;
@@ -103,14 +107,14 @@ export class ConvBn {
       dy,
       { x, w: this.weights(), gamma: this.gamma.value, z: this.z.peek()!, y: this.y.peek()!, saveMean: this.mean.peek()!, saveVar: this.variance.peek()! },
       this.options(true),
-      { dx: needDx ? this.dx.get(x.shape, this.act) : null, dw: this.w.grad, dgamma: this.gamma.grad, dbeta: this.beta.grad },
+      { dx: needDx ? this.gradients.take(x.shape, this.act) : null, dw: this.w.grad, dgamma: this.gamma.grad, dbeta: this.beta.grad },
     );
     return g.dx;
   }
 
   /** Frees the activation buffers (parameters live in the arenas). */
   dispose(): void {
-    for (const s of [this.y, this.z, this.mean, this.variance, this.dx]) s.dispose();
+    for (const s of [this.y, this.z, this.mean, this.variance]) s.dispose();
     this.x = undefined;
   }
 }

@@ -19,6 +19,7 @@ import { readWeights, writeWeights } from '../io/weights';
 import { predictImages, type Prediction, type PredictOptions } from '../predict/predict';
 import { checkPreprocessing, type Preprocessing } from '../predict/preprocessing';
 import { Slot } from '../slot';
+import type { GradientPool } from './gradient_pool';
 import type { Precision } from '../precision';
 import type { OnnxExportOptions } from '../export/onnx';
 
@@ -84,8 +85,7 @@ export class SEResNeXt {
   private readonly featureBuffer: Slot;
   private readonly logitBuffer: Slot;
   private readonly dFeatures: Slot;
-  private readonly dLastMap: Slot;
-  private readonly dStem: Slot;
+  private readonly gradientPool: GradientPool;
   private readonly castInput: Slot;
   private readonly act: 'float32' | 'bfloat16';
   private input: Tensor | undefined;
@@ -99,6 +99,7 @@ export class SEResNeXt {
     this.precision = options.precision ?? 'fp32';
     const b = new Builder(options.device, this.precision);
     this.act = b.activation;
+    this.gradientPool = b.gradients;
     const imagenet = config.stem === 'imagenet';
     this.stem = new ConvBn(b, {
       conv: 'conv1',
@@ -141,8 +142,6 @@ export class SEResNeXt {
     this.featureBuffer = new Slot(options.device);
     this.logitBuffer = new Slot(options.device);
     this.dFeatures = new Slot(options.device);
-    this.dLastMap = new Slot(options.device);
-    this.dStem = new Slot(options.device);
     this.castInput = new Slot(options.device);
     try {
       this.initialize(options.seed, b);
@@ -299,13 +298,19 @@ export class SEResNeXt {
     }
     if (!this.training) throw new SenetError('SENET_ARGUMENT', 'SEResNeXt.backward: the model is in eval mode; call train() and logits() first');
     const g = ops.linearBackward(dlogits, this.features, this.fcW.value, { bias: true, tf32: this.precision === 'tf32' }, { dx: this.dFeatures.get(this.features.shape), dw: this.fcW.grad, db: this.fcB.grad });
-    let d = ops.globalAvgPoolBackward(g.dx!, this.lastMap.shape, this.dLastMap.get(this.lastMap.shape, this.act));
+    // Every gradient buffer is back in the pool between passes: a new batch size frees the others.
+    const pool = this.gradientPool;
+    pool.keepBatch(this.lastMap.shape[0]!);
+    let d = ops.globalAvgPoolBackward(g.dx!, this.lastMap.shape, pool.take(this.lastMap.shape, this.act));
     for (let i = this.blocks.length - 1; i >= 0; i--) d = this.blocks[i]!.backward(d);
     if (this.config.stem === 'imagenet') {
       const pooled = this.pooledStem.peek()!;
-      d = ops.maxPoolBackward(d, this.stemOut, pooled, MAXPOOL, this.dStem.get(this.stemOut.shape, this.act));
+      const dStem = ops.maxPoolBackward(d, this.stemOut, pooled, MAXPOOL, pool.take(this.stemOut.shape, this.act));
+      pool.give(d);
+      d = dStem;
     }
     this.stem.backward(d, false);
+    pool.give(d);
   }
 
   /**
@@ -532,7 +537,8 @@ export class SEResNeXt {
   dispose(): void {
     for (const l of this.layers()) l.dispose();
     for (const blk of this.blocks) blk.se.dispose();
-    for (const s of [this.pooledStem, this.featureBuffer, this.logitBuffer, this.dFeatures, this.dLastMap, this.dStem, this.castInput]) s.dispose();
+    for (const s of [this.pooledStem, this.featureBuffer, this.logitBuffer, this.dFeatures, this.castInput]) s.dispose();
+    this.gradientPool.dispose();
     this.params.dispose();
     this.buffers.dispose();
   }

@@ -8,6 +8,7 @@ import * as ops from '../ops';
 import type { Tensor } from '../tensor';
 import type { Builder, Param } from './builder';
 import { Slot } from '../slot';
+import type { GradientPool } from './gradient_pool';
 
 /** timm's make_divisible(channels / 16, 8): the SE hidden width. */
 export function seHiddenWidth(channels: number, ratio = 1 / 16, divisor = 8): number {
@@ -25,8 +26,7 @@ export class SqueezeExcite {
   private readonly pooled: Slot;
   private readonly hidden: Slot;
   private readonly gate: Slot;
-  private readonly du: Slot;
-  private readonly dshortcut: Slot;
+  private readonly gradients: GradientPool;
   private readonly act: 'float32' | 'bfloat16';
   private u: Tensor | undefined;
 
@@ -43,8 +43,7 @@ export class SqueezeExcite {
     this.pooled = new Slot(b.device);
     this.hidden = new Slot(b.device);
     this.gate = new Slot(b.device);
-    this.du = new Slot(b.device);
-    this.dshortcut = new Slot(b.device);
+    this.gradients = b.gradients;
   }
 
   private weights(): ops.SeWeights {
@@ -71,13 +70,13 @@ export class SqueezeExcite {
       dy,
       { u, pooled: this.pooled.peek()!, hidden: this.hidden.peek()!, gate: this.gate.peek()!, residual: true, y: this.y.peek()! },
       { w1: this.w1.value, w2: this.w2.value },
-      { du: this.du.get(u.shape, this.act), dshortcut: this.dshortcut.get(u.shape, this.act), dw1: this.w1.grad, db1: this.b1.grad, dw2: this.w2.grad, db2: this.b2.grad },
+      { du: this.gradients.take(u.shape, this.act), dshortcut: this.gradients.take(u.shape, this.act), dw1: this.w1.grad, db1: this.b1.grad, dw2: this.w2.grad, db2: this.b2.grad },
     );
     return { du: g.du, dshortcut: g.dshortcut! };
   }
 
   dispose(): void {
-    for (const s of [this.y, this.pooled, this.hidden, this.gate, this.du, this.dshortcut]) s.dispose();
+    for (const s of [this.y, this.pooled, this.hidden, this.gate]) s.dispose();
     this.u = undefined;
   }
 }
