@@ -171,29 +171,6 @@ void batch_norm_training(const float* z, bf16* y, bf16* z_keep, int64_t rows, in
   }
 }
 
-// Batch norm with running statistics (+ ReLU) over (rows, C), channels contiguous: float32 z, bf16 y
-// (mixed precision's float32 kernels).
-void batch_norm_inference(const float* z, bf16* y, int64_t rows, int64_t c, const float* gamma,
-                          const float* beta, const float* mean, const float* var, float eps, bool relu) {
-  float* scale = scratch_as<float>(Scratch::Small, static_cast<size_t>(c));
-  for (int64_t k = 0; k < c; ++k) scale[k] = gamma[k] / std::sqrt(var[k] + eps);
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < rows; ++i) {
-    const float* __restrict zr = z + i * c;
-    bf16* __restrict yr = y + i * c;
-    if (relu) {
-#pragma omp simd
-      for (int64_t k = 0; k < c; ++k) {
-        const float v = (zr[k] - mean[k]) * scale[k] + beta[k];
-        store(yr, k, v < 0.f ? 0.f : v);  // NaN passes, as in PyTorch's relu
-      }
-    } else {
-#pragma omp simd
-      for (int64_t k = 0; k < c; ++k) store(yr, k, (zr[k] - mean[k]) * scale[k] + beta[k]);
-    }
-  }
-}
-
 // A float32 copy of `count` bf16 values in a scratch slot (exact: bf16 is a subset of float32).
 const float* to_float32(const void* src, int64_t count, Scratch slot) {
   float* out = scratch_as<float>(slot, static_cast<size_t>(count));

@@ -22,10 +22,6 @@ void batch_norm_training(const float* z, bf16* y, bf16* z_keep, int64_t rows, in
 void batch_norm_backward(const bf16* dy, const bf16* y, const bf16* z, int64_t rows, int64_t c, const float* gamma,
                          const float* mean, const float* var, float eps, float* dgamma, float* dbeta, bf16* dz);
 
-/// Batch norm with running statistics (+ ReLU): float32 z (rows, C), bf16 y.
-void batch_norm_inference(const float* z, bf16* y, int64_t rows, int64_t c, const float* gamma, const float* beta,
-                          const float* mean, const float* var, float eps, bool relu);
-
 /// A float32 copy of `count` bf16 values in a scratch slot (exact), and the rounding back.
 const float* to_float32(const void* src, int64_t count, Scratch slot);
 const float* to_float32(const Tensor& t, Scratch slot);

@@ -110,8 +110,7 @@ void gemm_forward(int64_t m, int64_t cin, int64_t cout, const float* x, const fl
   }
 }
 
-// Batch norm with running statistics (+ ReLU) over (rows, C), channels contiguous, float32 (bf16
-// output: bf16_loops.cc).
+// Batch norm with running statistics (+ ReLU) over (rows, C), channels contiguous, float32.
 void batch_norm_inference(const float* z, float* y, int64_t rows, int64_t c, const float* gamma,
                           const float* beta, const float* mean, const float* var, float eps, bool relu) {
   float* scale = scratch_as<float>(Scratch::Small, static_cast<size_t>(c));
@@ -237,19 +236,44 @@ struct Forward {
   memory::desc channel_md;  // (1, Cout, 1, 1) float32: the per-channel scale and shift
 };
 
+dnnl::matmul::primitive_desc matmul_pd(int64_t rows, int64_t inner, int64_t cols, const memory::dims& src_strides,
+                                       const memory::dims& weight_strides, dt dst_type,
+                                       const dnnl::primitive_attr& attr = user_scratchpad()) {
+  memory::desc src({rows, inner}, dt::bf16, src_strides);
+  memory::desc weights({inner, cols}, dt::bf16, weight_strides);
+  memory::desc dst({rows, cols}, dst_type, memory::dims{cols, 1});
+  auto d = SENET_DNNL(dnnl::matmul::desc(src, weights, dst));
+  return SENET_DNNL(dnnl::matmul::primitive_desc(d, attr, engine()));
+}
+
 // Mixed-precision inference in one primitive: y = relu?(conv(x, w) * scale + shift) with batch
 // norm's running statistics folded into a per-channel scale and shift, applied to the float32
-// accumulator before y is rounded to bf16 (so no float32 z goes through memory).
+// accumulator before y is rounded to bf16 (so no float32 z goes through memory). A 1x1 stride-1
+// convolution on a small map is a matmul on the weights as stored, as in training: there the
+// convolution primitive's weight reorder on every call cost more than the product (28x28 inputs at
+// batch 32: 9 ms of reorders in a 65 ms forward, bf16 slower than float32; with matmuls the
+// forward took 21-33 ms). On large maps the convolution primitive was faster (8x28x28, 512 -> 256
+// channels: 2.5-2.9 ms against 3.9-4.3 ms); the two tied at 8x14x14 (1,568 rows).
+constexpr int64_t kMatmulInferenceRows = 2048;
+
 Forward make_fused_inference(const ConvBnParams& p, const Geometry& g) {
   Forward f;
   f.fused = true;
-  f.channel_md = memory::desc({1, g.cout, 1, 1}, dt::f32, tag::nchw);
+  const bool mm = as_gemm(p) && g.n * g.ho * g.wo < kMatmulInferenceRows;
+  f.channel_md = mm ? memory::desc({1, g.cout}, dt::f32, tag::ab) : memory::desc({1, g.cout, 1, 1}, dt::f32, tag::nchw);
   dnnl::post_ops ops;
   ops.append_binary(dnnl::algorithm::binary_mul, f.channel_md);
   ops.append_binary(dnnl::algorithm::binary_add, f.channel_md);
   if (p.relu) ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
   dnnl::primitive_attr attr = user_scratchpad();
   attr.set_post_ops(ops);
+  if (mm) {
+    // y (M, Cout) bf16 = x (M, Cin) w^T, w (Cout, Cin) read transposed as it is stored.
+    f.mm = true;
+    f.mm_pd = matmul_pd(g.n * g.ho * g.wo, g.cin, g.cout, {g.cin, 1}, {1, g.cin}, dt::bf16, attr);
+    f.matmul = SENET_DNNL(dnnl::matmul(f.mm_pd));
+    return f;
+  }
   auto d = SENET_DNNL(dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
                                                       g.x_md, any_weights(g), g.y_md, g.strides, g.pad_l, g.pad_r));
   f.conv_pd = SENET_DNNL(dnnl::convolution_forward::primitive_desc(d, attr, engine()));
@@ -261,14 +285,6 @@ Forward make_fused_inference(const ConvBnParams& p, const Geometry& g) {
 
 // A bf16 matmul dst (rows, cols) = src (rows, inner) * weights (inner, cols), each given by its
 // strides (row-major, or transposed views of the tensors as they are stored).
-dnnl::matmul::primitive_desc matmul_pd(int64_t rows, int64_t inner, int64_t cols, const memory::dims& src_strides,
-                                       const memory::dims& weight_strides, dt dst_type) {
-  memory::desc src({rows, inner}, dt::bf16, src_strides);
-  memory::desc weights({inner, cols}, dt::bf16, weight_strides);
-  memory::desc dst({rows, cols}, dst_type, memory::dims{cols, 1});
-  auto d = SENET_DNNL(dnnl::matmul::desc(src, weights, dst));
-  return SENET_DNNL(dnnl::matmul::primitive_desc(d, user_scratchpad(), engine()));
-}
 
 Forward make_forward(const ConvBnParams& p, const Geometry& g) {
   if (!p.training && g.act == dt::bf16) return make_fused_inference(p, g);
@@ -476,6 +492,16 @@ void run_fused_inference(Forward& f, const Geometry& g, const ConvBnForward& a, 
     shift[k] = beta[k] - mean[k] * scale[k];
   }
   auto& s = stream();
+  if (f.mm) {
+    SENET_DNNL(f.matmul.execute(s, {{DNNL_ARG_SRC, wrap(f.mm_pd.src_desc(), a.x)},
+                                   {DNNL_ARG_WEIGHTS, wrap(f.mm_pd.weights_desc(), a.w)},
+                                   {DNNL_ARG_DST, wrap(f.mm_pd.dst_desc(), a.y)},
+                                   {DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, wrap(f.channel_md, scale)},
+                                   {DNNL_ARG_ATTR_MULTIPLE_POST_OP(1) | DNNL_ARG_SRC_1, wrap(f.channel_md, shift)},
+                                   {DNNL_ARG_SCRATCHPAD, wrap(f.mm_pd.scratchpad_desc(), pad)}}));
+    SENET_DNNL(s.wait());
+    return;
+  }
   memory w_mem = wrap(g.w_user_md, a.w);
   if (f.reorder_w) {
     memory w_conv = wrap(f.conv_pd.weights_desc(), scratch(Scratch::Weights, f.conv_pd.weights_desc().get_size()));
@@ -534,8 +560,10 @@ void conv_bn_forward(const ConvBnForward& a) {
       const float* xf = to_float32(x, Scratch::Convert0);
       const float* wf = to_float32(w, Scratch::Convert1);
       run_forward_conv(f32, g32, xf, wf, zp, scratch(Scratch::Pad, forward_pad(f32)));
-      batch_norm_inference(static_cast<const float*>(zp), y.data<bf16>(), g.n * g.ho * g.wo, g.cout, gamma.data<float>(),
+      float* yf = scratch_as<float>(Scratch::Convert2, static_cast<size_t>(y.numel()));
+      batch_norm_inference(static_cast<const float*>(zp), yf, g.n * g.ho * g.wo, g.cout, gamma.data<float>(),
                            beta.data<float>(), running_mean.data<float>(), running_var.data<float>(), p.eps, p.relu);
+      from_float32(yf, y);
     };
     run_kernels(geometry_key("conv_inference_kernel", p, g), fused, f32_kernel);
     return;

@@ -18,6 +18,7 @@ const convCases: ConvCase[] = [
   { name: '3x3 stride 2, 4 groups, batch 3', n: 3, h: 6, w: 5, cin: 12, cout: 20, k: 3, stride: 2, pad: 1, groups: 4, relu: true },
   { name: '3x3, 32 groups of 2', n: 2, h: 5, w: 4, cin: 64, cout: 64, k: 3, stride: 1, pad: 1, groups: 32, relu: true },
   { name: '1x1 stride 1, no ReLU', n: 2, h: 7, w: 5, cin: 24, cout: 40, k: 1, stride: 1, pad: 0, groups: 1, relu: false },
+  { name: '1x1 stride 1 with ReLU', n: 4, h: 3, w: 3, cin: 32, cout: 24, k: 1, stride: 1, pad: 0, groups: 1, relu: true },
   { name: '1x1 stride 2 (downsample)', n: 2, h: 8, w: 6, cin: 16, cout: 32, k: 1, stride: 2, pad: 0, groups: 1, relu: false },
   { name: '7x7 stride 2 pad 3 (stem), 3 channels in', n: 2, h: 11, w: 9, cin: 3, cout: 16, k: 7, stride: 2, pad: 3, groups: 1, relu: true },
 ];
