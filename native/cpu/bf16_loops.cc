@@ -1,4 +1,4 @@
-// senet's own loops over bf16 activations (mixed precision), compiled for AVX-512: bf16 runs only
+// senet's own loops over bf16 data (mixed precision), compiled for AVX-512: bf16 runs only
 // where the CPU has avx512_core_bf16 (ops/precision.cc refuses it elsewhere), and every such CPU
 // has the extensions named below; the float32 code stays baseline x86-64, so the prebuilt binary
 // runs on any x86-64 CPU. Measured on the development VM (2-core Xeon with AMX), the SE block's
@@ -29,6 +29,7 @@ namespace senet::cpu {
 namespace {
 
 #include "cpu/se_loops.inc"
+#include "cpu/sgd_loop.inc"
 
 // Rows summed in float before each partial sum goes into a double: float vectors run at twice
 // double's width, and 64 rows keep the float sums' rounding error negligible.
@@ -195,6 +196,11 @@ void add_bf16(const Add& a) {
   const int64_t n = a.out.numel();
 #pragma omp parallel for simd schedule(static)
   for (int64_t i = 0; i < n; ++i) store(op, i, load(ap, i) + load(bp, i));
+}
+
+void sgd_step_bf16_copy(const SgdRule& r, int64_t n, float* w, const float* g, float* buf, bf16* copy) {
+  if (r.momentum) step_as<true, true>(r, n, w, g, buf, copy);
+  else step_as<false, true>(r, n, w, g, nullptr, copy);
 }
 
 void se_forward_bf16(const SeForward& a) { forward<bf16>(a); }

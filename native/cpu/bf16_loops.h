@@ -1,6 +1,6 @@
-// senet's own loops over bf16 activations, compiled for AVX-512 (bf16_loops.cc says why that is
-// safe): batch norm both ways, the SE block, the residual add, and the conversions of mixed
-// precision's float32 kernels. Call them only for bf16 tensors, which run only on a CPU with
+// senet's own loops over bf16 data, compiled for AVX-512 (bf16_loops.cc says why that is safe):
+// batch norm both ways, the SE block, the residual add, SGD's step that writes the bf16 weight
+// copy, and the conversions of mixed precision's float32 kernels. Call them only for bf16 tensors, which run only on a CPU with
 // avx512_core_bf16 (ops/precision.cc).
 #pragma once
 
@@ -8,6 +8,7 @@
 
 #include "core/bf16.h"
 #include "cpu/dnnl_context.h"
+#include "ops/maths.h"
 #include "ops/se.h"
 #include "ops/tensor_ops.h"
 
@@ -26,6 +27,9 @@ void batch_norm_backward(const bf16* dy, const bf16* y, const bf16* z, int64_t r
 const float* to_float32(const void* src, int64_t count, Scratch slot);
 const float* to_float32(const Tensor& t, Scratch slot);
 void from_float32(const float* src, const Tensor& dst);
+
+/// One SGD step (sgd.cc) that also rewrites the bf16 copy of the weights; buf is null without momentum.
+void sgd_step_bf16_copy(const SgdRule& r, int64_t n, float* w, const float* g, float* buf, bf16* copy);
 
 /// The ops' bf16 forms (se.cc and tensor_ops.cc dispatch bf16 tensors here).
 void add_bf16(const Add& a);

@@ -2,34 +2,20 @@
 #include "ops/sgd.h"
 
 #include "core/bf16.h"
+#include "cpu/bf16_loops.h"
 #include "ops/maths.h"
 
 namespace senet::cpu {
 
 namespace {
 
-// Momentum and the bf16 copy as template flags: no branch on either inside the loop.
-template <bool kMomentum, bool kCopy>
-void step_as(const SgdRule& r, int64_t n, float* w, const float* g, float* buf, bf16* copy) {
-#pragma omp parallel for simd schedule(static)
-  for (int64_t i = 0; i < n; ++i) {
-    float b = kMomentum ? buf[i] : 0.f;
-    const float v = r.step(w[i], g[i], b);
-    if constexpr (kMomentum) buf[i] = b;
-    w[i] = v;
-    if constexpr (kCopy) copy[i] = to_bf16(v);
-  }
-}
+#include "cpu/sgd_loop.inc"
 
 void step(const SgdParams& p, int64_t n, float* w, const float* g, float* buf, bf16* copy) {
   const SgdRule r = SgdRule::of(p);
-  if (r.momentum) {
-    if (copy) step_as<true, true>(r, n, w, g, buf, copy);
-    else step_as<true, false>(r, n, w, g, buf, nullptr);
-  } else {
-    if (copy) step_as<false, true>(r, n, w, g, nullptr, copy);
-    else step_as<false, false>(r, n, w, g, nullptr, nullptr);
-  }
+  if (copy) sgd_step_bf16_copy(r, n, w, g, buf, copy);
+  else if (r.momentum) step_as<true, false>(r, n, w, g, buf, nullptr);
+  else step_as<false, false>(r, n, w, g, nullptr, nullptr);
 }
 
 }  // namespace

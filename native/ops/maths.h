@@ -27,15 +27,20 @@ struct SgdRule {
     return {p.lr, p.weight_decay, p.momentum, 1.f - p.dampening, p.first_step, p.nesterov, p.momentum != 0.f};
   }
 
-  /// The updated weight; buf is the momentum buffer's element (untouched without momentum).
+  /// The gradient with weight decay.
+  SENET_MATHS_HD float decayed(float w, float g) const { return g + wd * w; }
+  /// The new momentum buffer from the decayed gradient d and the old buffer.
+  SENET_MATHS_HD float buffer(float d, float old) const { return first ? d : mu * old + damp * d; }
+  /// The weight after a step along d and the new buffer b.
+  SENET_MATHS_HD float updated(float w, float d, float b) const { return w - lr * (nesterov ? d + mu * b : b); }
+
+  /// The updated weight; buf is the momentum buffer's element (untouched without momentum). (CPU
+  /// loops call the pieces above: a float passed by reference keeps GCC from vectorising them.)
   SENET_MATHS_HD float step(float w, float g, float& buf) const {
-    float d = g + wd * w;
-    if (momentum) {
-      const float b = first ? d : mu * buf + damp * d;
-      buf = b;
-      d = nesterov ? d + mu * b : b;
-    }
-    return w - lr * d;
+    const float d = decayed(w, g);
+    if (!momentum) return w - lr * d;
+    buf = buffer(d, buf);
+    return updated(w, d, buf);
   }
 };
 
