@@ -33,8 +33,8 @@ test.serial('training steps share gradient buffers: no growth from step to step 
     const y = tensor(Int32Array.from({ length: n }, (_, i) => i % TINY.numClasses), [n]);
     const d = ops.crossEntropyBackward(logits, y);
     m.backward(d);
-    synchronize();
     for (const u of [x, y, d]) u.dispose();
+    synchronize(); // disposal frees after the queued work: count once it has run
   };
   step(8);
   const after1 = memory();
