@@ -298,19 +298,22 @@ export class SEResNeXt {
     }
     if (!this.training) throw new SenetError('SENET_ARGUMENT', 'SEResNeXt.backward: the model is in eval mode; call train() and logits() first');
     const g = ops.linearBackward(dlogits, this.features, this.fcW.value, { bias: true, tf32: this.precision === 'tf32' }, { dx: this.dFeatures.get(this.features.shape), dw: this.fcW.grad, db: this.fcB.grad });
-    // Every gradient buffer is back in the pool between passes: a new batch size frees the others.
+    // The pool takes back whatever a failed pass still holds, and frees shapes it did not use.
     const pool = this.gradientPool;
-    pool.keepBatch(this.lastMap.shape[0]!);
-    let d = ops.globalAvgPoolBackward(g.dx!, this.lastMap.shape, pool.take(this.lastMap.shape, this.act));
-    for (let i = this.blocks.length - 1; i >= 0; i--) d = this.blocks[i]!.backward(d);
-    if (this.config.stem === 'imagenet') {
-      const pooled = this.pooledStem.peek()!;
-      const dStem = ops.maxPoolBackward(d, this.stemOut, pooled, MAXPOOL, pool.take(this.stemOut.shape, this.act));
+    try {
+      let d = ops.globalAvgPoolBackward(g.dx!, this.lastMap.shape, pool.take(this.lastMap.shape, this.act));
+      for (let i = this.blocks.length - 1; i >= 0; i--) d = this.blocks[i]!.backward(d);
+      if (this.config.stem === 'imagenet') {
+        const pooled = this.pooledStem.peek()!;
+        const dStem = ops.maxPoolBackward(d, this.stemOut, pooled, MAXPOOL, pool.take(this.stemOut.shape, this.act));
+        pool.give(d);
+        d = dStem;
+      }
+      this.stem.backward(d, false);
       pool.give(d);
-      d = dStem;
+    } finally {
+      pool.endPass();
     }
-    this.stem.backward(d, false);
-    pool.give(d);
   }
 
   /**

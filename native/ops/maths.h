@@ -1,8 +1,9 @@
 // The arithmetic both backends must do alike, written once for the host and the device: the SGD
 // update (torch.optim.SGD's rule), PyTorch's running batch-norm statistics, and the sigmoid of the
 // SE gate. The CPU loops and the CUDA kernels call these, so a change reaches both. (Same formula,
-// not always the same bits: nvcc contracts a multiply and an add into one FMA where the baseline
-// x86-64 build cannot, so results may differ in the last bit.)
+// not always the same bits: nvcc contracts a multiply and an add into one FMA, while the CPU build
+// rounds after each operation, as torch's CPU kernels do; its AVX-512 bf16 file is compiled with
+// -ffp-contract=off for that reason.)
 #pragma once
 
 #include <cmath>

@@ -3,32 +3,35 @@ import { createModel, memory, ops, randn, synchronize, tensor } from '../../lib'
 import { GradientPool } from '../../lib/nn/gradient_pool';
 import { TINY } from '../train/tiny';
 
-test('the gradient pool hands a given-back buffer out again, and frees other batch sizes between passes', (t) => {
+test('the gradient pool hands a given-back buffer out again, refuses a second give, and frees unused shapes after a pass', (t) => {
   const pool = new GradientPool('cpu');
   const a = pool.take([4, 3, 3, 8], 'float32');
   const b = pool.take([4, 3, 3, 8], 'float32');
   t.not(a, b);
   t.is(pool.outstanding, 2);
   pool.give(a);
+  t.throws(() => pool.give(a), { message: /not a buffer taken from this pool/ }, 'a buffer given back twice would be handed out twice');
   t.is(pool.take([4, 3, 3, 8], 'float32'), a, 'a free buffer of the shape and type is reused');
   t.not(pool.take([4, 3, 3, 8], 'bfloat16'), a, 'another type is another buffer');
-  const small = pool.take([2, 3, 3, 8], 'float32');
-  pool.give(small);
-  pool.keepBatch(4);
-  t.true(small.disposed, 'a free buffer of another batch size is freed');
-  t.false(a.disposed, 'a buffer taken is kept');
-  t.throws(() => pool.give(tensor(new Float32Array(1), [1])), { message: /not a buffer of this pool/ });
+  pool.endPass();
+  t.is(pool.outstanding, 0, 'a pass that ended part-way gives back what it held');
+  const other = pool.take([4, 5, 5, 8], 'float32');
+  pool.give(other);
+  pool.endPass();
+  t.true(a.disposed && b.disposed, 'shapes the last pass did not use are freed');
+  t.false(other.disposed, 'the shapes it used are kept');
+  t.throws(() => pool.give(tensor(new Float32Array(1), [1])), { message: /not a buffer taken/ });
   pool.dispose();
-  t.true(a.disposed && b.disposed);
+  t.true(other.disposed);
 });
 
-// The pool keeps a few gradient buffers of each shape instead of one per layer: a training step
-// holds less than the activations it keeps for backward, and repeated steps (with an odd last
-// batch between them) allocate nothing new.
-test.serial('training steps share gradient buffers: no growth from step to step or after a smaller batch', (t) => {
+// The pool keeps a few gradient buffers of each shape instead of one per layer: repeated steps
+// allocate nothing new, and after a step of another batch or image size (or a failed backward)
+// the model holds what it held before.
+test.serial('training steps share gradient buffers: no growth step to step, after other sizes, or after a failed backward', (t) => {
   const m = createModel(TINY, { device: 'cpu', seed: 1 });
-  const step = (n: number) => {
-    const x = randn([n, 16, 16, 1], { seed: n });
+  const step = (n: number, size = 16) => {
+    const x = randn([n, size, size, 1], { seed: n });
     const logits = m.logits(x);
     const y = tensor(Int32Array.from({ length: n }, (_, i) => i % TINY.numClasses), [n]);
     const d = ops.crossEntropyBackward(logits, y);
@@ -43,8 +46,21 @@ test.serial('training steps share gradient buffers: no growth from step to step 
   t.is(after2.numTensors, after1.numTensors, 'a second step allocates nothing new');
   t.is(after2.cpuBytes, after1.cpuBytes);
   step(3);
+  step(8, 24);
+  step(8, 32);
   step(8);
-  const after3 = memory();
-  t.is(after3.cpuBytes, after2.cpuBytes, 'the smaller batch\'s buffers are gone once a full batch returns');
+  t.is(memory().cpuBytes, after2.cpuBytes, 'buffers of other batch and image sizes are gone once the first size returns');
+  // A backward that fails part-way (a layer without a training-mode forward) leaks nothing.
+  const x = randn([8, 16, 16, 1], { seed: 9 });
+  const logits = m.logits(x);
+  const y = tensor(Int32Array.from({ length: 8 }, (_, i) => i % TINY.numClasses), [8]);
+  const d = ops.crossEntropyBackward(logits, y);
+  m.eval();
+  m.logits(x);
+  m.train();
+  for (let i = 0; i < 3; i++) t.throws(() => m.backward(d));
+  for (const u of [x, y, d]) u.dispose();
+  step(8);
+  t.is(memory().cpuBytes, after2.cpuBytes, 'failed backward passes hold nothing afterwards');
   m.dispose();
 });

@@ -133,8 +133,14 @@ export function opCaseTests(device: Device = 'cpu'): void {
   bf16Test(`SGD rewrites the bf16 weight copy from the updated float32 weights in the same pass${on}`, (t) => {
     const p = random([37], 51, 1, device), g = random([37], 52, 1, device), m = random([37], 53, 1, device);
     const copy = ops.cast(p.t, 'bfloat16');
+    // The same step without the copy, on copies of the weights and momentum: the float32 results
+    // must be the same bits (the copy's loop is compiled apart, for AVX-512 on the CPU).
+    const p2 = random([37], 51, 1, device), m2 = random([37], 53, 1, device);
+    ops.sgdStep(p2.t, g.t, m2.t, { lr: 0.1, momentum: 0.9, weightDecay: 1e-4, firstStep: false });
     ops.sgdStep(p.t, g.t, m.t, { lr: 0.1, momentum: 0.9, weightDecay: 1e-4, firstStep: false, paramCopy: copy });
     const updated = p.t.toArray() as Float32Array;
+    t.deepEqual(Array.from(updated), Array.from(p2.t.toArray() as Float32Array), 'weights as without the copy');
+    t.deepEqual(Array.from(m.t.toArray() as Float32Array), Array.from(m2.t.toArray() as Float32Array), 'momentum as without the copy');
     t.deepEqual(Array.from(copy.toArray() as Uint16Array), Array.from(updated, bf16Bits));
     // A skipped step leaves both untouched.
     const skip = tensor(new Int32Array([1]), [], { device });
@@ -142,6 +148,6 @@ export function opCaseTests(device: Device = 'cpu'): void {
     ops.sgdStep(p.t, g.t, m.t, { lr: 0.1, momentum: 0.9, skipIf: skip, paramCopy: copy });
     t.deepEqual(Array.from(copy.toArray() as Uint16Array), before);
     t.deepEqual(Array.from(p.t.toArray() as Float32Array), Array.from(updated));
-    disposeAll(p, g, m, copy, skip);
+    disposeAll(p, g, m, copy, skip, p2, m2);
   }, device);
 }
