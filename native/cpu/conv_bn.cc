@@ -399,8 +399,22 @@ Backward make_backward(const ConvBnParams& p, const Geometry& g, bool need_dx) {
   return b;
 }
 
-// The forward convolution alone: z (float32, or the conv's dst type) from x and w as given.
-void run_forward_conv(Forward& f, const Geometry& g, const void* x, const void* w, void* z, void* pad) {
+using Args = std::unordered_map<int, memory>;
+
+// One matmul on plain buffers laid out as its descriptors say, plus any post-op arguments.
+void run_matmul(const dnnl::matmul& mm, const dnnl::matmul::primitive_desc& pd, const void* src, const void* weights,
+                void* dst, void* pad, Args args = {}) {
+  args[DNNL_ARG_SRC] = wrap(pd.src_desc(), const_cast<void*>(src));
+  args[DNNL_ARG_WEIGHTS] = wrap(pd.weights_desc(), const_cast<void*>(weights));
+  args[DNNL_ARG_DST] = wrap(pd.dst_desc(), dst);
+  args[DNNL_ARG_SCRATCHPAD] = wrap(pd.scratchpad_desc(), pad);
+  SENET_DNNL(mm.execute(stream(), args));
+}
+
+// The forward convolution alone: z (its primitive's dst type) from x and w as given; post_ops
+// carries the arguments of fused inference's post-ops.
+void run_forward_conv(Forward& f, const Geometry& g, const void* x, const void* w, void* z, void* pad,
+                      Args post_ops = {}) {
   auto& s = stream();
   if (f.gemm) {
     gemm_forward(g.n * g.ho * g.wo, g.cin, g.cout, static_cast<const float*>(x), static_cast<const float*>(w),
@@ -408,10 +422,7 @@ void run_forward_conv(Forward& f, const Geometry& g, const void* x, const void* 
     return;
   }
   if (f.mm) {
-    SENET_DNNL(f.matmul.execute(s, {{DNNL_ARG_SRC, wrap(f.mm_pd.src_desc(), const_cast<void*>(x))},
-                                   {DNNL_ARG_WEIGHTS, wrap(f.mm_pd.weights_desc(), const_cast<void*>(w))},
-                                   {DNNL_ARG_DST, wrap(f.mm_pd.dst_desc(), z)},
-                                   {DNNL_ARG_SCRATCHPAD, wrap(f.mm_pd.scratchpad_desc(), pad)}}));
+    run_matmul(f.matmul, f.mm_pd, x, w, z, pad, std::move(post_ops));
     SENET_DNNL(s.wait());
     return;
   }
@@ -421,10 +432,12 @@ void run_forward_conv(Forward& f, const Geometry& g, const void* x, const void* 
     SENET_DNNL(f.w_reorder.execute(s, w_mem, w_conv));
     w_mem = w_conv;
   }
-  SENET_DNNL(f.conv.execute(s, {{DNNL_ARG_SRC, wrap(g.x_md, const_cast<void*>(x))},
-                               {DNNL_ARG_WEIGHTS, w_mem},
-                               {DNNL_ARG_DST, wrap(g.conv_dst_md, z)},
-                               {DNNL_ARG_SCRATCHPAD, wrap(f.conv_pd.scratchpad_desc(), pad)}}));
+  Args args = std::move(post_ops);
+  args[DNNL_ARG_SRC] = wrap(g.x_md, const_cast<void*>(x));
+  args[DNNL_ARG_WEIGHTS] = w_mem;
+  args[DNNL_ARG_DST] = wrap(f.conv_pd.dst_desc(), z);
+  args[DNNL_ARG_SCRATCHPAD] = wrap(f.conv_pd.scratchpad_desc(), pad);
+  SENET_DNNL(f.conv.execute(s, args));
   SENET_DNNL(s.wait());
 }
 
@@ -443,15 +456,8 @@ void run_backward_conv(Backward& b, const Geometry& g, const void* dz, const voi
     return;
   }
   if (b.mm) {
-    if (need_dx)
-      SENET_DNNL(b.data_mm.execute(s, {{DNNL_ARG_SRC, wrap(b.data_mm_pd.src_desc(), const_cast<void*>(dz))},
-                                      {DNNL_ARG_WEIGHTS, wrap(b.data_mm_pd.weights_desc(), const_cast<void*>(w))},
-                                      {DNNL_ARG_DST, wrap(b.data_mm_pd.dst_desc(), dx)},
-                                      {DNNL_ARG_SCRATCHPAD, wrap(b.data_mm_pd.scratchpad_desc(), pad)}}));
-    SENET_DNNL(b.weights_mm.execute(s, {{DNNL_ARG_SRC, wrap(b.weights_mm_pd.src_desc(), const_cast<void*>(dz))},
-                                       {DNNL_ARG_WEIGHTS, wrap(b.weights_mm_pd.weights_desc(), const_cast<void*>(x))},
-                                       {DNNL_ARG_DST, wrap(b.weights_mm_pd.dst_desc(), dw)},
-                                       {DNNL_ARG_SCRATCHPAD, wrap(b.weights_mm_pd.scratchpad_desc(), pad)}}));
+    if (need_dx) run_matmul(b.data_mm, b.data_mm_pd, dz, w, dx, pad);
+    run_matmul(b.weights_mm, b.weights_mm_pd, dz, x, dw, pad);
     SENET_DNNL(s.wait());
     return;
   }
@@ -491,30 +497,9 @@ void run_fused_inference(Forward& f, const Geometry& g, const ConvBnForward& a, 
     scale[k] = gamma[k] / std::sqrt(var[k] + a.p.eps);
     shift[k] = beta[k] - mean[k] * scale[k];
   }
-  auto& s = stream();
-  if (f.mm) {
-    SENET_DNNL(f.matmul.execute(s, {{DNNL_ARG_SRC, wrap(f.mm_pd.src_desc(), a.x)},
-                                   {DNNL_ARG_WEIGHTS, wrap(f.mm_pd.weights_desc(), a.w)},
-                                   {DNNL_ARG_DST, wrap(f.mm_pd.dst_desc(), a.y)},
-                                   {DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, wrap(f.channel_md, scale)},
-                                   {DNNL_ARG_ATTR_MULTIPLE_POST_OP(1) | DNNL_ARG_SRC_1, wrap(f.channel_md, shift)},
-                                   {DNNL_ARG_SCRATCHPAD, wrap(f.mm_pd.scratchpad_desc(), pad)}}));
-    SENET_DNNL(s.wait());
-    return;
-  }
-  memory w_mem = wrap(g.w_user_md, a.w);
-  if (f.reorder_w) {
-    memory w_conv = wrap(f.conv_pd.weights_desc(), scratch(Scratch::Weights, f.conv_pd.weights_desc().get_size()));
-    SENET_DNNL(f.w_reorder.execute(s, w_mem, w_conv));
-    w_mem = w_conv;
-  }
-  SENET_DNNL(f.conv.execute(s, {{DNNL_ARG_SRC, wrap(g.x_md, a.x)},
-                               {DNNL_ARG_WEIGHTS, w_mem},
-                               {DNNL_ARG_DST, wrap(g.y_md, a.y)},
-                               {DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, wrap(f.channel_md, scale)},
-                               {DNNL_ARG_ATTR_MULTIPLE_POST_OP(1) | DNNL_ARG_SRC_1, wrap(f.channel_md, shift)},
-                               {DNNL_ARG_SCRATCHPAD, wrap(f.conv_pd.scratchpad_desc(), pad)}}));
-  SENET_DNNL(s.wait());
+  run_forward_conv(f, g, a.x.raw(), a.w.raw(), a.y.raw(), pad,
+                   {{DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, wrap(f.channel_md, scale)},
+                    {DNNL_ARG_ATTR_MULTIPLE_POST_OP(1) | DNNL_ARG_SRC_1, wrap(f.channel_md, shift)}});
 }
 
 // The scratch a primitive set needs (its largest scratchpad).
@@ -604,7 +589,7 @@ void conv_bn_forward(const ConvBnForward& a) {
                         gamma.data<float>(), beta.data<float>(), save_mean->data<float>(), save_var->data<float>(),
                         p.eps, p.relu);
   } else {
-  std::unordered_map<int, memory> args{
+  Args args{
       {DNNL_ARG_SRC, z_mem},
       {DNNL_ARG_DST, wrap(g.y_md, y)},
       {DNNL_ARG_SCALE, wrap(g.stat_md, gamma)},

@@ -75,23 +75,30 @@ constexpr int kWarpsPerBlock = kThreads / 32;
 
 unsigned finalize_blocks(int64_t c) { return static_cast<unsigned>((c + kWarpsPerBlock - 1) / kWarpsPerBlock); }
 
+// The channel of this thread's warp, or -1 past the last; *a and *b get the totals of its
+// `parts` partial sums (valid in lane 0).
+__device__ int64_t channel_totals(const double* pa, const double* pb, int parts, int64_t c, double* a, double* b) {
+  const int64_t ch = blockIdx.x * int64_t{kWarpsPerBlock} + threadIdx.x / 32;
+  if (ch >= c) return -1;
+  double sa = 0, sb = 0;
+  for (int p = threadIdx.x % 32; p < parts; p += 32) {
+    sa += pa[p * c + ch];
+    sb += pb[p * c + ch];
+  }
+  *a = warp_sum(sa);
+  *b = warp_sum(sb);
+  return ch;
+}
+
 // Per channel: batch mean and (biased) variance, the running statistics' update, and the affine
 // form y = z · scale + shift of the normalisation. One warp per channel.
 __global__ void stats_finalize_kernel(const double* psum, const double* psq, int parts, int64_t m, int64_t c,
                                       const float* gamma, const float* beta, float eps, BnRunning running,
                                       float* save_mean, float* save_var, float* running_mean, float* running_var,
                                       float* scale, float* shift) {
-  const int64_t ch = blockIdx.x * int64_t{kWarpsPerBlock} + threadIdx.x / 32;
-  const int lane = threadIdx.x % 32;
-  if (ch >= c) return;
-  double a = 0, b = 0;
-  for (int p = lane; p < parts; p += 32) {
-    a += psum[p * c + ch];
-    b += psq[p * c + ch];
-  }
-  a = warp_sum(a);
-  b = warp_sum(b);
-  if (lane != 0) return;
+  double a, b;
+  const int64_t ch = channel_totals(psum, psq, parts, c, &a, &b);
+  if (ch < 0 || threadIdx.x % 32 != 0) return;
   const double mean = a / static_cast<double>(m);
   const double d = b / static_cast<double>(m) - mean * mean;
   const double var = d < 0.0 ? 0.0 : d;  // clamps rounding below 0, lets a NaN through
@@ -167,17 +174,9 @@ __global__ void grad_partial_kernel(const T* dy, const T* y, const T* z, const f
 __global__ void grad_finalize_kernel(const double* pg, const double* pgz, int parts, int64_t m, int64_t c,
                                      const float* gamma, const float* mean, const float* var, float eps,
                                      float* dgamma, float* dbeta, float* k, float* k2, float* off) {
-  const int64_t ch = blockIdx.x * int64_t{kWarpsPerBlock} + threadIdx.x / 32;
-  const int lane = threadIdx.x % 32;
-  if (ch >= c) return;
-  double sg = 0, sgz = 0;
-  for (int p = lane; p < parts; p += 32) {
-    sg += pg[p * c + ch];
-    sgz += pgz[p * c + ch];
-  }
-  sg = warp_sum(sg);
-  sgz = warp_sum(sgz);
-  if (lane != 0) return;
+  double sg, sgz;
+  const int64_t ch = channel_totals(pg, pgz, parts, c, &sg, &sgz);
+  if (ch < 0 || threadIdx.x % 32 != 0) return;
   const double invstd = 1.0 / sqrt(static_cast<double>(var[ch]) + eps);
   const double dg = sgz * invstd;  // Σ g·x̂
   dgamma[ch] = static_cast<float>(dg);

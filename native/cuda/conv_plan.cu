@@ -150,36 +150,45 @@ void ConvPlan::set_math(dyn::cudnnMathType_t m) const {
 
 void ConvPlan::use(const ConvAlgo& a) const { set_math(a.math); }
 
+// Chooses one direction's algorithm under the precision's math type, then sets the descriptor
+// to the chosen entry's and records the workspace it needs there.
+template <class Algo, class Heuristics, class Find, class WorkspaceSize>
+void ConvPlan::settle(ConvAlgo& slot, const char* what, Heuristics&& heuristics, Find&& find,
+                      WorkspaceSize&& workspace_size) {
+  set_math(base_math_);
+  ConvAlgo chosen = choose<Algo>(what, data, tf32_, heuristics, find);
+  set_math(chosen.math);
+  size_t size = 0;
+  SENET_CUDNN_CHECK(workspace_size(static_cast<Algo>(chosen.algo), &size));
+  chosen.workspace = std::max(chosen.workspace, size);
+  std::lock_guard<std::mutex> lock(choice_mutex());
+  slot = chosen;
+}
+
 void ConvPlan::choose_forward(const void* x_in, const void* w_in, void* y_out) {
   if (fwd.chosen()) return;
   const CudnnApi& api = require_cudnn();
   dyn::cudnnHandle_t h = Context::get().cudnn();
-  set_math(base_math_);
-  ConvAlgo chosen = choose<dyn::cudnnConvolutionFwdAlgo_t>(
-      "forward", data, tf32_,
+  settle<dyn::cudnnConvolutionFwdAlgo_t>(
+      fwd, "forward",
       [&](int n, int* found, dyn::cudnnConvolutionFwdAlgoPerf_t* perf) {
         SENET_CUDNN_CHECK(api.cudnnGetConvolutionForwardAlgorithm_v7(h, x.get(), w.get(), conv.get(), y.get(), n, found, perf));
       },
       [&](int n, int* found, dyn::cudnnConvolutionFwdAlgoPerf_t* perf, void* ws, size_t bytes) {
         SENET_CUDNN_CHECK(api.cudnnFindConvolutionForwardAlgorithmEx(h, x.get(), x_in, w.get(), w_in, conv.get(), y.get(),
                                                                      y_out, n, found, perf, ws, bytes));
+      },
+      [&](dyn::cudnnConvolutionFwdAlgo_t a, size_t* size) {
+        return api.cudnnGetConvolutionForwardWorkspaceSize(h, x.get(), w.get(), conv.get(), y.get(), a, size);
       });
-  set_math(chosen.math);
-  size_t size = 0;
-  SENET_CUDNN_CHECK(api.cudnnGetConvolutionForwardWorkspaceSize(
-      h, x.get(), w.get(), conv.get(), y.get(), static_cast<dyn::cudnnConvolutionFwdAlgo_t>(chosen.algo), &size));
-  chosen.workspace = std::max(chosen.workspace, size);
-  std::lock_guard<std::mutex> lock(choice_mutex());
-  fwd = chosen;
 }
 
 void ConvPlan::choose_backward_data(const void* w_in, const void* dy_in, void* dx_out) {
   if (bwd_data.chosen()) return;
   const CudnnApi& api = require_cudnn();
   dyn::cudnnHandle_t h = Context::get().cudnn();
-  set_math(base_math_);
-  ConvAlgo chosen = choose<dyn::cudnnConvolutionBwdDataAlgo_t>(
-      "backward data", data, tf32_,
+  settle<dyn::cudnnConvolutionBwdDataAlgo_t>(
+      bwd_data, "backward data",
       [&](int n, int* found, dyn::cudnnConvolutionBwdDataAlgoPerf_t* perf) {
         SENET_CUDNN_CHECK(api.cudnnGetConvolutionBackwardDataAlgorithm_v7(h, w.get(), y.get(), conv.get(), x.get(), n, found,
                                                                           perf));
@@ -187,23 +196,18 @@ void ConvPlan::choose_backward_data(const void* w_in, const void* dy_in, void* d
       [&](int n, int* found, dyn::cudnnConvolutionBwdDataAlgoPerf_t* perf, void* ws, size_t bytes) {
         SENET_CUDNN_CHECK(api.cudnnFindConvolutionBackwardDataAlgorithmEx(h, w.get(), w_in, y.get(), dy_in, conv.get(),
                                                                           x.get(), dx_out, n, found, perf, ws, bytes));
+      },
+      [&](dyn::cudnnConvolutionBwdDataAlgo_t a, size_t* size) {
+        return api.cudnnGetConvolutionBackwardDataWorkspaceSize(h, w.get(), y.get(), conv.get(), x.get(), a, size);
       });
-  set_math(chosen.math);
-  size_t size = 0;
-  SENET_CUDNN_CHECK(api.cudnnGetConvolutionBackwardDataWorkspaceSize(
-      h, w.get(), y.get(), conv.get(), x.get(), static_cast<dyn::cudnnConvolutionBwdDataAlgo_t>(chosen.algo), &size));
-  chosen.workspace = std::max(chosen.workspace, size);
-  std::lock_guard<std::mutex> lock(choice_mutex());
-  bwd_data = chosen;
 }
 
 void ConvPlan::choose_backward_filter(const void* x_in, const void* dy_in, void* dw_out) {
   if (bwd_filter.chosen()) return;
   const CudnnApi& api = require_cudnn();
   dyn::cudnnHandle_t h = Context::get().cudnn();
-  set_math(base_math_);
-  ConvAlgo chosen = choose<dyn::cudnnConvolutionBwdFilterAlgo_t>(
-      "backward filter", data, tf32_,
+  settle<dyn::cudnnConvolutionBwdFilterAlgo_t>(
+      bwd_filter, "backward filter",
       [&](int n, int* found, dyn::cudnnConvolutionBwdFilterAlgoPerf_t* perf) {
         SENET_CUDNN_CHECK(api.cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, x.get(), y.get(), conv.get(), w.get(), n,
                                                                             found, perf));
@@ -211,14 +215,10 @@ void ConvPlan::choose_backward_filter(const void* x_in, const void* dy_in, void*
       [&](int n, int* found, dyn::cudnnConvolutionBwdFilterAlgoPerf_t* perf, void* ws, size_t bytes) {
         SENET_CUDNN_CHECK(api.cudnnFindConvolutionBackwardFilterAlgorithmEx(h, x.get(), x_in, y.get(), dy_in, conv.get(),
                                                                             w.get(), dw_out, n, found, perf, ws, bytes));
+      },
+      [&](dyn::cudnnConvolutionBwdFilterAlgo_t a, size_t* size) {
+        return api.cudnnGetConvolutionBackwardFilterWorkspaceSize(h, x.get(), y.get(), conv.get(), w.get(), a, size);
       });
-  set_math(chosen.math);
-  size_t size = 0;
-  SENET_CUDNN_CHECK(api.cudnnGetConvolutionBackwardFilterWorkspaceSize(
-      h, x.get(), y.get(), conv.get(), w.get(), static_cast<dyn::cudnnConvolutionBwdFilterAlgo_t>(chosen.algo), &size));
-  chosen.workspace = std::max(chosen.workspace, size);
-  std::lock_guard<std::mutex> lock(choice_mutex());
-  bwd_filter = chosen;
 }
 
 CudaConvAlgorithms ConvPlan::describe(const std::string& shape) const {

@@ -56,6 +56,8 @@ class ConvPlan {
   bool tf32_;
   dyn::cudnnMathType_t base_math_;  // the precision's: what the algorithms are listed under
   void set_math(dyn::cudnnMathType_t m) const;
+  template <class Algo, class Heuristics, class Find, class WorkspaceSize>
+  void settle(ConvAlgo& slot, const char* what, Heuristics&& heuristics, Find&& find, WorkspaceSize&& workspace_size);
 };
 
 /// The plan of a convolution shape (cached; never destroyed: at exit cuDNN may be unloaded first).
