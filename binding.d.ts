@@ -171,7 +171,8 @@ export interface NativeBinding {
   add(a: { a: T; b: T; out?: Out }): { out: T };
   /** y = x converted between float32 and bfloat16 (default: to the other of the two). */
   cast(a: { x: T; y?: Out; params?: { dtype?: 'float32' | 'bfloat16' } }): { y: T };
-  countNonFinite(a: { tensors: T[]; count?: Out }): { count: T };
+  normalizeBytes(a: { x: T; table: T; y?: Out; params?: { dtype?: 'float32' | 'bfloat16' } }): { y: T };
+  countNonFinite(a: { tensors: T[]; count?: Out; params?: { accumulate?: boolean } }): { count: T };
   toChannelsLast(a: { x: T; y?: Out }): { y: T };
 
   convBnForward(a: {

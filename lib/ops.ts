@@ -23,7 +23,7 @@ import type { NativeConvBnParams, NativeMaxPoolParams, NativeSgdParams, NativeTe
 import { binding } from './binding';
 import { timed, type OpFamily } from './profile';
 import { Tensor } from './tensor';
-import { checkOneOf, checkOptions, describe, fail } from './validate';
+import { checkBool, checkOneOf, checkOptions, describe, fail } from './validate';
 
 /** A size given once for both dimensions, or as [height, width]. */
 export type Pair = number | readonly [number, number];
@@ -463,12 +463,16 @@ export function sgdStep(param: Tensor, grad: Tensor, momentumBuffer: Tensor | nu
 
 /**
  * The number of NaN or infinite elements of float32 tensors (of one device), into an int32
- * scalar on that device: a training loop's check that never waits for the device.
+ * scalar on that device: a training loop's check that never waits for the device. With
+ * `accumulate`, the number is added to what `out` holds (saturating at 2^31 - 1), so that a flag
+ * set by one step stays set for the steps queued after it until the host clears it.
  */
-export function nonFiniteCount(tensors: readonly Tensor[], out?: Tensor): Tensor {
+export function nonFiniteCount(tensors: readonly Tensor[], out?: Tensor, options: { accumulate?: boolean } = {}): Tensor {
   const where = 'nonFiniteCount';
   if (!Array.isArray(tensors)) fail('SENET_ARGUMENT', where, 'tensors', 'an array of Tensors', describe(tensors));
-  const r = run('other', where, () => binding.countNonFinite({ tensors: tensors.map(n), count: o(out) }));
+  const accumulate = checkBool(where, 'accumulate', checkOptions(where, options).accumulate ?? false);
+  if (accumulate && out === undefined) fail('SENET_ARGUMENT', where, 'out', 'a Tensor to add to when accumulate is true', 'undefined');
+  const r = run('other', where, () => binding.countNonFinite({ tensors: tensors.map(n), count: o(out), params: { accumulate } }));
   return back(r.count, out);
 }
 
@@ -497,6 +501,16 @@ export function cast<D extends 'float32' | 'bfloat16'>(x: Tensor, dtype: D, out?
   const to = checkOneOf('cast', 'dtype', dtype, ['float32', 'bfloat16'] as const);
   const r = run('other', 'cast', () => binding.cast({ x: n(x), y: o(out), params: { dtype: to } }));
   return back(r.y, out) as unknown as Tensor<D>;
+}
+
+/**
+ * A batch of image bytes normalised on its device: y = table[c * 256 + x] where c is the channel
+ * (x's last dimension), table (C, 256) float32 as a ByteBatch's `normalize`. y has x's shape, in
+ * `out` (float32 or bfloat16: the table's value rounded once) or a new float32 tensor.
+ */
+export function normalizeBytes(x: Tensor, table: Tensor, out?: Tensor): Tensor {
+  const r = run('data', 'normalizeBytes', () => binding.normalizeBytes({ x: n(x), table: n(table), y: o(out) }));
+  return back(r.y, out);
 }
 
 /** y (N, H, W, C) from x (N, C, H, W): a PyTorch-layout batch in senet's layout, on x's device. */

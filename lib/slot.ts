@@ -11,7 +11,7 @@ export class Slot {
   constructor(private readonly device: Device) {}
 
   /** The buffer for `shape`, reallocated only when the shape changes. */
-  get(shape: readonly number[], dtype: 'float32' | 'bfloat16' | 'int32' = 'float32'): Tensor {
+  get(shape: readonly number[], dtype: 'float32' | 'bfloat16' | 'int32' | 'uint8' = 'float32'): Tensor {
     const t = this.tensor;
     if (t && !t.disposed && t.dtype === dtype && t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i])) return t;
     t?.dispose();

@@ -121,3 +121,23 @@ test('ones, full and fill on integer dtypes', (t) => {
   a.dispose();
   b.dispose();
 });
+
+test('nonFiniteCount counts NaN and infinities, and with accumulate adds to its output', async (t) => {
+  const bad = tensor(Float32Array.of(1, NaN, -Infinity, 2, Infinity), [5]);
+  const good = tensor(Float32Array.of(0, -3), [2]);
+  const count = ops.nonFiniteCount([bad, good]);
+  t.is((await count.data())[0], 3);
+  ops.nonFiniteCount([good], count);
+  t.is((await count.data())[0], 0, 'without accumulate the count starts over');
+  ops.nonFiniteCount([bad], count, { accumulate: true });
+  ops.nonFiniteCount([good], count, { accumulate: true });
+  ops.nonFiniteCount([bad], count, { accumulate: true });
+  t.is((await count.data())[0], 6, 'a flag stays set for the ops queued after it');
+  count.set(Int32Array.of(2147483646));
+  ops.nonFiniteCount([bad], count, { accumulate: true });
+  t.is((await count.data())[0], 2147483647, 'saturates');
+  const e = t.throws(() => ops.nonFiniteCount([bad], undefined, { accumulate: true }));
+  t.is((e as { code?: string }).code, 'SENET_ARGUMENT');
+  t.regex(e!.message, /out: expected a Tensor to add to/);
+  for (const x of [bad, good, count]) x.dispose();
+});

@@ -29,6 +29,21 @@ export interface Batch {
   index: number;
 }
 
+/**
+ * A batch of augmented bytes (makeByteBatch, a BatchLoader with `bytes: true`): a quarter of a
+ * float batch's size to copy to the device, normalised there (the Trainer runs
+ * ops.normalizeBytes with `normalize`) to the same float32 values makeBatch writes.
+ */
+export interface ByteBatch {
+  /** (size, height, width, channels) bytes, cropped and flipped; crop padding is byte 0, as torchvision pads before normalising. */
+  images: Uint8Array;
+  labels: Int32Array;
+  size: number;
+  index: number;
+  /** (channels, 256): the model's input for byte b of channel c, at c * 256 + b. */
+  normalize: Float32Array;
+}
+
 /** Caller-provided storage for makeBatch's output. */
 export interface BatchStorage {
   images: Float32Array;
@@ -79,14 +94,10 @@ export function makeBatch(
   keys?: ArrayLike<number>,
 ): Batch {
   const where = 'makeBatch';
-  const { height: h, width: w, channels: c, count } = ds;
-  const opts = checkAugment(where, options, c);
-  checkInt(where, 'seed', seed, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
-  checkInt(where, 'epoch', epoch, 0, 0x7fffffff);
-  checkInt(where, 'batchIndex', batchIndex, 0);
+  const { height: h, width: w, channels: c } = ds;
+  const opts = checkBatchArgs(where, ds, indices, options, seed, epoch, batchIndex);
   const n = indices.length;
   const size = h * w * c;
-  for (let k = 0; k < n; k++) checkInt(where, `indices[${k}]`, indices[k], 0, count - 1);
   let images: Float32Array;
   let labels: Int32Array;
   if (out) {
@@ -98,7 +109,52 @@ export function makeBatch(
     images = new Float32Array(n * size);
     labels = new Int32Array(n);
   }
-  const lut = normalizeTable(opts, c);
+  assemble(ds, indices, opts, seed, epoch, images, labels, normalizeTable(opts, c), keys);
+  return { images, labels, size: n, index: batchIndex };
+}
+
+/**
+ * makeBatch's crop and flip without its normalisation: the batch's bytes and the table that
+ * normalises them (ops.normalizeBytes on the device gives makeBatch's values bit for bit).
+ */
+export function makeByteBatch(
+  ds: ImageSource,
+  indices: ArrayLike<number>,
+  options: AugmentOptions | null,
+  seed: number,
+  epoch: number,
+  batchIndex: number,
+  keys?: ArrayLike<number>,
+): ByteBatch {
+  const opts = checkBatchArgs('makeByteBatch', ds, indices, options, seed, epoch, batchIndex);
+  const n = indices.length;
+  const images = new Uint8Array(n * ds.height * ds.width * ds.channels);
+  const labels = new Int32Array(n);
+  assemble(ds, indices, opts, seed, epoch, images, labels, identityTable(ds.channels), keys);
+  return { images, labels, size: n, index: batchIndex, normalize: normalizeTable(opts, ds.channels) };
+}
+
+/** The input table of makeByteBatch's batches: (byte/255 - mean) / std at channel * 256 + byte. */
+export function normalizationTable(options: AugmentOptions | null, channels: number): Float32Array {
+  checkInt('normalizationTable', 'channels', channels, 1, 4096);
+  return normalizeTable(checkAugment('normalizationTable', options, channels), channels);
+}
+
+function checkBatchArgs(where: string, ds: ImageSource, indices: ArrayLike<number>, options: AugmentOptions | null, seed: number, epoch: number, batchIndex: number): AugmentOptions | null {
+  const opts = checkAugment(where, options, ds.channels);
+  checkInt(where, 'seed', seed, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+  checkInt(where, 'epoch', epoch, 0, 0x7fffffff);
+  checkInt(where, 'batchIndex', batchIndex, 0);
+  for (let k = 0; k < indices.length; k++) checkInt(where, `indices[${k}]`, indices[k], 0, ds.count - 1);
+  return opts;
+}
+
+// Writes the images at `indices`, cropped and flipped, through `lut` (channel * 256 + byte): the
+// normalised floats, or the bytes themselves (identityTable).
+function assemble(ds: ImageSource, indices: ArrayLike<number>, opts: AugmentOptions | null, seed: number, epoch: number, images: Float32Array | Uint8Array, labels: Int32Array, lut: Float32Array | Uint8Array, keys: ArrayLike<number> | undefined): void {
+  const { height: h, width: w, channels: c } = ds;
+  const n = indices.length;
+  const size = h * w * c;
   const pad = opts ? opts.cropPadding : 0;
   const flip = opts ? opts.flip : false;
   const key = seedKey(seed);
@@ -134,7 +190,12 @@ export function makeBatch(
       }
     }
   }
-  return { images, labels, size: n, index: batchIndex };
+}
+
+function identityTable(channels: number): Uint8Array {
+  const t = new Uint8Array(channels * 256);
+  for (let i = 0; i < t.length; i++) t[i] = i & 255;
+  return t;
 }
 
 /** (byte/255 - mean) / std for every byte of every channel, at index channel*256 + byte. */

@@ -4,7 +4,7 @@
  * random draws keyed by each image's index in the dataset.
  */
 import { decodeImage } from '../images/decode';
-import { makeBatch, type AugmentOptions, type Batch } from './augment';
+import { makeBatch, makeByteBatch, type AugmentOptions, type Batch, type ByteBatch } from './augment';
 import type { ImageSource } from './dataset';
 
 /** What a worker (or the main thread) needs to make batches of a folder dataset. */
@@ -19,8 +19,8 @@ export interface FileSource {
 /** Files decoded at once per batch (sharp works on libuv's pool). */
 const CONCURRENCY = 4;
 
-/** Decodes the images at `indices` and makes their batch. */
-export async function makeFileBatch(src: FileSource, indices: Uint32Array, augment: AugmentOptions | null, seed: number, epoch: number, batchIndex: number): Promise<Batch> {
+/** Decodes the images at `indices` and makes their batch (of bytes, with `bytes`: makeByteBatch). */
+export async function makeFileBatch(src: FileSource, indices: Uint32Array, augment: AugmentOptions | null, seed: number, epoch: number, batchIndex: number, bytes = false): Promise<Batch | ByteBatch> {
   const { height, width, channels } = src;
   const size = height * width * channels;
   const n = indices.length;
@@ -35,5 +35,5 @@ export async function makeFileBatch(src: FileSource, indices: Uint32Array, augme
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, n) }, worker));
   const batch: ImageSource = { images, labels: Int32Array.from(indices, (i) => src.labels[i]!), count: n, height, width, channels };
   const local = Uint32Array.from({ length: n }, (_, k) => k);
-  return makeBatch(batch, local, augment, seed, epoch, batchIndex, undefined, indices);
+  return bytes ? makeByteBatch(batch, local, augment, seed, epoch, batchIndex, indices) : makeBatch(batch, local, augment, seed, epoch, batchIndex, undefined, indices);
 }

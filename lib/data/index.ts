@@ -24,7 +24,7 @@ export {
 } from './mnist';
 export { loadCifar10, loadCifar10Sync, CIFAR10_CLASSES } from './cifar10';
 export { loadDataset, loadDatasetSync, augmentOptions, DATASET_NAMES, DATASET_NORMALIZATION } from './catalog';
-export { makeBatch, checkAugment, DEFAULT_AUGMENT, type AugmentOptions, type Batch, type BatchStorage } from './augment';
+export { makeBatch, makeByteBatch, normalizationTable, checkAugment, DEFAULT_AUGMENT, type AugmentOptions, type Batch, type ByteBatch, type BatchStorage } from './augment';
 export { BatchLoader, type LoaderOptions } from './loader';
 export { permutation } from './random';
 export { loadImageFolder, loadImageFolderSplits, isFolderDataset, type ImageFolderDataset, type ImageFolderOptions, type ImageFolderSplits } from './folder';

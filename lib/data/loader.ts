@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { binding } from '../binding';
 import { SenetError, type SenetErrorCode } from '../errors';
 import { checkBool, checkInt, checkOptions } from '../validate';
-import { checkAugment, makeBatch, type AugmentOptions, type Batch } from './augment';
+import { checkAugment, makeBatch, makeByteBatch, normalizationTable, type AugmentOptions, type Batch, type ByteBatch } from './augment';
 import { checkSource, type ImageDataset, type ImageSource } from './dataset';
 import { makeFileBatch } from './file_batch';
 import { checkFolderDataset, isFolderDataset, type ImageFolderDataset } from './folder';
@@ -34,6 +34,12 @@ export interface LoaderOptions {
   workers?: number;
   /** Batches requested ahead of the one being consumed (default 2). */
   prefetch?: number;
+  /**
+   * Batches of augmented bytes with their normalisation table (ByteBatch; declare the loader as
+   * `BatchLoader<ByteBatch>`) instead of floats: the Trainer normalises them on the model's
+   * device to the same values, and a GPU gets a quarter of the bytes to copy. Default false.
+   */
+  bytes?: boolean;
 }
 
 interface Slot {
@@ -45,18 +51,21 @@ interface Slot {
 
 interface Pending {
   slot: Slot;
-  resolve(batch: Batch): void;
+  resolve(batch: Batch | ByteBatch): void;
   reject(err: Error): void;
 }
 
-/** Iterates over a dataset's batches, epoch by epoch, with batches prepared off the main thread. */
 /** The cores this process may use: its affinity, at most its cgroup's CPU quota. */
 function usableCores(): number {
   const quota = binding.threadsReport().quotaCores;
   return quota > 0 ? Math.min(quota, os.availableParallelism()) : os.availableParallelism();
 }
 
-export class BatchLoader {
+/**
+ * Iterates over a dataset's batches, epoch by epoch, with batches prepared off the main thread:
+ * normalised floats (Batch), or with `bytes: true` bytes and their table (`BatchLoader<ByteBatch>`).
+ */
+export class BatchLoader<B extends Batch | ByteBatch = Batch> {
   /** Batches in one epoch. */
   readonly batchesPerEpoch: number;
   /** Worker threads used (0: batches are made on the calling thread). */
@@ -71,6 +80,9 @@ export class BatchLoader {
   private readonly augment: AugmentOptions | null;
   private readonly seed: number;
   private readonly prefetch: number;
+  private readonly bytes: boolean;
+  // The byte batches' normalisation table, one for every batch (null for float batches).
+  private readonly table: Float32Array | null;
   private readonly count: number;
   private readonly init: WorkerInit;
   /** Views of the shared copy, for workers = 0 (null for an image folder). */
@@ -96,6 +108,8 @@ export class BatchLoader {
     const dropLast = o.dropLast === undefined ? false : checkBool(where, 'dropLast', o.dropLast);
     this.workers = o.workers === undefined ? (usableCores() > 4 ? 2 : 1) : checkInt(where, 'workers', o.workers, 0, 64);
     this.prefetch = o.prefetch === undefined ? 2 : checkInt(where, 'prefetch', o.prefetch, 1, 1024);
+    this.bytes = o.bytes === undefined ? false : checkBool(where, 'bytes', o.bytes);
+    this.table = this.bytes ? normalizationTable(this.augment, ds.channels) : null;
     this.count = ds.count;
     this.batchesPerEpoch = dropLast ? Math.floor(ds.count / this.batchSize) : Math.ceil(ds.count / this.batchSize);
     this.imageShape = [ds.height, ds.width, ds.channels];
@@ -105,7 +119,7 @@ export class BatchLoader {
     const { count, height, width, channels } = ds;
     if (isFolderDataset(ds)) {
       const files = { files: ds.files.slice(), labels: ds.labels.slice(), height, width, channels };
-      this.init = { shared: null, files, count, height, width, channels, augment: this.augment, seed: this.seed };
+      this.init = { shared: null, files, count, height, width, channels, augment: this.augment, seed: this.seed, bytes: this.bytes };
       this.source = null;
       return;
     }
@@ -116,7 +130,7 @@ export class BatchLoader {
     const shared = new SharedArrayBuffer(imageBytes + ds.count);
     new Uint8Array(shared, 0, imageBytes).set(ds.images);
     new Uint8Array(shared, imageBytes, ds.count).set(ds.labels);
-    this.init = { shared, files: null, count, height, width, channels, augment: this.augment, seed: this.seed };
+    this.init = { shared, files: null, count, height, width, channels, augment: this.augment, seed: this.seed, bytes: this.bytes };
     this.source = {
       images: new Uint8Array(shared, 0, imageBytes),
       labels: new Uint8Array(shared, imageBytes, count),
@@ -132,7 +146,7 @@ export class BatchLoader {
    * prepared by a worker thread while the previous ones are consumed. Leaving the loop early waits
    * for the batches already requested, so no work is left behind.
    */
-  epoch(epoch: number, start = 0): AsyncIterableIterator<Batch> {
+  epoch(epoch: number, start = 0): AsyncIterableIterator<B> {
     checkInt('BatchLoader.epoch', 'epoch', epoch, 0, 0x7fffffff);
     checkInt('BatchLoader.epoch', 'start', start, 0, this.batchesPerEpoch);
     if (this.closing) throw disposed();
@@ -171,9 +185,9 @@ export class BatchLoader {
     return path.join(__dirname, 'worker.js');
   }
 
-  private async *run(epoch: number, start: number): AsyncGenerator<Batch, void, undefined> {
+  private async *run(epoch: number, start: number): AsyncGenerator<B, void, undefined> {
     const order = this.order(epoch);
-    const queue: Promise<Batch>[] = [];
+    const queue: Promise<B>[] = [];
     let next = start;
     try {
       for (let b = start; b < this.batchesPerEpoch; b++) {
@@ -183,29 +197,30 @@ export class BatchLoader {
           job.catch(() => undefined);
           queue.push(job);
         }
-        yield await (queue.shift() as Promise<Batch>);
+        yield await (queue.shift() as Promise<B>);
       }
     } finally {
       await Promise.allSettled(queue);
     }
   }
 
-  private request(order: Uint32Array, epoch: number, batchIndex: number): Promise<Batch> {
+  private request(order: Uint32Array, epoch: number, batchIndex: number): Promise<B> {
     if (this.closing) return Promise.reject(disposed());
     const lo = batchIndex * this.batchSize;
     const indices = order.slice(lo, Math.min(lo + this.batchSize, this.count));
     if (this.workers === 0) {
-      if (!this.source) return makeFileBatch(this.init.files!, indices, this.augment, this.seed, epoch, batchIndex);
+      if (!this.source) return makeFileBatch(this.init.files!, indices, this.augment, this.seed, epoch, batchIndex, this.bytes) as Promise<B>;
       try {
-        return Promise.resolve(makeBatch(this.source, indices, this.augment, this.seed, epoch, batchIndex));
+        const src = this.source;
+        return Promise.resolve((this.bytes ? makeByteBatch(src, indices, this.augment, this.seed, epoch, batchIndex) : makeBatch(src, indices, this.augment, this.seed, epoch, batchIndex)) as B);
       } catch (err) {
         return Promise.reject(err);
       }
     }
     const slot = this.pickSlot();
     const id = this.nextId++;
-    return new Promise<Batch>((resolve, reject) => {
-      this.pending.set(id, { slot, resolve, reject });
+    return new Promise<B>((resolve, reject) => {
+      this.pending.set(id, { slot, resolve: resolve as (batch: Batch | ByteBatch) => void, reject });
       if (slot.busy++ === 0) slot.worker.ref();
       const job: WorkerJob = { id, epoch, batchIndex, indices };
       slot.worker.postMessage(job, [indices.buffer]);
@@ -237,7 +252,8 @@ export class BatchLoader {
     if ('error' in reply) {
       p.reject(workerError(reply.error));
     } else {
-      p.resolve({ images: reply.images, labels: reply.labels, size: reply.size, index: reply.index });
+      const { images, labels, size, index } = reply;
+      p.resolve(this.table ? { images: images as Uint8Array, labels, size, index, normalize: this.table } : { images: images as Float32Array, labels, size, index });
     }
   }
 

@@ -19,6 +19,8 @@ export interface WorkerInit {
   channels: number;
   augment: AugmentOptions | null;
   seed: number;
+  /** Batches of bytes (makeByteBatch), normalised on the model's device. */
+  bytes: boolean;
 }
 
 /** One batch to prepare; `indices` is transferred. */
@@ -31,5 +33,5 @@ export interface WorkerJob {
 
 /** A prepared batch (its arrays transferred) or the error that prevented it. */
 export type WorkerReply =
-  | { id: number; images: Float32Array; labels: Int32Array; size: number; index: number }
+  | { id: number; images: Float32Array | Uint8Array; labels: Int32Array; size: number; index: number }
   | { id: number; error: { message: string; code?: string; stack?: string } };

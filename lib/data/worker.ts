@@ -4,7 +4,7 @@
  * batch's buffers back without copying.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { makeBatch, type Batch } from './augment';
+import { makeBatch, makeByteBatch, type Batch, type ByteBatch } from './augment';
 import type { ImageSource } from './dataset';
 import { makeFileBatch } from './file_batch';
 import type { WorkerInit, WorkerJob, WorkerReply } from './protocol';
@@ -22,9 +22,10 @@ const source: ImageSource | null = init.shared
     }
   : null;
 
-function make(job: WorkerJob): Batch | Promise<Batch> {
-  if (source) return makeBatch(source, job.indices, init.augment, init.seed, job.epoch, job.batchIndex);
-  return makeFileBatch(init.files!, job.indices, init.augment, init.seed, job.epoch, job.batchIndex);
+function make(job: WorkerJob): Batch | ByteBatch | Promise<Batch | ByteBatch> {
+  if (!source) return makeFileBatch(init.files!, job.indices, init.augment, init.seed, job.epoch, job.batchIndex, init.bytes);
+  if (init.bytes) return makeByteBatch(source, job.indices, init.augment, init.seed, job.epoch, job.batchIndex);
+  return makeBatch(source, job.indices, init.augment, init.seed, job.epoch, job.batchIndex);
 }
 
 parentPort?.on('message', async (job: WorkerJob) => {
@@ -32,7 +33,8 @@ parentPort?.on('message', async (job: WorkerJob) => {
   try {
     const batch = await make(job);
     reply = { id: job.id, images: batch.images, labels: batch.labels, size: batch.size, index: batch.index };
-    // makeBatch allocated these arrays for this batch alone, so their whole buffers can move.
+    // makeBatch allocated these arrays for this batch alone, so their whole buffers can move (the
+    // normalisation table of a byte batch stays: the loader has its own).
     parentPort?.postMessage(reply, [batch.images.buffer as ArrayBuffer, batch.labels.buffer as ArrayBuffer]);
   } catch (err) {
     const e = (typeof err === 'object' && err !== null ? err : {}) as { message?: unknown; code?: unknown; stack?: unknown };

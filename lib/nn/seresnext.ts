@@ -243,18 +243,29 @@ export class SEResNeXt {
     return { values, counts };
   }
 
-  /** Puts the statistics of a snapshot back (queued: ops queued before still see the current ones). */
-  restoreStatistics(snapshot: StatisticsSnapshot): void {
-    copy(snapshot.values, this.buffers.values);
-    this.layers().forEach((l, i) => (l.batchesTracked = snapshot.counts[i] ?? l.batchesTracked));
+  /**
+   * Puts the statistics of a snapshot back (queued: ops queued before still see the current ones).
+   * With `onlyIf` (an int32 scalar on the device, e.g. a step's non-finite count) the values are
+   * put back on the device only when it is not 0 when the copy runs, and the host's batch counts
+   * are left alone: call uncountBatch() once the host knows the copy happened.
+   */
+  restoreStatistics(snapshot: StatisticsSnapshot, options: { onlyIf?: Tensor } = {}): void {
+    copy(snapshot.values, this.buffers.values, options.onlyIf ? { onlyIf: options.onlyIf } : undefined);
+    if (!options.onlyIf) this.layers().forEach((l, i) => (l.batchesTracked = snapshot.counts[i] ?? l.batchesTracked));
+  }
+
+  /** Takes one training batch off every batch norm's num_batches_tracked (a step undone on the device). */
+  uncountBatch(): void {
+    for (const l of this.layers()) if (l.batchesTracked > 0) l.batchesTracked -= 1;
   }
 
   /**
    * The number of NaN or infinite values among the batch-norm running statistics and `extra`
    * (e.g. the loss), into an int32 scalar on the model's device: a check that never waits.
+   * `accumulate` adds it to what `out` holds (see ops.nonFiniteCount).
    */
-  countNonFinite(extra: readonly Tensor[], out?: Tensor): Tensor {
-    return ops.nonFiniteCount([...extra, this.buffers.values], out);
+  countNonFinite(extra: readonly Tensor[], out?: Tensor, options: { accumulate?: boolean } = {}): Tensor {
+    return ops.nonFiniteCount([...extra, this.buffers.values], out, options);
   }
 
   /** Number of trainable parameters (27,559,896 for seresnext50_32x4d at 1000 classes). */

@@ -86,6 +86,15 @@ export class SGD {
     this.restartBuffer = false;
   }
 
+  /**
+   * True when the last step() set the momentum buffer to the gradient (the first step, or the
+   * first after a state without a buffer): if the device skipped it, the next step must set it
+   * again, so a training loop learns its outcome before queueing the next.
+   */
+  get lastStepSetBuffer(): boolean {
+    return this.lastStepRestarted;
+  }
+
   /** Takes the last step off the count: it was skipped on the device (step's skipIf). */
   uncountStep(): void {
     if (this.stepCount > 0) this.stepCount -= 1;

@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { resolveDevice, type DeviceRequest } from '../backends';
 import type { Device } from '../tensor';
 import { checkPrecision, defaultTrainingPrecision, precisionSupport, type Precision } from '../precision';
-import { augmentOptions, BatchLoader, loadDataset, loadImageFolderSplits, type ImageDataset, type ImageFolderDataset } from '../data';
+import { augmentOptions, BatchLoader, loadDataset, loadImageFolderSplits, type Batch, type ByteBatch, type ImageDataset, type ImageFolderDataset } from '../data';
 import { SenetError } from '../errors';
 import { createModel, PRESETS, type ModelName, type SEResNeXtConfig } from '../nn';
 import { SGD } from '../optim';
@@ -196,14 +196,17 @@ async function runData(o: RunOptions, given: Partial<RunOptions>, resumed: Resum
   return d;
 }
 
-function loaders(o: RunOptions, d: RunData) {
+function loaders(o: RunOptions, d: RunData, device: Device) {
   const workers = o.workers;
-  const evalOpts = { batchSize: Math.max(o.batchSize, 128), shuffle: false, augment: d.evalAugment, seed: o.seed, workers };
+  // A GPU gets bytes and normalises them itself (a quarter of the copy, the same floats); on the
+  // CPU the workers normalise beside the arithmetic.
+  const bytes = device === 'cuda';
+  const evalOpts = { batchSize: Math.max(o.batchSize, 128), shuffle: false, augment: d.evalAugment, seed: o.seed, workers, bytes };
   return {
     // An incomplete last batch is dropped, as PyTorch users set: a batch of one cannot train batch norm.
-    train: new BatchLoader(d.train, { batchSize: o.batchSize, shuffle: true, augment: d.trainAugment, seed: o.seed, workers, dropLast: true }),
-    val: d.val && d.val.count > 0 ? new BatchLoader(d.val, evalOpts) : undefined,
-    test: d.test ? new BatchLoader(d.test, evalOpts) : undefined,
+    train: new BatchLoader<Batch | ByteBatch>(d.train, { batchSize: o.batchSize, shuffle: true, augment: d.trainAugment, seed: o.seed, workers, dropLast: true, bytes }),
+    val: d.val && d.val.count > 0 ? new BatchLoader<Batch | ByteBatch>(d.val, evalOpts) : undefined,
+    test: d.test ? new BatchLoader<Batch | ByteBatch>(d.test, evalOpts) : undefined,
   };
 }
 
@@ -253,7 +256,8 @@ export async function runTraining(options: Partial<RunOptions>, stream: NodeJS.W
     const preset = PRESETS[o.model];
     const config = resumed?.ck.config ?? { ...preset, numClasses: d.preprocessing.classes.length, inChannels: train.channels, stem: o.stem ?? preset.stem };
     const modelName = resumed ? resumed.model : o.model;
-    data = loaders(o, d);
+    const device = resolveDevice(o.device);
+    data = loaders(o, d, device);
     const stepsPerEpoch = data.train.batchesPerEpoch;
 
     const scheduleKeys = ['lr', 'schedule', 'warmupEpochs', 'warmupSteps', 'epochs'] as const;
@@ -265,7 +269,6 @@ export async function runTraining(options: Partial<RunOptions>, stream: NodeJS.W
     }
     const schedule = makeSchedule(spec);
 
-    const device = resolveDevice(o.device);
     const auto = o.precision === undefined || o.precision === 'auto';
     const precision: Precision = auto ? defaultTrainingPrecision(device) : (o.precision as Precision);
     o.precision = precision; // the checkpoint keeps what ran
@@ -372,7 +375,7 @@ export async function runEvaluation(options: { checkpoint: string; dataset?: Run
   const model = createModel(ck.config, { device, precision });
   const sgd = new SGD(model, { lr: 0 });
   const trainer = new Trainer(model, sgd, { progress: 'none' });
-  const loader = new BatchLoader(test, { batchSize, shuffle: false, augment, seed: 0 });
+  const loader = new BatchLoader<Batch | ByteBatch>(test, { batchSize, shuffle: false, augment, seed: 0, bytes: device === 'cuda' });
   try {
     model.loadStateDict(ck.state);
     const r = await trainer.evaluate(loader, [test.height, test.width], { progress: options.progress ?? 'none', signal: options.signal });

@@ -6,8 +6,9 @@
  *
  * The JavaScript thread never waits for arithmetic: a step's ops are queued on the device's
  * executor and the loop awaits the step's loss, so timers, servers and signals keep running.
- * The non-finite check is made on the device and the optimizer step consults it there, so a
- * step needs one read, at its end.
+ * The device does not wait for the JavaScript either: step k+1 is queued before step k's loss is
+ * read. The non-finite check is made on the device, which puts the batch-norm statistics back
+ * and skips the optimizer step there, so the host learns of it a step late without harm.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -21,7 +22,7 @@ import { makeSchedule, type LrSchedule } from '../optim/schedules';
 import { addTime, timed } from '../profile';
 import { Slot } from '../slot';
 import type { Tensor } from '../tensor';
-import { checkInt, checkNumber, checkOneOf, checkOptions, checkSignal, describe, fail } from '../validate';
+import { checkBool, checkInt, checkNumber, checkOneOf, checkOptions, checkSignal, describe, fail } from '../validate';
 import { checkpointTensors, loadTrainingCheckpoint, stateForJson, TRAINING_FORMAT, type CheckpointState, type TrainingCheckpoint } from './checkpoint_file';
 
 export { loadTrainingCheckpoint, type TrainingCheckpoint } from './checkpoint_file';
@@ -32,10 +33,13 @@ import { RunFolder } from './run_folder';
 
 /** One batch as the data layer makes it: images (size, H, W, C) normalised, labels. */
 export interface TrainBatch {
-  images: Float32Array;
+  /** (size, height, width, channels): normalised floats, or bytes normalised on the device through `normalize`. */
+  images: Float32Array | Uint8Array;
   labels: Int32Array;
   size: number;
   index: number;
+  /** For bytes: (channels, 256) float32, the input for byte b of channel c at c * 256 + b (a ByteBatch's). */
+  normalize?: Float32Array;
 }
 
 /** Batches of a dataset, epoch by epoch (lib/data's BatchLoader). */
@@ -60,8 +64,9 @@ export interface FitData {
   /** Stop after this many optimizer steps in all (tests, benchmarks); default: no limit. */
   maxSteps?: number;
   /**
-   * Cancels training: at the next step boundary the trainer writes a checkpoint of where it
-   * stopped (when it has a run folder; resumable exactly) and fit rejects with an AbortError.
+   * Cancels training: at the next step boundary (the step already queued on the device, see
+   * overlapSteps, is finished and counted) the trainer writes a checkpoint of where it stopped
+   * (when it has a run folder; resumable exactly) and fit rejects with an AbortError.
    */
   signal?: AbortSignal;
 }
@@ -152,7 +157,14 @@ export interface TrainerOptions {
   nonFinite?: 'error' | 'skip';
   /** Also checkpoint every this many steps (checkpoints are always written at each epoch's end when outDir is set). */
   checkpointEverySteps?: number;
-  /** Called after every batch. */
+  /**
+   * Queue each step before reading the results of the one before (default true), so that the
+   * device never waits for the JavaScript between steps. The results are the same bit for bit
+   * either way. With overlap, onBatchEnd for a step runs while the next step is already queued:
+   * pass false when a callback must see the model exactly as that step left it.
+   */
+  overlapSteps?: boolean;
+  /** Called after every batch (see overlapSteps for when). */
   onBatchEnd?: (info: BatchInfo) => void;
   /** Called after every epoch, with its metrics. */
   onEpochEnd?: (metrics: EpochMetrics) => void;
@@ -188,6 +200,27 @@ interface StepOutcome {
   nonFinite: number;
 }
 
+/** What taking in a step's results updates: one epoch's run. */
+interface EpochRun {
+  epochs: number;
+  perEpoch: number;
+  watch: RunWatch;
+  timing: { seconds: number; images: number };
+  /** When the step before was taken in (performance.now()). */
+  last: number;
+}
+
+/** A step queued on the device whose results the host has not taken in yet. */
+interface QueuedStep {
+  batch: TrainBatch;
+  epoch: number;
+  lr: number;
+  /** The step sets the momentum buffer: whether it was taken decides what the next step does. */
+  setsBuffer: boolean;
+  /** Queues the read of the step's results (once; later calls return the same promise). */
+  read: () => Promise<StepOutcome>;
+}
+
 /** Trains a model with an optimizer. */
 export class Trainer {
   private readonly schedule: LrSchedule;
@@ -206,9 +239,17 @@ export class Trainer {
   // Reused per batch shape: input, labels, loss, correct, non-finite count, d logits.
   private readonly x: Slot;
   private readonly y: Slot;
+  // A byte batch (N, H, W, C) and its normalisation table (C, 256), as last uploaded.
+  private readonly bytes: Slot;
+  private readonly table: Slot;
+  private tableValues: Float32Array | undefined;
+  private lastTable: Tensor | undefined;
   private readonly loss: Slot;
   private readonly correct: Slot;
   private readonly badCount: Slot;
+  private readonly overlap: boolean;
+  // Steps queued whose results are not taken in yet, oldest first (at most two).
+  private readonly inFlight: QueuedStep[] = [];
   private readonly dlogits: Slot;
   // Batch-norm statistics as they were before the step, put back when the step is not taken.
   private statistics: StatisticsSnapshot | undefined;
@@ -224,6 +265,7 @@ export class Trainer {
     this.labelSmoothing = checkNumber(where, 'labelSmoothing', o.labelSmoothing ?? 0, 0, 1);
     this.nonFinite = checkOneOf(where, 'nonFinite', o.nonFinite ?? 'error', ['error', 'skip'] as const);
     this.checkpointEvery = o.checkpointEverySteps === undefined ? 0 : checkInt(where, 'checkpointEverySteps', o.checkpointEverySteps, 1);
+    this.overlap = checkBool(where, 'overlapSteps', o.overlapSteps ?? true);
     this.stream = o.stream ?? process.stderr;
     this.progress = makeProgress(checkOneOf(where, 'progress', o.progress ?? 'auto', PROGRESS_MODES), this.stream);
     if (o.onWarning !== undefined && typeof o.onWarning !== 'function') fail('SENET_ARGUMENT', where, 'onWarning', 'a function', describe(o.onWarning));
@@ -243,6 +285,8 @@ export class Trainer {
     this.x = new Slot(device);
     this.y = new Slot(device);
     this.loss = new Slot(device);
+    this.bytes = new Slot(device);
+    this.table = new Slot(device);
     this.correct = new Slot(device);
     this.badCount = new Slot(device);
     this.dlogits = new Slot(device);
@@ -271,8 +315,12 @@ export class Trainer {
     const where = `Trainer: epoch ${epoch + 1}, batch ${batch.index + 1}`;
     if (batch === null || typeof batch !== 'object') fail('SENET_ARGUMENT', where, 'batch', 'an object', describe(batch));
     checkInt(where, 'batch.size', batch.size, 1);
-    if (!(batch.images instanceof Float32Array) || batch.images.length !== batch.size * h * w * c) {
-      fail('SENET_SHAPE', where, 'batch.images', `a Float32Array of ${batch.size}x${h}x${w}x${c} = ${batch.size * h * w * c} values (the model's channels, imageSize ${h}x${w})`, batch.images instanceof Float32Array ? `${batch.images.length} values` : describe(batch.images));
+    const isBytes = batch.images instanceof Uint8Array;
+    if (!(batch.images instanceof Float32Array || isBytes) || batch.images.length !== batch.size * h * w * c) {
+      fail('SENET_SHAPE', where, 'batch.images', `a Float32Array of ${batch.size}x${h}x${w}x${c} = ${batch.size * h * w * c} values (the model's channels, imageSize ${h}x${w}; or bytes, a Uint8Array with batch.normalize)`, ArrayBuffer.isView(batch.images) ? `${batch.images.length} values` : describe(batch.images));
+    }
+    if (isBytes && !(batch.normalize instanceof Float32Array && batch.normalize.length === c * 256)) {
+      fail('SENET_ARGUMENT', where, 'batch.normalize', `a Float32Array of ${c}x256 values (the table that normalises a batch of bytes)`, describe(batch.normalize));
     }
     if (!(batch.labels instanceof Int32Array) || batch.labels.length !== batch.size) {
       fail('SENET_SHAPE', where, 'batch.labels', `an Int32Array of ${batch.size} labels`, batch.labels instanceof Int32Array ? `${batch.labels.length} labels` : describe(batch.labels));
@@ -280,7 +328,22 @@ export class Trainer {
     const x = this.x.get([batch.size, h, w, c]);
     const y = this.y.get([batch.size], 'int32');
     timed('data', 'upload', () => {
-      x.set(batch.images);
+      if (batch.images instanceof Uint8Array) {
+        // A quarter of the bytes to copy; the device makes the same floats the loader would have.
+        const bytes = this.bytes.get(x.shape, 'uint8');
+        bytes.set(batch.images);
+        // The table goes up when it changes (a loader's is the same for every batch).
+        const table = this.table.get([c, 256]);
+        const values = batch.normalize!;
+        if (table !== this.lastTable || !this.tableValues || values.some((v, i) => !Object.is(v, this.tableValues![i]))) {
+          table.set(values);
+          this.tableValues = values.slice();
+          this.lastTable = table;
+        }
+        ops.normalizeBytes(bytes, table, x);
+      } else {
+        x.set(batch.images);
+      }
       y.set(batch.labels);
     });
     return { x, y };
@@ -340,31 +403,57 @@ export class Trainer {
 
   /**
    * Queues one training step (upload, forward, loss, the non-finite check, backward, the
-   * optimizer step that the check may cancel on the device) and awaits its results. A step
-   * whose loss or batch-norm statistics are not finite leaves the weights, the momentum and the
-   * statistics as they were.
+   * optimizer step that the check may cancel on the device); it does not wait for them. The
+   * reads of the steps before are queued behind this one's upload: a GPU's executor thread then
+   * copies the next batch while the device still computes, before a read makes it wait. A step whose loss or batch-norm statistics are not finite leaves the
+   * weights, the momentum and the statistics as they were, on the device, before the host knows.
+   * Under nonFinite 'error' the count accumulates, so that such a step also cancels the steps
+   * queued behind it: the model stays as it was before the step that failed.
    */
-  private async trainStep(batch: TrainBatch, imageSize: readonly [number, number], epoch: number): Promise<StepOutcome> {
+  private async queueStep(batch: TrainBatch, imageSize: readonly [number, number], epoch: number, lr: number): Promise<QueuedStep> {
+    this.optimizer.lr = lr;
     const { x, y } = this.upload(batch, imageSize, epoch);
+    for (const step of this.inFlight) void step.read();
     this.statistics = this.model.snapshotStatistics(this.statistics);
     const logits = this.model.logits(x);
     const lossOpts = { labelSmoothing: this.labelSmoothing };
     const out = ops.crossEntropyForward(logits, y, lossOpts, { loss: this.loss.get([]), correct: this.correct.get([], 'int32') });
     // A ReLU may turn a NaN into 0 before it reaches the loss, but batch norm's statistics keep
-    // it: both are checked, on the device, and the optimizer step is skipped there.
-    const bad = this.model.countNonFinite([out.loss], this.badCount.get([], 'int32'));
+    // it: both are checked, on the device, where the statistics are put back and the optimizer
+    // step is skipped.
+    const bad = this.model.countNonFinite([out.loss], this.badCount.get([], 'int32'), { accumulate: this.nonFinite === 'error' });
+    this.model.restoreStatistics(this.statistics, { onlyIf: bad });
     // Queueing a step is a few milliseconds of JavaScript (more on the first, cold one): the loop
     // gets a turn between its halves while the executor runs the forward.
     await new Promise<void>((resolve) => setImmediate(resolve));
     this.model.backward(ops.crossEntropyBackward(logits, y, lossOpts, this.dlogits.get(logits.shape)));
     this.optimizer.step({ skipIf: bad });
-    const [l, c, b] = await Promise.all([out.loss.data(), out.correct.data(), bad.data()]);
-    const outcome = { loss: (l as Float32Array)[0]!, correct: (c as Int32Array)[0]!, nonFinite: (b as Int32Array)[0]! };
-    if (outcome.nonFinite > 0) {
-      this.model.restoreStatistics(this.statistics);
+    // Queued by the next step's upload or when the step is taken in, whichever comes first: in
+    // any case before the next step's ops write the same buffers.
+    let results: Promise<StepOutcome> | undefined;
+    const read = (): Promise<StepOutcome> => {
+      if (!results) {
+        results = Promise.all([out.loss.data(), out.correct.data(), bad.data()]).then(([l, c, b]) => ({
+          loss: (l as Float32Array)[0]!,
+          correct: (c as Int32Array)[0]!,
+          nonFinite: (b as Int32Array)[0]!,
+        }));
+        // Handled when the step is taken in; a rejection before then is not unhandled.
+        results.catch(() => undefined);
+      }
+      return results;
+    };
+    return { batch, epoch, lr, setsBuffer: this.optimizer.lastStepSetBuffer, read };
+  }
+
+  /** A queued step's results; a step the device skipped is taken off the host's counts. */
+  private async outcome(step: QueuedStep): Promise<StepOutcome> {
+    const r = await step.read();
+    if (r.nonFinite > 0) {
+      this.model.uncountBatch();
       this.optimizer.uncountStep();
     }
-    return outcome;
+    return r;
   }
 
   // What a step with non-finite values does: an error naming it and its likely cause, or a skipped step.
@@ -402,12 +491,13 @@ export class Trainer {
     return `the weights and data are finite, so the step diverged: lower the learning rate (${lr.toPrecision(3)} at this step) or lengthen the warmup`;
   }
 
-  private async abort(signal: AbortSignal, epochs: number): Promise<never> {
+  private async abort(signal: AbortSignal, epochs: number, perEpoch: number): Promise<never> {
     this.progress.stop();
     const pos = this.position;
     const file = this.checkpointPath;
     if (file) await this.saveCheckpoint(file);
-    const where = `epoch ${pos.epoch + 1}/${epochs} step ${pos.batch + 1}`;
+    // Its last step run (the one queued when the signal came was run too): nothing left but the end of the epoch.
+    const where = pos.batch >= perEpoch ? `the end of epoch ${pos.epoch + 1}/${epochs}` : `epoch ${pos.epoch + 1}/${epochs} step ${pos.batch + 1}`;
     throw new AbortError(`training was aborted at ${where}${file ? `; the checkpoint ${file} resumes it` : ''}`, {
       cause: signal.reason,
       checkpoint: file,
@@ -417,59 +507,103 @@ export class Trainer {
   }
 
   // One epoch from where the position stands; false when maxSteps (or the source) ended it early.
+  // Step k+1 is queued before step k's results are taken in, so the device is never idle while
+  // the JavaScript fetches a batch, updates the progress or runs the callbacks.
   private async runEpoch(data: FitData, epochs: number, maxSteps: number, timing: { seconds: number; images: number }, watch: RunWatch): Promise<boolean> {
     const pos = this.position;
     const epoch = pos.epoch;
     const perEpoch = data.train.batchesPerEpoch;
+    const run: EpochRun = { epochs, perEpoch, watch, timing, last: performance.now() };
     this.progress.start(epoch, epochs, perEpoch, pos.batch);
-    let last = performance.now();
-    let waitFrom = last;
-    for await (const batch of data.train.epoch(epoch, pos.batch)) {
-      addTime('data', 'waitForBatch', performance.now() - waitFrom);
-      if (data.signal?.aborted) await this.abort(data.signal, epochs);
-      if (pos.globalStep >= maxSteps) break;
-      const lr = this.schedule.lrAt(epoch + batch.index / perEpoch);
-      this.optimizer.lr = lr;
-      const r = await this.trainStep(batch, data.imageSize, epoch);
-      const skipped = await this.applyNonFinitePolicy(r, batch, epoch, lr);
-      const warning = watch.divergence.observe(r.loss, { epoch, step: batch.index, steps: perEpoch, lr });
-      if (warning) {
-        watch.warnings.push(warning);
-        this.warn(warning);
+    try {
+      let waitFrom = performance.now();
+      for await (const batch of data.train.epoch(epoch, pos.batch)) {
+        addTime('data', 'waitForBatch', performance.now() - waitFrom);
+        if (data.signal?.aborted) {
+          await this.takeInAll(run);
+          await this.abort(data.signal, epochs, perEpoch);
+        }
+        if (pos.globalStep + this.inFlight.length >= maxSteps) break;
+        const step = await this.queueStep(batch, data.imageSize, epoch, this.schedule.lrAt(epoch + batch.index / perEpoch));
+        this.inFlight.push(step);
+        // The step before this one is taken in while this one runs. This one is taken in at once
+        // when the next must know its outcome (it sets the momentum buffer) or a checkpoint
+        // follows it (the checkpoint must not hold the next step).
+        const checkpointAfter = this.checkpointEvery > 0 && (pos.globalStep + this.inFlight.length) % this.checkpointEvery === 0 && batch.index + 1 < perEpoch;
+        const keep = this.overlap && !step.setsBuffer && !checkpointAfter ? 1 : 0;
+        while (this.inFlight.length > keep) await this.takeIn(run);
+        waitFrom = performance.now();
       }
-      if (!skipped) {
-        pos.partial.loss += r.loss * batch.size;
-        pos.partial.correct += r.correct;
-        pos.partial.images += batch.size;
-      } else {
-        pos.partial.skipped += 1;
-      }
-      const now = performance.now();
-      pos.partial.seconds += (now - last) / 1000;
-      timing.seconds += (now - last) / 1000;
-      timing.images += batch.size;
-      last = now;
-      pos.batch = batch.index + 1;
-      pos.globalStep += 1;
-      this.progress.update({
-        epoch,
-        epochs,
-        step: pos.batch,
-        steps: perEpoch,
-        loss: pos.partial.images ? pos.partial.loss / pos.partial.images : NaN,
-        accuracy: pos.partial.images ? pos.partial.correct / pos.partial.images : NaN,
-        imagesPerSecond: pos.partial.seconds > 0 ? pos.partial.images / pos.partial.seconds : 0,
-      });
-      this.options.onBatchEnd?.({ epoch, step: batch.index, globalStep: pos.globalStep, loss: r.loss, correct: r.correct, size: batch.size, lr, skipped });
-      if (this.checkpointEvery && pos.globalStep % this.checkpointEvery === 0 && pos.batch < perEpoch) {
-        await this.saveCheckpoint();
-        last = performance.now();
-      }
-      waitFrom = performance.now();
+      await this.takeInAll(run);
+    } finally {
+      // An error (a non-finite step under 'error', a callback that threw, the data source) leaves
+      // no step unaccounted for: what is still queued is waited for and, if skipped, uncounted.
+      await this.drainInFlight();
     }
     this.progress.stop();
-    if (data.signal?.aborted) await this.abort(data.signal, epochs);
+    if (data.signal?.aborted) await this.abort(data.signal, epochs, perEpoch);
     return pos.batch >= perEpoch;
+  }
+
+  // Takes in every queued step, oldest first.
+  private async takeInAll(run: EpochRun): Promise<void> {
+    while (this.inFlight.length > 0) await this.takeIn(run);
+  }
+
+  // The queued steps' results, without bookkeeping: for a loop that stops with an error.
+  private async drainInFlight(): Promise<void> {
+    while (this.inFlight.length > 0) {
+      const step = this.inFlight.shift()!;
+      try {
+        await this.outcome(step);
+      } catch {
+        // The error that stopped the loop is the one to report; a device error is pending anyway.
+      }
+    }
+  }
+
+  // Takes in the oldest queued step: its non-finite policy, the sums, progress, callbacks and
+  // the checkpoint every N steps.
+  private async takeIn(run: EpochRun): Promise<void> {
+    const { epochs, perEpoch, watch, timing } = run;
+    const pos = this.position;
+    const step = this.inFlight.shift()!;
+    const { batch, epoch, lr } = step;
+    const r = await this.outcome(step);
+    const skipped = await this.applyNonFinitePolicy(r, batch, epoch, lr);
+    const warning = watch.divergence.observe(r.loss, { epoch, step: batch.index, steps: perEpoch, lr });
+    if (warning) {
+      watch.warnings.push(warning);
+      this.warn(warning);
+    }
+    if (!skipped) {
+      pos.partial.loss += r.loss * batch.size;
+      pos.partial.correct += r.correct;
+      pos.partial.images += batch.size;
+    } else {
+      pos.partial.skipped += 1;
+    }
+    const now = performance.now();
+    pos.partial.seconds += (now - run.last) / 1000;
+    timing.seconds += (now - run.last) / 1000;
+    timing.images += batch.size;
+    run.last = now;
+    pos.batch = batch.index + 1;
+    pos.globalStep += 1;
+    this.progress.update({
+      epoch,
+      epochs,
+      step: pos.batch,
+      steps: perEpoch,
+      loss: pos.partial.images ? pos.partial.loss / pos.partial.images : NaN,
+      accuracy: pos.partial.images ? pos.partial.correct / pos.partial.images : NaN,
+      imagesPerSecond: pos.partial.seconds > 0 ? pos.partial.images / pos.partial.seconds : 0,
+    });
+    this.options.onBatchEnd?.({ epoch, step: batch.index, globalStep: pos.globalStep, loss: r.loss, correct: r.correct, size: batch.size, lr, skipped });
+    if (this.checkpointEvery && pos.globalStep % this.checkpointEvery === 0 && pos.batch < perEpoch) {
+      await this.saveCheckpoint();
+      run.last = performance.now();
+    }
   }
 
   /**
@@ -491,6 +625,9 @@ export class Trainer {
     // The run folder describes this trainer's run: the epochs it has done, nothing older.
     await this.rewriteMetrics();
     this.model.train();
+    // Under nonFinite 'error' the device's count only grows: a step that failed in an earlier
+    // fit() must not cancel this one's.
+    this.badCount.get([], 'int32').set(Int32Array.of(0));
 
     while (pos.epoch < epochs) {
       if (!(await this.runEpoch(data, epochs, maxSteps, timing, watch))) {
@@ -638,7 +775,7 @@ export class Trainer {
   /** Frees the trainer's buffers (not the model or optimizer) and gives up the run folder it opened. */
   dispose(): void {
     if (this.ownsFolder) this.folder?.release();
-    for (const s of [this.x, this.y, this.loss, this.correct, this.badCount, this.dlogits]) s.dispose();
+    for (const s of [this.x, this.y, this.bytes, this.table, this.loss, this.correct, this.badCount, this.dlogits]) s.dispose();
     this.statistics?.values.dispose();
     this.statistics = undefined;
   }

@@ -360,8 +360,22 @@ Napi::Value count_non_finite_js(OpCall& o) {
   CountNonFinite a;
   a.tensors = o.list("tensors");
   const Device d = a.tensors.empty() ? Device::Cpu : a.tensors.front().device();
+  a.accumulate = o.bool_field(o.params(), "accumulate", false);
+  // Adding to a count just allocated would add to garbage.
+  if (a.accumulate && o.any_undefined({"count"}))
+    o.fail(ErrorCode::Argument, "count: expected a Tensor to add to when params.accumulate is true, received undefined");
   o.out("count", a.count, Shape{}, d, DType::I32);
   count_non_finite(a);
+  return o.result();
+}
+
+Napi::Value normalize_bytes_js(OpCall& o) {
+  NormalizeBytes a;
+  a.x = o.in("x");
+  a.table = o.in("table");
+  const DType dtype = o.dtype_field(o.params(), "dtype", DType::F32);
+  o.out("y", a.y, a.x.shape, a.x.device(), dtype);
+  normalize_bytes(a);
   return o.result();
 }
 
@@ -419,6 +433,7 @@ const Entry kEntries[] = {
     SENET_ENTRY("cast", cast_js),
     SENET_ENTRY("countNonFinite", count_non_finite_js),
     SENET_ENTRY("toChannelsLast", to_channels_last_js),
+    SENET_ENTRY("normalizeBytes", normalize_bytes_js),
 };
 
 }  // namespace

@@ -90,7 +90,7 @@ void cast(const Cast& a) {
 }
 
 void count_non_finite(const CountNonFinite& a) {
-  int64_t bad = 0;
+  int64_t bad = a.accumulate ? *a.count.data<int32_t>() : 0;
   for (const Tensor& t : a.tensors) bad += count_one(t);
   *a.count.data<int32_t>() = static_cast<int32_t>(bad > 2147483647 ? 2147483647 : bad);
 }
@@ -103,6 +103,22 @@ void to_channels_last(const ToChannelsLast& a) {
   for (int64_t i = 0; i < n; ++i)
     for (int64_t q = 0; q < hw; ++q)
       for (int64_t k = 0; k < c; ++k) y[(i * hw + q) * c + k] = x[(i * c + k) * hw + q];
+}
+
+template <class T>
+void normalize_bytes_as(const NormalizeBytes& a) {
+  const uint8_t* x = a.x.data<uint8_t>();
+  const float* table = a.table.data<float>();
+  T* y = a.y.data<T>();
+  const int64_t channels = a.x.shape.back(), pixels = a.x.numel() / channels;
+#pragma omp parallel for schedule(static)
+  for (int64_t p = 0; p < pixels; ++p)
+    for (int64_t k = 0; k < channels; ++k) store(y, p * channels + k, table[k * 256 + x[p * channels + k]]);
+}
+
+void normalize_bytes(const NormalizeBytes& a) {
+  if (a.x.numel() == 0) return;
+  a.y.dtype == DType::BF16 ? normalize_bytes_as<bf16>(a) : normalize_bytes_as<float>(a);
 }
 
 void copy_if(const Copy& a) {

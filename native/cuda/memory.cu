@@ -77,11 +77,16 @@ int64_t device_pool_bytes() noexcept {
 namespace cuda {
 
 void copy_from_host(const Tensor& t, const void* src, size_t bytes) {
-  // In chunks, so that the pinned staging stays small; the two slots overlap consecutive chunks.
-  constexpr size_t kChunk = size_t{8} << 20;
+  // A batch (up to kWhole bytes) takes one staging slot whole: the executor thread then waits
+  // only for the upload two before it, long done. In chunks, the third would wait for the first
+  // to reach the device, i.e. for every kernel queued ahead of it (the whole step before), and
+  // the GPU would idle while the rest is copied. Larger uploads (a state dict) go in chunks, so
+  // that the pinned staging stays bounded.
+  constexpr size_t kWhole = size_t{256} << 20, kChunk = size_t{8} << 20;
+  const size_t piece = bytes <= kWhole ? bytes : kChunk;
   Context& ctx = Context::get();
-  for (size_t off = 0; off < bytes; off += kChunk) {
-    const size_t len = std::min(kChunk, bytes - off);
+  for (size_t off = 0; off < bytes; off += piece) {
+    const size_t len = std::min(piece, bytes - off);
     void* pinned = ctx.staging(len);
     std::memcpy(pinned, static_cast<const char*>(src) + off, len);
     SENET_CUDA_CHECK(cudaMemcpyAsync(static_cast<char*>(t.raw()) + off, pinned, len, cudaMemcpyHostToDevice, ctx.stream()));

@@ -42,8 +42,14 @@ __global__ void count_non_finite_kernel(const float* p, int64_t n, int* count) {
     bad += !isfinite(p[i]);
   for (int o = 16; o > 0; o >>= 1) bad += __shfl_xor_sync(0xffffffffu, bad, o);
   if ((threadIdx.x & 31) == 0 && bad) {
-    const int before = atomicAdd(count, static_cast<int>(bad < 0x7fffffffu ? bad : 0x7fffffffu));
-    if (before < 0) atomicExch(count, 0x7fffffff);  // wrapped: saturate
+    // A saturating add (a compare-and-swap loop, run only by warps that found some): an
+    // accumulated count may already be near the top.
+    int seen = *count, assumed;
+    do {
+      assumed = seen;
+      const long long sum = static_cast<long long>(assumed) + bad;
+      seen = atomicCAS(count, assumed, sum > 0x7fffffff ? 0x7fffffff : static_cast<int>(sum));
+    } while (seen != assumed);
   }
 }
 
@@ -52,6 +58,13 @@ __global__ void guarded_copy_kernel(const unsigned char* src, unsigned char* dst
   if (!*only_if) return;
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x)
     dst[i] = src[i];
+}
+
+// y[i] = table[(i % channels) * 256 + x[i]].
+template <class T>
+__global__ void normalize_bytes_kernel(const uint8_t* x, const float* table, T* y, int64_t n, int64_t channels) {
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x)
+    store(y, i, table[(i % channels) * 256 + x[i]]);
 }
 
 // y[n, q, c] = x[n, c, q] over q = h * W + w.
@@ -97,7 +110,7 @@ void fill_random(const FillRandom& a) {
 void count_non_finite(const CountNonFinite& a) {
   Context& ctx = Context::get();
   int* count = a.count.data<int>();
-  SENET_CUDA_CHECK(cudaMemsetAsync(count, 0, sizeof(int), ctx.stream()));
+  if (!a.accumulate) SENET_CUDA_CHECK(cudaMemsetAsync(count, 0, sizeof(int), ctx.stream()));
   for (const Tensor& t : a.tensors) {
     const int64_t n = t.numel();
     if (n == 0) continue;
@@ -128,6 +141,17 @@ void cast(const Cast& a) {
   }
   if (from16) launch_cast(a.x.data<bf16>(), a.y.data<float>(), n, s);
   else launch_cast(a.x.data<float>(), a.y.data<bf16>(), n, s);
+}
+
+void normalize_bytes(const NormalizeBytes& a) {
+  const int64_t n = a.x.numel(), channels = a.x.shape.back();
+  if (n == 0) return;
+  cudaStream_t s = Context::get().stream();
+  if (a.y.dtype == DType::BF16)
+    normalize_bytes_kernel<<<blocks_for(n), kThreads, 0, s>>>(a.x.data<uint8_t>(), a.table.data<float>(), a.y.data<bf16>(), n, channels);
+  else
+    normalize_bytes_kernel<<<blocks_for(n), kThreads, 0, s>>>(a.x.data<uint8_t>(), a.table.data<float>(), a.y.data<float>(), n, channels);
+  SENET_CUDA_LAUNCHED();
 }
 
 void copy_device(const Copy& a) {

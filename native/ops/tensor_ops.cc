@@ -162,6 +162,20 @@ void to_channels_last(const ToChannelsLast& a) {
   enqueue(c, d, &cpu::to_channels_last, SENET_CUDA_FN(to_channels_last), a);
 }
 
+void normalize_bytes(const NormalizeBytes& a) {
+  Check c("normalizeBytes");
+  c.usable(a.x, "x");
+  c.dtype(a.x, "x", DType::U8);
+  if (a.x.shape.empty()) c.fail(ErrorCode::Shape, "x: expected a last dimension (the channels), received a scalar");
+  const int64_t channels = a.x.shape.back();
+  c.positive(channels, "x's last dimension (channels)");
+  c.tensor(a.table, "table", DType::F32, {channels, 256});
+  check_activation(c, a.y, "y");
+  c.shape(a.y, "y", a.x.shape);
+  Device d = c.same_device({&a.x, &a.table, &a.y});
+  enqueue(c, d, &cpu::normalize_bytes, SENET_CUDA_FN(normalize_bytes), a);
+}
+
 void upload(const Tensor& t, std::vector<char> data) {
   Check c("set");
   c.usable(t, "tensor");

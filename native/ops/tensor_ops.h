@@ -40,10 +40,21 @@ struct Cast {
   Tensor x, y;
 };
 
-/// count (an int32 scalar) = how many elements of the float32 tensors are NaN or infinite.
+/// count (an int32 scalar) = how many elements of the float32 tensors are NaN or infinite; with
+/// accumulate, count += that many (saturating), so that a flag stays set until the host clears it.
 struct CountNonFinite {
   std::vector<Tensor> tensors;
   Tensor count;
+  bool accumulate = false;
+};
+
+/// y = table[c * 256 + x] for bytes x whose last dimension is the channel c: a batch of image
+/// bytes normalised on the device. y (x's shape) is float32 or bfloat16 (the table's value
+/// rounded once, as a cast of the float32 result).
+struct NormalizeBytes {
+  Tensor x;      // (..., C) uint8
+  Tensor table;  // (C, 256) float32
+  Tensor y;      // (..., C)
 };
 
 /// y (N, H, W, C) = x (N, C, H, W) transposed: a PyTorch-layout batch into senet's.
@@ -58,6 +69,7 @@ void add(const Add& a);
 void cast(const Cast& a);
 void count_non_finite(const CountNonFinite& a);
 void to_channels_last(const ToChannelsLast& a);
+void normalize_bytes(const NormalizeBytes& a);
 
 /// Queues a copy of `data` (the caller's bytes, already copied off the JavaScript heap) into t.
 void upload(const Tensor& t, std::vector<char> data);
@@ -74,6 +86,7 @@ void add(const Add& a);
 void cast(const Cast& a);
 void count_non_finite(const CountNonFinite& a);
 void to_channels_last(const ToChannelsLast& a);
+void normalize_bytes(const NormalizeBytes& a);
 /// only_if, read on the host.
 void copy_if(const Copy& a);
 }  // namespace cpu
@@ -85,6 +98,7 @@ void add(const Add& a);
 void cast(const Cast& a);
 void count_non_finite(const CountNonFinite& a);
 void to_channels_last(const ToChannelsLast& a);
+void normalize_bytes(const NormalizeBytes& a);
 /// Device to device, guarded by only_if when given.
 void copy_device(const Copy& a);
 void copy_from_host(const Tensor& t, const void* src, size_t bytes);

@@ -177,6 +177,17 @@ gpuTest('queued CUDA work: async reads, cross-device copies in order, the device
   // The non-finite count and the NCHW -> NHWC transpose.
   const bad = tensor(Float32Array.of(1, NaN, Infinity, 2), [4], { device: 'cuda' });
   t.is((await ops.nonFiniteCount([bad, bad]).data())[0], 4);
+  const sticky = ops.nonFiniteCount([bad]);
+  ops.nonFiniteCount([bad], sticky, { accumulate: true });
+  t.is((await sticky.data())[0], 4, 'accumulate adds to the count');
+  sticky.dispose();
+  // Bytes normalised on the GPU: the CPU's floats, bit for bit, in both output types.
+  const bytes = Uint8Array.from({ length: 2 * 5 * 3 * 3 }, (_, i) => (i * 37 + 11) & 255);
+  const table = Float32Array.from({ length: 3 * 256 }, (_, i) => (((i & 255) / 255 - 0.1 * (i >> 8)) / 0.3));
+  for (const dtype of ['float32', 'bfloat16'] as const) {
+    const on = (device: 'cpu' | 'cuda') => ops.normalizeBytes(tensor(bytes, [2, 5, 3, 3], { device }), tensor(table, [3, 256], { device }), empty([2, 5, 3, 3], { dtype, device }));
+    t.deepEqual(await on('cuda').data(), await on('cpu').data(), `normalizeBytes ${dtype}`);
+  }
   const nchw = randomBoth([2, 3, 4, 5], 7);
   close(t, host(ops.toChannelsLast(nchw.gpu)), host(ops.toChannelsLast(nchw.cpu)), 'toChannelsLast', 0);
   disposeAll(a, g, back, flag, off, dst, bad);

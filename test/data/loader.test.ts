@@ -1,7 +1,8 @@
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import * as path from 'node:path';
-import { BatchLoader, makeBatch, permutation, type AugmentOptions, type Batch, type ImageDataset, type LoaderOptions } from '../../lib/data';
+import { BatchLoader, makeBatch, makeByteBatch, normalizationTable, permutation, type AugmentOptions, type Batch, type ByteBatch, type ImageDataset, type LoaderOptions } from '../../lib/data';
+import { empty, ops, tensor, zeros } from '../../lib';
 import { syntheticDataset, thrown } from './helpers';
 
 // Image i carries i in its first two bytes, so that an unaugmented batch tells which images it holds.
@@ -194,4 +195,40 @@ test('bad options: SENET_ARGUMENT', (t) => {
   const loader = new BatchLoader(ds, ok);
   t.true(loader.workers === 1 || loader.workers === 2);
   t.is(thrown(() => loader.epoch(-1)).code, 'SENET_ARGUMENT');
+});
+
+// Byte batches are for the device to normalise: the same floats, a quarter of the copy.
+test('byte batches normalised by ops.normalizeBytes equal the float batches bit for bit', async (t) => {
+  const floats = new BatchLoader(ds, { batchSize: 48, shuffle: true, augment, seed: 5, workers: 0 });
+  const want = await collect(floats, 2);
+  await floats.close();
+  for (const workers of [0, 1]) {
+    const loader = new BatchLoader<ByteBatch>(ds, { batchSize: 48, shuffle: true, augment, seed: 5, workers, bytes: true });
+    let k = 0;
+    for await (const b of loader.epoch(2)) {
+      t.true(b.images instanceof Uint8Array);
+      t.deepEqual(b.normalize, normalizationTable(augment, 2));
+      t.is(b.index, want[k]!.index);
+      const x = tensor(b.images, [b.size, 4, 4, 2]);
+      const table = tensor(b.normalize, [2, 256]);
+      const y = ops.normalizeBytes(x, table);
+      t.deepEqual(await y.data(), want[k]!.images, `workers ${workers}, batch ${k}`);
+      const y16 = ops.normalizeBytes(x, table, empty([b.size, 4, 4, 2], { dtype: 'bfloat16' }));
+      const cast16 = ops.cast(y, 'bfloat16');
+      t.deepEqual(await y16.data(), await cast16.data(), 'bfloat16: the table value rounded once');
+      for (const v of [x, table, y, y16, cast16]) v.dispose();
+      k++;
+    }
+    t.is(k, want.length);
+    await loader.close();
+  }
+  const b = makeByteBatch(ds, [3, 999], { ...augment, cropPadding: 0, flip: false }, 1, 0, 0);
+  t.deepEqual(b.images, Uint8Array.of(...ds.images.subarray(3 * 32, 4 * 32), ...ds.images.subarray(999 * 32, 1000 * 32)), 'without crop and flip: the bytes themselves');
+  const x = tensor(b.images, [2, 4, 4, 2]);
+  const e1 = t.throws(() => ops.normalizeBytes(x, zeros([3, 256])));
+  t.is((e1 as { code?: string }).code, 'SENET_SHAPE');
+  t.regex(e1!.message, /normalizeBytes: table: expected shape \[2, 256\], received \[3, 256\]/);
+  const e2 = t.throws(() => ops.normalizeBytes(zeros([2, 4, 4, 2]), zeros([2, 256])));
+  t.regex(e2!.message, /normalizeBytes: x/);
+  x.dispose();
 });

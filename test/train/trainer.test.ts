@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createModel, getNumThreads, setNumThreads, SGD, Trainer, cosineLR, type BatchSource, type TrainBatch, type StateDict } from '../../lib';
-import { BatchLoader } from '../../lib/data';
+import { BatchLoader, type Batch, type ByteBatch } from '../../lib/data';
 import { stripes, TINY } from './tiny';
 
 // Bit-identical runs need a team of threads whose size does not change (the default one follows
@@ -112,23 +112,27 @@ test('an AbortSignal stops fit at a step boundary, after a checkpoint that resum
   const want = straight.model.stateDict();
   await straight.close();
 
-  const dir = tmpdir();
-  const controller = new AbortController();
-  const first = make(dir, { onBatchEnd: (b) => b.globalStep === 5 && controller.abort(new Error('enough')) });
-  const err = (await t.throwsAsync(first.trainer.fit({ train: first.loader, imageSize: [8, 8], epochs: 3, signal: controller.signal }))) as Error & { code?: string; checkpoint?: string; cause?: unknown };
-  await first.close();
-  t.is(err.name, 'AbortError');
-  t.is(err.code, 'ABORT_ERR');
-  t.is((err.cause as Error).message, 'enough');
-  t.regex(err.message, /aborted at epoch 2\/3 step 3/);
-  t.is(err.checkpoint, path.join(dir, 'checkpoint.safetensors'));
+  // Overlapped steps (the default): step 5 is already queued when step 4's callback aborts, and
+  // it runs; one step at a time, the abort stops right after the step whose callback gave it.
+  for (const [overlapSteps, abortAt, message] of [[true, 4, /aborted at epoch 2\/3 step 3/], [false, 5, /aborted at epoch 2\/3 step 3/], [true, 5, /aborted at the end of epoch 2\/3/]] as const) {
+    const dir = tmpdir();
+    const controller = new AbortController();
+    const first = make(dir, { overlapSteps, onBatchEnd: (b) => b.globalStep === abortAt && controller.abort(new Error('enough')) });
+    const err = (await t.throwsAsync(first.trainer.fit({ train: first.loader, imageSize: [8, 8], epochs: 3, signal: controller.signal }))) as Error & { code?: string; checkpoint?: string; cause?: unknown };
+    await first.close();
+    t.is(err.name, 'AbortError');
+    t.is(err.code, 'ABORT_ERR');
+    t.is((err.cause as Error).message, 'enough');
+    t.regex(err.message, message);
+    t.is(err.checkpoint, path.join(dir, 'checkpoint.safetensors'));
 
-  const second = make(tmpdir());
-  await second.trainer.restore(err.checkpoint!);
-  t.is(second.trainer.state.globalStep, 5);
-  await second.trainer.fit({ train: second.loader, imageSize: [8, 8], epochs: 3 });
-  t.deepEqual(sameState(second.model.stateDict(), want), [], 'interrupted and resumed = straight, bit for bit');
-  await second.close();
+    const second = make(tmpdir());
+    await second.trainer.restore(err.checkpoint!);
+    t.is(second.trainer.state.globalStep, overlapSteps ? abortAt + 1 : abortAt);
+    await second.trainer.fit({ train: second.loader, imageSize: [8, 8], epochs: 3 });
+    t.deepEqual(sameState(second.model.stateDict(), want), [], `interrupted (overlapSteps ${overlapSteps}, abort at ${abortAt}) and resumed = straight, bit for bit`);
+    await second.close();
+  }
 
   const already = new AbortController();
   already.abort();
@@ -143,19 +147,52 @@ function nonFiniteEntries(d: StateDict): string[] {
   return [...d].filter(([, v]) => v.data instanceof Float32Array && v.data.some((x) => !Number.isFinite(x))).map(([k]) => k);
 }
 
-// A source whose second batch holds a NaN pixel.
+// A source whose second batch holds a NaN pixel; `keep` lists the batches it yields (all three by default).
 class PoisonedSource implements BatchSource {
-  readonly batchesPerEpoch = 3;
+  readonly batchesPerEpoch: number;
+  constructor(private readonly keep: readonly number[] = [0, 1, 2]) {
+    this.batchesPerEpoch = keep.length;
+  }
   async *epoch(_epoch: number, start = 0): AsyncIterableIterator<TrainBatch> {
     const ds = stripes(48, 4);
-    for (let b = start; b < 3; b++) {
+    for (let i = start; i < this.keep.length; i++) {
+      const b = this.keep[i]!;
       const images = new Float32Array(16 * 64);
-      for (let i = 0; i < images.length; i++) images[i] = ds.images[b * 16 * 64 + i]! / 255;
+      for (let j = 0; j < images.length; j++) images[j] = ds.images[b * 16 * 64 + j]! / 255;
       if (b === 1) images[5] = NaN;
-      yield { images, labels: Int32Array.from(ds.labels.subarray(b * 16, b * 16 + 16)), size: 16, index: b };
+      yield { images, labels: Int32Array.from(ds.labels.subarray(b * 16, b * 16 + 16)), size: 16, index: i };
     }
   }
 }
+
+// The step after the poisoned one is queued before the poisoned one's loss is read: the device
+// must undo or skip both itself, and the host's counts must follow.
+test('a non-finite step is undone on the device although the next one is already queued', async (t) => {
+  const train = async (keep: readonly number[], nonFinite: 'error' | 'skip', overlapSteps = true) => {
+    const model = createModel(TINY, { device: 'cpu', seed: 3 });
+    const sgd = new SGD(model, { lr: 0.05, momentum: 0.9, weightDecay: 1e-4 });
+    const trainer = new Trainer(model, sgd, { progress: 'none', nonFinite, overlapSteps });
+    const error = await trainer.fit({ train: new PoisonedSource(keep), imageSize: [8, 8], epochs: 1 }).then(() => undefined, (e: unknown) => e as Error & { code?: string });
+    const out = { state: model.stateDict(), steps: sgd.stepCount, momentum: sgd.state().momentumBuffer!, error, globalStep: trainer.state.globalStep };
+    trainer.dispose();
+    sgd.dispose();
+    model.dispose();
+    return out;
+  };
+  const sameRun = (a: Awaited<ReturnType<typeof train>>, b: Awaited<ReturnType<typeof train>>, what: string) => {
+    t.deepEqual(sameState(a.state, b.state), [], `${what}: weights, running statistics and num_batches_tracked`);
+    t.is(a.steps, b.steps, `${what}: the optimizer's step count`);
+    t.deepEqual(a.momentum, b.momentum, `${what}: the momentum buffer`);
+  };
+  const failed = await train([0, 1, 2], 'error');
+  t.is(failed.error?.code, 'SENET_NAN');
+  t.is(failed.globalStep, 1);
+  sameRun(failed, await train([0], 'error'), "'error' = the steps before it alone");
+  const skipped = await train([0, 1, 2], 'skip');
+  t.is(skipped.error, undefined);
+  sameRun(skipped, await train([0, 2], 'skip'), "'skip' = a run without that batch");
+  sameRun(skipped, await train([0, 1, 2], 'skip', false), "'skip' overlapped = one step at a time");
+});
 
 test('a NaN loss stops training with an error naming epoch and step, or is skipped when asked', async (t) => {
   const model = createModel(TINY, { device: 'cpu', seed: 1 });
@@ -190,6 +227,42 @@ test('plain progress lines when the output is not a terminal', async (t) => {
   const text = chunks.join('');
   t.regex(text, /epoch 1\/2 {2}step \d+\/8 {2}loss \d+\.\d+ {2}acc \d+\.\d% {2}\d+ img\/s {2}eta/);
   t.regex(text, /epoch 2\/2: train loss \d+\.\d+ acc \d+\.\d+%/);
+  trainer.dispose();
+  sgd.dispose();
+  model.dispose();
+});
+
+test('training on byte batches normalised on the device equals training on float batches, bit for bit', async (t) => {
+  const run = async (bytes: boolean) => {
+    const model = createModel(TINY, { device: 'cpu', seed: 4 });
+    const sgd = new SGD(model, { lr: 0.05, momentum: 0.9 });
+    const trainer = new Trainer(model, sgd, { progress: 'none' });
+    const loader = new BatchLoader<Batch | ByteBatch>(stripes(40, 2), { batchSize: 8, shuffle: true, augment: AUG, seed: 3, workers: 0, dropLast: true, bytes });
+    const r = await trainer.fit({ train: loader, val: loader, imageSize: [8, 8], epochs: 2 });
+    const state = model.stateDict();
+    await loader.close();
+    trainer.dispose();
+    sgd.dispose();
+    model.dispose();
+    return { r, state };
+  };
+  const floats = await run(false);
+  const bytes = await run(true);
+  t.deepEqual(sameState(bytes.state, floats.state), []);
+  t.deepEqual(bytes.r.history.map((h) => [h.trainLoss, h.valLoss]), floats.r.history.map((h) => [h.trainLoss, h.valLoss]));
+  // A byte batch without its table is refused before anything runs.
+  const model = createModel(TINY, { device: 'cpu', seed: 4 });
+  const sgd = new SGD(model, { lr: 0.05 });
+  const trainer = new Trainer(model, sgd, { progress: 'none' });
+  const source: BatchSource = {
+    batchesPerEpoch: 1,
+    async *epoch() {
+      yield { images: new Uint8Array(2 * 64), labels: Int32Array.of(0, 1), size: 2, index: 0 };
+    },
+  };
+  const e = await t.throwsAsync(trainer.fit({ train: source, imageSize: [8, 8], epochs: 1 }));
+  t.is((e as { code?: string }).code, 'SENET_ARGUMENT');
+  t.regex(e!.message, /batch\.normalize: expected a Float32Array of 1x256 values/);
   trainer.dispose();
   sgd.dispose();
   model.dispose();
