@@ -442,7 +442,9 @@ def measure(args, cfg, device, memory_format, plan):
         loss.backward()
         with ctx("sgd"):
             opt.step()
-        return loss.item()
+        # Not loss.item(): as senet's step (and a training loop that logs every N steps), nothing
+        # waits for the GPU inside a step.
+        return loss.detach()
 
     def infer_step():
         x.copy_(host_x, non_blocking=True)
@@ -536,7 +538,7 @@ def measure(args, cfg, device, memory_format, plan):
         "baselineRssBytes": baseline_rss,
         "peakGpuBytes": gpu_peak,
         "parameters": params,
-        "lastLoss": loss if args.warmup else None,
+        "lastLoss": loss.item() if args.warmup else None,
         "breakdown": breakdown,
         **net,
     }

@@ -204,7 +204,7 @@ function breakdownOf(stepMs: number, steps: number, synchronized: boolean, metho
   return { stepMs, families, unaccountedMs: stepMs - r.totalMs / steps, ops: perStep, synchronized, method, convolutionAlgorithms };
 }
 
-function measureSenet(o: BenchOptions, config: SEResNeXtConfig, device: Device, memory: PeakSampler): SenetFigures {
+async function measureSenet(o: BenchOptions, config: SEResNeXtConfig, device: Device, memory: PeakSampler): Promise<SenetFigures> {
   const log = (s: string) => o.log?.write(`[senet] ${s}\n`);
   const model = createModel(config, { device, seed: o.seed, precision: o.precision });
   const sgd = new SGD(model, { lr: o.lr, momentum: o.momentum, weightDecay: o.weightDecay });
@@ -233,25 +233,33 @@ function measureSenet(o: BenchOptions, config: SEResNeXtConfig, device: Device, 
         y.set(hostLabels);
       });
 
-    // As the trainer's step: nothing waits for the device inside it (the trainer queues the next
-    // step before reading this one's loss), so the device never idles between steps.
-    const trainStep = (): void => {
+    // As the trainer's step: the step before's loss is read behind this step's upload and
+    // awaited once this step is queued, so the device never waits for the JavaScript and the
+    // JavaScript stays one step ahead (no more batches queued than the trainer's).
+    let readLast: (() => Promise<unknown>) | null = null;
+    const queueTrainStep = (): Promise<unknown> | undefined => {
       upload();
+      const before = readLast?.();
       const logits = model.logits(x);
       ops.crossEntropyForward(logits, y, {}, { loss, correct });
       model.backward(ops.crossEntropyBackward(logits, y, {}, dlogits));
       sgd.step();
+      readLast = () => loss.data();
+      return before;
+    };
+    const trainStep = async (): Promise<void> => {
+      await queueTrainStep();
     };
     const inferStep = (): void => {
       upload();
       model.logits(x).toArray();
     };
-    const repeats = (label: string, step: () => unknown): number[] => {
+    const repeats = async (label: string, step: () => Promise<void> | void): Promise<number[]> => {
       const perStep: number[] = [];
       for (let r = 0; r < o.repeats; r++) {
         sync();
         const t0 = performance.now();
-        for (let i = 0; i < o.steps; i++) step();
+        for (let i = 0; i < o.steps; i++) await step();
         sync();
         const ms = (performance.now() - t0) / o.steps;
         perStep.push(ms);
@@ -263,20 +271,21 @@ function measureSenet(o: BenchOptions, config: SEResNeXtConfig, device: Device, 
 
     log(`${o.model}, ${model.parameterCount.toLocaleString('en-US')} parameters, ${shape.join('x')} NHWC on ${device}, ${o.warmup} warm-up step(s)`);
     model.train();
-    for (let i = 0; i < o.warmup; i++) trainStep();
+    for (let i = 0; i < o.warmup; i++) await trainStep();
     const lastLoss = o.warmup > 0 ? (loss.toArray() as Float32Array)[0]! : NaN; // waits for the warm-up
     memory.sample();
     if (!Number.isFinite(lastLoss) && o.warmup > 0) log(`warning: the warm-up loss is ${lastLoss}`);
 
-    const trainStepMs = repeats('train', trainStep);
+    const trainStepMs = await repeats('train', trainStep);
     // Ops run on the device's executor: the profiler waits for it around each op, which slows a
-    // step down, so the breakdown gets steps of its own.
+    // step down, so the breakdown gets steps of its own, queued without a turn of the event loop
+    // (the profiler counts every op called while it is on).
     let breakdown: Breakdown | null = null;
     if (o.breakdown) {
       startProfiling({ device });
       const t0 = performance.now();
       try {
-        for (let i = 0; i < o.steps; i++) trainStep();
+        for (let i = 0; i < o.steps; i++) void queueTrainStep();
         sync();
       } finally {
         stopProfiling();
@@ -288,7 +297,7 @@ function measureSenet(o: BenchOptions, config: SEResNeXtConfig, device: Device, 
     model.eval();
     for (let i = 0; i < o.warmup; i++) inferStep();
     sync();
-    const inferStepMs = repeats('infer', inferStep);
+    const inferStepMs = await repeats('infer', inferStep);
     model.train();
     return { trainStepMs, inferStepMs, breakdown, parameters: model.parameterCount };
   } finally {
@@ -338,7 +347,7 @@ export async function runBench(options: Partial<BenchOptions> = {}): Promise<Ben
   let figures: SenetFigures | null = null;
   let error: BenchResult['error'] = null;
   try {
-    figures = measureSenet(o, config, device, memory);
+    figures = await measureSenet(o, config, device, memory);
   } catch (err) {
     const e = err as { code?: string; message?: string };
     error = { code: e.code ?? null, message: e.message ?? String(err) };

@@ -25,6 +25,6 @@ export {
 export { loadCifar10, loadCifar10Sync, CIFAR10_CLASSES } from './cifar10';
 export { loadDataset, loadDatasetSync, augmentOptions, DATASET_NAMES, DATASET_NORMALIZATION } from './catalog';
 export { makeBatch, makeByteBatch, normalizationTable, checkAugment, DEFAULT_AUGMENT, type AugmentOptions, type Batch, type ByteBatch, type BatchStorage } from './augment';
-export { BatchLoader, type LoaderOptions } from './loader';
+export { BatchLoader, type BytesOption, type LoaderOptions } from './loader';
 export { permutation } from './random';
 export { loadImageFolder, loadImageFolderSplits, isFolderDataset, type ImageFolderDataset, type ImageFolderOptions, type ImageFolderSplits } from './folder';

@@ -34,13 +34,15 @@ export interface LoaderOptions {
   workers?: number;
   /** Batches requested ahead of the one being consumed (default 2). */
   prefetch?: number;
-  /**
-   * Batches of augmented bytes with their normalisation table (ByteBatch; declare the loader as
-   * `BatchLoader<ByteBatch>`) instead of floats: the Trainer normalises them on the model's
-   * device to the same values, and a GPU gets a quarter of the bytes to copy. Default false.
-   */
-  bytes?: boolean;
 }
+
+/**
+ * The loader option `bytes`, tied to its batch type: `new BatchLoader<ByteBatch>(ds, { ...,
+ * bytes: true })` yields batches of augmented bytes with their normalisation table instead of
+ * floats (the Trainer normalises them on the model's device to the same values, and a GPU gets a
+ * quarter of the bytes to copy); a `BatchLoader` (of Batch) takes it absent or false (default).
+ */
+export type BytesOption<B> = [B] extends [ByteBatch] ? { bytes: true } : [B] extends [Batch] ? { bytes?: false } : { bytes?: boolean };
 
 interface Slot {
   worker: Worker;
@@ -96,7 +98,7 @@ export class BatchLoader<B extends Batch | ByteBatch = Batch> {
    * Copies the dataset into shared memory (an image folder: its file list, decoded per batch);
    * workers start with the first batch requested.
    */
-  constructor(ds: ImageDataset | ImageFolderDataset, options: LoaderOptions) {
+  constructor(ds: ImageDataset | ImageFolderDataset, options: LoaderOptions & BytesOption<B>) {
     const where = 'BatchLoader';
     if (isFolderDataset(ds)) checkFolderDataset(where, ds);
     else checkSource(where, ds);
@@ -108,7 +110,8 @@ export class BatchLoader<B extends Batch | ByteBatch = Batch> {
     const dropLast = o.dropLast === undefined ? false : checkBool(where, 'dropLast', o.dropLast);
     this.workers = o.workers === undefined ? (usableCores() > 4 ? 2 : 1) : checkInt(where, 'workers', o.workers, 0, 64);
     this.prefetch = o.prefetch === undefined ? 2 : checkInt(where, 'prefetch', o.prefetch, 1, 1024);
-    this.bytes = o.bytes === undefined ? false : checkBool(where, 'bytes', o.bytes);
+    const bytes = (options as { bytes?: unknown }).bytes;
+    this.bytes = bytes === undefined ? false : checkBool(where, 'bytes', bytes);
     this.table = this.bytes ? normalizationTable(this.augment, ds.channels) : null;
     this.count = ds.count;
     this.batchesPerEpoch = dropLast ? Math.floor(ds.count / this.batchSize) : Math.ceil(ds.count / this.batchSize);

@@ -161,7 +161,8 @@ export interface TrainerOptions {
    * Queue each step before reading the results of the one before (default true), so that the
    * device never waits for the JavaScript between steps. The results are the same bit for bit
    * either way. With overlap, onBatchEnd for a step runs while the next step is already queued:
-   * pass false when a callback must see the model exactly as that step left it.
+   * pass false when a callback must see the model exactly as that step left it (a checkpoint it
+   * asks for is written after the queued step; see saveCheckpoint).
    */
   overlapSteps?: boolean;
   /** Called after every batch (see overlapSteps for when). */
@@ -250,6 +251,8 @@ export class Trainer {
   private readonly overlap: boolean;
   // Steps queued whose results are not taken in yet, oldest first (at most two).
   private readonly inFlight: QueuedStep[] = [];
+  // saveCheckpoint calls that wait for the queued steps (see saveCheckpoint).
+  private readonly saveRequests: { file: string; resolve: () => void; reject: (err: unknown) => void }[] = [];
   private readonly dlogits: Slot;
   // Batch-norm statistics as they were before the step, put back when the step is not taken.
   private statistics: StatisticsSnapshot | undefined;
@@ -537,8 +540,8 @@ export class Trainer {
       await this.takeInAll(run);
     } finally {
       // An error (a non-finite step under 'error', a callback that threw, the data source) leaves
-      // no step unaccounted for: what is still queued is waited for and, if skipped, uncounted.
-      await this.drainInFlight();
+      // no step unaccounted for: what is still queued is taken in without callbacks.
+      await this.takeInQuietly(run);
     }
     this.progress.stop();
     if (data.signal?.aborted) await this.abort(data.signal, epochs, perEpoch);
@@ -550,22 +553,29 @@ export class Trainer {
     while (this.inFlight.length > 0) await this.takeIn(run);
   }
 
-  // The queued steps' results, without bookkeeping: for a loop that stops with an error.
-  private async drainInFlight(): Promise<void> {
+  // Takes in the queued steps of a loop that stops with an error: their counts, without the
+  // policy, the callbacks or checkpoints; then the checkpoints asked for meanwhile.
+  private async takeInQuietly(run: EpochRun): Promise<void> {
     while (this.inFlight.length > 0) {
       const step = this.inFlight.shift()!;
+      let r: StepOutcome;
       try {
-        await this.outcome(step);
+        r = await this.outcome(step);
       } catch {
-        // The error that stopped the loop is the one to report; a device error is pending anyway.
+        continue; // the error that stopped the loop is the one to report; a device error stays pending
       }
+      // Under 'error' a non-finite step (and every one queued behind it) was undone on the
+      // device: the position stays before it, as when the error is thrown.
+      if (r.nonFinite > 0 && this.nonFinite === 'error') continue;
+      this.account(step, r, r.nonFinite > 0, run);
     }
+    await this.serveSaves(run).catch(() => undefined);
   }
 
   // Takes in the oldest queued step: its non-finite policy, the sums, progress, callbacks and
   // the checkpoint every N steps.
   private async takeIn(run: EpochRun): Promise<void> {
-    const { epochs, perEpoch, watch, timing } = run;
+    const { epochs, perEpoch, watch } = run;
     const pos = this.position;
     const step = this.inFlight.shift()!;
     const { batch, epoch, lr } = step;
@@ -576,20 +586,7 @@ export class Trainer {
       watch.warnings.push(warning);
       this.warn(warning);
     }
-    if (!skipped) {
-      pos.partial.loss += r.loss * batch.size;
-      pos.partial.correct += r.correct;
-      pos.partial.images += batch.size;
-    } else {
-      pos.partial.skipped += 1;
-    }
-    const now = performance.now();
-    pos.partial.seconds += (now - run.last) / 1000;
-    timing.seconds += (now - run.last) / 1000;
-    timing.images += batch.size;
-    run.last = now;
-    pos.batch = batch.index + 1;
-    pos.globalStep += 1;
+    this.account(step, r, skipped, run);
     this.progress.update({
       epoch,
       epochs,
@@ -600,10 +597,41 @@ export class Trainer {
       imagesPerSecond: pos.partial.seconds > 0 ? pos.partial.images / pos.partial.seconds : 0,
     });
     this.options.onBatchEnd?.({ epoch, step: batch.index, globalStep: pos.globalStep, loss: r.loss, correct: r.correct, size: batch.size, lr, skipped });
+    await this.serveSaves(run);
     if (this.checkpointEvery && pos.globalStep % this.checkpointEvery === 0 && pos.batch < perEpoch) {
       await this.saveCheckpoint();
       run.last = performance.now();
     }
+  }
+
+  // A step's share of the epoch's sums and the position.
+  private account(step: QueuedStep, r: StepOutcome, skipped: boolean, run: EpochRun): void {
+    const pos = this.position;
+    if (!skipped) {
+      pos.partial.loss += r.loss * step.batch.size;
+      pos.partial.correct += r.correct;
+      pos.partial.images += step.batch.size;
+    } else {
+      pos.partial.skipped += 1;
+    }
+    const now = performance.now();
+    pos.partial.seconds += (now - run.last) / 1000;
+    run.timing.seconds += (now - run.last) / 1000;
+    run.timing.images += step.batch.size;
+    run.last = now;
+    pos.batch = step.batch.index + 1;
+    pos.globalStep += 1;
+  }
+
+  // Checkpoints asked for (saveCheckpoint) while a step was queued behind the one taken in: the
+  // queued steps are taken in first, so that the file's position, weights and step count agree.
+  private async serveSaves(run: EpochRun): Promise<void> {
+    if (this.saveRequests.length === 0) return;
+    if (this.inFlight.length > 0) await this.takeInAll(run);
+    for (const request of this.saveRequests.splice(0)) {
+      await this.writeCheckpoint(request.file).then(request.resolve, request.reject);
+    }
+    run.last = performance.now();
   }
 
   /**
@@ -735,9 +763,22 @@ export class Trainer {
     await writeFileAtomicAsync(path.join(this.folder.dir, 'curves.svg'), Buffer.from(curvesSvg(this.position.history, 'SE-ResNeXt training')));
   }
 
-  /** Writes the checkpoint (the run folder's by default) atomically, without blocking the loop. */
+  /**
+   * Writes the checkpoint (the run folder's by default) atomically, without blocking the loop.
+   * Called during fit() while a step is queued behind the last one taken in (from onBatchEnd with
+   * overlapSteps), it resolves once fit() has taken that step in and written the file: the
+   * checkpoint is of the step after the callback's, consistent and resumable exactly.
+   */
   async saveCheckpoint(file = this.checkpointPath): Promise<void> {
     if (!file) return;
+    // Called while fit() has a step queued behind the one it took in (from onBatchEnd, say): the
+    // file would hold that step's weights with the position before it. fit() writes it once the
+    // queued step is taken in.
+    if (this.inFlight.length > 0) return new Promise<void>((resolve, reject) => this.saveRequests.push({ file, resolve, reject }));
+    return this.writeCheckpoint(file);
+  }
+
+  private async writeCheckpoint(file: string): Promise<void> {
     // What the checkpoint records is taken now; the weights are read after the work queued so far.
     const position = structuredClone(this.position);
     const o = this.optimizer;

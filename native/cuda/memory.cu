@@ -77,12 +77,13 @@ int64_t device_pool_bytes() noexcept {
 namespace cuda {
 
 void copy_from_host(const Tensor& t, const void* src, size_t bytes) {
-  // A batch (up to kWhole bytes) takes one staging slot whole: the executor thread then waits
-  // only for the upload two before it, long done. In chunks, the third would wait for the first
-  // to reach the device, i.e. for every kernel queued ahead of it (the whole step before), and
-  // the GPU would idle while the rest is copied. Larger uploads (a state dict) go in chunks, so
-  // that the pinned staging stays bounded.
-  constexpr size_t kWhole = size_t{256} << 20, kChunk = size_t{8} << 20;
+  // A batch (up to kWhole bytes: 224x224x3 bytes at batch 445) takes one staging slot whole: the
+  // executor thread then waits only for the upload two before it, long done. In chunks, the
+  // third would wait for the first to reach the device, i.e. for every kernel queued ahead of it
+  // (the whole step before), and the GPU would idle while the rest is copied. Larger uploads (a
+  // state dict, a float batch that large) go in chunks, so that the pinned staging stays bounded
+  // (the slots never shrink).
+  constexpr size_t kWhole = size_t{64} << 20, kChunk = size_t{8} << 20;
   const size_t piece = bytes <= kWhole ? bytes : kChunk;
   Context& ctx = Context::get();
   for (size_t off = 0; off < bytes; off += piece) {

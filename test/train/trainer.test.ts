@@ -267,3 +267,72 @@ test('training on byte batches normalised on the device equals training on float
   sgd.dispose();
   model.dispose();
 });
+
+// With overlapped steps, whatever stops or interrupts the loop must leave the position, the step
+// count and the weights in agreement: fit() again, or a resume, then ends where a straight run does.
+test('a callback that throws, a source that fails, or a checkpoint asked for mid-step leave a consistent, resumable state', async (t) => {
+  const ds = stripes(48, 6); // 6 batches of 8 per epoch
+  const make = (extra: Partial<ConstructorParameters<typeof Trainer>[2]> = {}, outDir?: string) => {
+    const model = createModel(TINY, { device: 'cpu', seed: 8 });
+    const sgd = new SGD(model, { lr: 0.05, momentum: 0.9, weightDecay: 1e-4 });
+    const trainer = new Trainer(model, sgd, { progress: 'none', outDir, ...extra });
+    const close = () => (trainer.dispose(), sgd.dispose(), model.dispose());
+    return { model, sgd, trainer, close };
+  };
+  const loader = () => new BatchLoader(ds, { batchSize: 8, shuffle: true, augment: AUG, seed: 2, workers: 0 });
+  const consistent = (s: ReturnType<typeof make>, what: string) => {
+    t.is(s.sgd.stepCount, s.trainer.state.globalStep, `${what}: the optimizer's steps = the position's`);
+    t.is(Number(s.model.stateDict().get('bn1.num_batches_tracked')!.data[0]), s.trainer.state.globalStep, `${what}: num_batches_tracked = the position's`);
+  };
+  const straight = make();
+  await straight.trainer.fit({ train: loader(), imageSize: [8, 8], epochs: 2 });
+  const want = straight.model.stateDict();
+  straight.close();
+
+  // onBatchEnd throws once, at step 3 (step 4 is already queued, and runs).
+  let thrown = false;
+  const a = make({ onBatchEnd: (b) => { if (b.globalStep === 3 && !thrown) { thrown = true; throw new Error('callback'); } } });
+  await t.throwsAsync(a.trainer.fit({ train: loader(), imageSize: [8, 8], epochs: 2 }), { message: 'callback' });
+  consistent(a, 'after the callback threw');
+  await a.trainer.fit({ train: loader(), imageSize: [8, 8], epochs: 2 });
+  t.deepEqual(sameState(a.model.stateDict(), want), [], 'fit() again ends where the straight run does');
+  a.close();
+
+  // The source fails once, at batch 4 of the first epoch.
+  let failed = false;
+  const inner = loader();
+  const flaky: BatchSource = {
+    batchesPerEpoch: inner.batchesPerEpoch,
+    async *epoch(epoch: number, start = 0) {
+      for await (const batch of inner.epoch(epoch, start)) {
+        if (epoch === 0 && batch.index === 3 && !failed) {
+          failed = true;
+          throw new Error('source');
+        }
+        yield batch;
+      }
+    },
+  };
+  const b = make();
+  await t.throwsAsync(b.trainer.fit({ train: flaky, imageSize: [8, 8], epochs: 2 }), { message: 'source' });
+  consistent(b, 'after the source failed');
+  t.is(b.trainer.state.globalStep, 3);
+  await b.trainer.fit({ train: flaky, imageSize: [8, 8], epochs: 2 });
+  t.deepEqual(sameState(b.model.stateDict(), want), [], 'fit() again ends where the straight run does');
+  b.close();
+
+  // A checkpoint asked for in step 3's callback is written once step 4 is taken in.
+  const dir = tmpdir();
+  const file = path.join(dir, 'mid.safetensors');
+  let saved: Promise<void> | undefined;
+  const c = make({ onBatchEnd: (info) => { if (info.globalStep === 3) saved = c.trainer.saveCheckpoint(file); } }, dir);
+  await c.trainer.fit({ train: loader(), imageSize: [8, 8], epochs: 2 });
+  await saved;
+  c.close();
+  const d = make();
+  await d.trainer.restore(file);
+  t.is(d.trainer.state.globalStep, 4, 'the checkpoint holds the step queued when it was asked for');
+  await d.trainer.fit({ train: loader(), imageSize: [8, 8], epochs: 2 });
+  t.deepEqual(sameState(d.model.stateDict(), want), [], 'resumed from it = straight');
+  d.close();
+});
