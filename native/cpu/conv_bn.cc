@@ -27,6 +27,7 @@
 
 #include "core/bf16.h"
 #include "cpu/bf16_loops.h"
+#include "cpu/grouped_conv.h"
 #include "cpu/dnnl_context.h"
 #include "ops/conv_bn.h"
 #include "ops/dispatch.h"
@@ -486,9 +487,9 @@ void run_backward_conv(Backward& b, const Geometry& g, const void* dz, const voi
   SENET_DNNL(s.wait());
 }
 
-// The fused mixed-precision inference (make_fused_inference): scale and shift from the running
-// statistics, then one convolution writing y.
-void run_fused_inference(Forward& f, const Geometry& g, const ConvBnForward& a, void* pad) {
+// Inference's batch norm as an affine map from the running statistics: scale (Cout) followed by
+// shift (Cout), in small scratch.
+float* inference_affine(const Geometry& g, const ConvBnForward& a) {
   float* scale = scratch_as<float>(Scratch::Small, static_cast<size_t>(2 * g.cout));
   float* shift = scale + g.cout;
   const float *gamma = a.gamma.data<float>(), *beta = a.beta.data<float>();
@@ -497,9 +498,30 @@ void run_fused_inference(Forward& f, const Geometry& g, const ConvBnForward& a, 
     scale[k] = gamma[k] / std::sqrt(var[k] + a.p.eps);
     shift[k] = beta[k] - mean[k] * scale[k];
   }
+  return scale;
+}
+
+// The fused mixed-precision inference (make_fused_inference): scale and shift from the running
+// statistics, then one convolution writing y.
+void run_fused_inference(Forward& f, const Geometry& g, const ConvBnForward& a, void* pad) {
+  float* scale = inference_affine(g, a);
+  float* shift = scale + g.cout;
   run_forward_conv(f, g, a.x.raw(), a.w.raw(), a.y.raw(), pad,
                    {{DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, wrap(f.channel_md, scale)},
                     {DNNL_ARG_ATTR_MULTIPLE_POST_OP(1) | DNNL_ARG_SRC_1, wrap(f.channel_md, shift)}});
+}
+
+// A bf16 grouped convolution our own kernel takes (grouped_conv.h): few channels per group, as
+// many out as in. SENET_ONEDNN_GROUPED=1 leaves every one to oneDNN (to compare).
+bool own_grouped(const ConvBnParams& p, const Geometry& g, const Tensor& w, GroupedConv* out) {
+  static const bool off = [] {
+    const char* e = std::getenv("SENET_ONEDNN_GROUPED");
+    return e != nullptr && e[0] == '1';
+  }();
+  if (off || g.act != dt::bf16 || w.dtype != DType::BF16 || g.cin != g.cout) return false;
+  *out = GroupedConv{g.n, g.h, g.w, g.cin, g.ho, g.wo, p.groups, p.kernel_h, p.kernel_w,
+                     p.stride_h, p.stride_w, p.pad_h, p.pad_w};
+  return grouped_conv_fits(*out);
 }
 
 // The scratch a primitive set needs (its largest scratchpad).
@@ -537,7 +559,15 @@ void conv_bn_forward(const ConvBnForward& a) {
   if (mixed && !p.training) {
     // Mixed-precision inference: the fused bf16 primitive, or float32 kernels on float32 copies
     // followed by our batch-norm loop (see Kernels).
-    auto fused = [&] { run_fused_inference(f, g, a, scratch(Scratch::Pad, forward_pad(f))); };
+    GroupedConv gc;
+    auto fused = [&] {
+      if (own_grouped(p, g, w, &gc)) {
+        const float* scale = inference_affine(g, a);
+        grouped_conv_forward(gc, x.data<bf16>(), w.data<bf16>(), scale, scale + g.cout, p.relu, y.data<bf16>());
+      } else {
+        run_fused_inference(f, g, a, scratch(Scratch::Pad, forward_pad(f)));
+      }
+    };
     auto f32_kernel = [&] {
       const Geometry g32 = as_float32(g);
       Forward& f32 = cache().get<Forward>(geometry_key("conv_bn_fwd", p, g32), [&] { return make_forward(p, g32); });
@@ -565,7 +595,11 @@ void conv_bn_forward(const ConvBnForward& a) {
     // Kernels).
     const Geometry g32 = as_float32(g);
     // (Each kernel asks for its scratchpad afresh: the other's may have grown the buffer.)
-    auto bf16_kernel = [&] { run_forward_conv(f, g, x.raw(), w.raw(), zp, scratch(Scratch::Pad, forward_pad(f))); };
+    GroupedConv gc;
+    auto bf16_kernel = [&] {
+      if (own_grouped(p, g, w, &gc)) grouped_conv_forward(gc, x.data<bf16>(), w.data<bf16>(), static_cast<float*>(zp));
+      else run_forward_conv(f, g, x.raw(), w.raw(), zp, scratch(Scratch::Pad, forward_pad(f)));
+    };
     auto f32_kernel = [&] {
       Forward& f32 = cache().get<Forward>(geometry_key("conv_bn_fwd", p, g32), [&] { return make_forward(p, g32); });
       const float* xf = to_float32(x, Scratch::Convert0);

@@ -1,0 +1,30 @@
+// senet's own grouped convolution for bf16 activations with few channels per group (ResNeXt's
+// 3x3 layers: 4 and 8 per group in its first two stages), where oneDNN 2.6 has no AMX kernel and
+// its AVX-512 one ran at 10-50 GFLOP/s on the development VM. Compiled for AVX-512 like
+// bf16_loops.cc; call it only for bf16 tensors (which run only on a CPU with avx512_core_bf16).
+#pragma once
+
+#include <cstdint>
+
+#include "core/bf16.h"
+
+namespace senet::cpu {
+
+/// The problem: x (N, H, W, C) bf16, w (C, kH, kW, C / groups) bf16 (senet's layout), output
+/// (N, Ho, Wo, C); as many channels out as in.
+struct GroupedConv {
+  int64_t n, h, w, c, ho, wo;
+  int64_t groups, kh, kw, sh, sw, ph, pw;
+};
+
+/// Whether grouped_conv_forward handles it (and is the faster kernel): channels per group 1, 2,
+/// 4 or 8, and channels a multiple of 16.
+bool grouped_conv_fits(const GroupedConv& g);
+
+/// z = conv(x, w) in float32 (products exact, float32 sums). With scale and shift (C each), the
+/// inference epilogue instead: y = relu?(z * scale + shift) rounded to bf16.
+void grouped_conv_forward(const GroupedConv& g, const bf16* x, const bf16* w, float* z);
+void grouped_conv_forward(const GroupedConv& g, const bf16* x, const bf16* w, const float* scale, const float* shift,
+                          bool relu, bf16* y);
+
+}  // namespace senet::cpu
