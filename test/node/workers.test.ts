@@ -1,70 +1,18 @@
 import test from 'ava';
-import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { spawnSync } from 'node:child_process';
-import { createModel, getNumThreads, randn, setNumThreads } from '../../lib';
+import { getNumThreads, setNumThreads } from '../../lib';
+import { LIB, TRAIN_WORKER, trainInThisThread, trainInWorker } from './train_in';
 
 // senet loads in worker threads (each has its own bindings; the devices' executors are shared by
 // the process) and several threads using the CPU backend at once get correct results.
-const lib = path.join(__dirname, '..', '..', 'lib', 'index.js');
+const lib = LIB;
 
 // Bit-identical results need a fixed team of threads (the default one follows the machine's load).
 test.before(() => setNumThreads(getNumThreads()));
 
-const WORKER = `
-const { parentPort, workerData } = require('node:worker_threads');
-const s = require(workerData.lib);
-(async () => {
-  const model = s.createModel('seresnext26_32x4d', { device: 'cpu', numClasses: 10, inChannels: 3, stem: 'cifar', seed: workerData.seed });
-  const sgd = new s.SGD(model, { lr: 0.05, momentum: 0.9 });
-  const x = s.randn([4, 16, 16, 3], { seed: workerData.seed + 100 });
-  const labels = s.tensor(Int32Array.from([1, 2, 3, 4]));
-  for (let i = 0; i < workerData.steps; i++) {
-    const logits = model.logits(x);
-    s.ops.crossEntropyForward(logits, labels);
-    model.backward(s.ops.crossEntropyBackward(logits, labels));
-    sgd.step();
-  }
-  model.eval();
-  const out = await model.forward(x).data();
-  parentPort.postMessage(Array.from(out));
-})().catch((e) => parentPort.postMessage({ error: String(e && e.stack || e) }));
-`;
-
-async function inMainThread(seed: number, steps: number): Promise<number[]> {
-  const { SGD, tensor, ops } = await import('../../lib');
-  const model = createModel('seresnext26_32x4d', { device: 'cpu', numClasses: 10, inChannels: 3, stem: 'cifar', seed });
-  const sgd = new SGD(model, { lr: 0.05, momentum: 0.9 });
-  const x = randn([4, 16, 16, 3], { seed: seed + 100 });
-  const labels = tensor(Int32Array.from([1, 2, 3, 4]));
-  try {
-    for (let i = 0; i < steps; i++) {
-      const logits = model.logits(x);
-      ops.crossEntropyForward(logits, labels);
-      model.backward(ops.crossEntropyBackward(logits, labels));
-      sgd.step();
-    }
-    model.eval();
-    return Array.from(await model.forward(x).data());
-  } finally {
-    model.dispose();
-    sgd.dispose();
-    x.dispose();
-    labels.dispose();
-  }
-}
-
-function inWorker(seed: number, steps: number): Promise<number[]> {
-  return new Promise((resolve, reject) => {
-    const w = new Worker(WORKER, { eval: true, workerData: { lib, seed, steps } });
-    w.once('message', (m: number[] | { error: string }) => {
-      void w.terminate();
-      if (Array.isArray(m)) resolve(m);
-      else reject(new Error(m.error));
-    });
-    w.once('error', reject);
-  });
-}
+const inMainThread = (seed: number, steps: number) => trainInThisThread('cpu', seed, steps);
+const inWorker = (seed: number, steps: number) => trainInWorker('cpu', seed, steps);
 
 test.serial('two worker threads train on the CPU backend at once and match the main thread', async (t) => {
   const [a, b] = await Promise.all([inWorker(1, 3), inWorker(2, 3)]);
@@ -76,7 +24,7 @@ test.serial('two worker threads train on the CPU backend at once and match the m
 });
 
 test.serial('a worker terminated in the middle of its work leaves the backend usable', async (t) => {
-  const w = new Worker(WORKER, { eval: true, workerData: { lib, seed: 3, steps: 1000 } });
+  const w = new Worker(TRAIN_WORKER, { eval: true, workerData: { lib, device: 'cpu', seed: 3, steps: 1000 } });
   await new Promise((r) => setTimeout(r, 300));
   await w.terminate();
   const after = await inMainThread(4, 1);
