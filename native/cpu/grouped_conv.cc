@@ -11,26 +11,47 @@
 // CMakeLists.txt); the multiply-adds are explicit fused ones.
 #include "cpu/grouped_conv.h"
 
+// The kernel is built by GCC for x86-64 (the prebuilt binaries' compiler); elsewhere the predicate
+// says no and oneDNN runs every grouped convolution.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define SENET_GROUPED_KERNEL 1
+#endif
+
+#ifdef SENET_GROUPED_KERNEL
 // GCC 12's AVX-512 intrinsics warn that their own _mm512_undefined_* placeholders are uninitialised
 // (GCC bug 105593, fixed in 13).
-#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
 #include <immintrin.h>
+#endif
 
 #include <algorithm>
 #include <vector>
 
-#if defined(__GNUC__) && !defined(__clang__)
+namespace senet::cpu {
+
+constexpr int kLanes = 16;
+
+// Baseline code, outside the AVX-512 region: callers may ask before knowing the CPU.
+bool grouped_conv_fits(const GroupedConv& g) {
+#ifndef SENET_GROUPED_KERNEL
+  return false;
+#endif
+  if (g.groups <= 1 || g.c % g.groups != 0 || g.c % kLanes != 0) return false;
+  const int64_t cpg = g.c / g.groups;
+  return cpg == 1 || cpg == 2 || cpg == 4 || cpg == 8;
+}
+
+}  // namespace senet::cpu
+
+#ifdef SENET_GROUPED_KERNEL
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq")
-#endif
 
 namespace senet::cpu {
 
 namespace {
 
-constexpr int kLanes = 16;
 constexpr int kPixels = 4;  // output pixels sharing each weight vector
 
 // 16 bf16 values widened to float32 (exact).
@@ -132,12 +153,6 @@ void dispatch(const GroupedConv& g, const bf16* x, const bf16* w, const Emit& em
 
 }  // namespace
 
-bool grouped_conv_fits(const GroupedConv& g) {
-  if (g.groups <= 1 || g.c % g.groups != 0 || g.c % kLanes != 0) return false;
-  const int64_t cpg = g.c / g.groups;
-  return cpg == 1 || cpg == 2 || cpg == 4 || cpg == 8;
-}
-
 void grouped_conv_forward(const GroupedConv& g, const bf16* x, const bf16* w, float* z) {
   dispatch(g, x, w, [z](int64_t at, int64_t, __m512 v) { _mm512_storeu_ps(z + at, v); });
 }
@@ -156,6 +171,14 @@ void grouped_conv_forward(const GroupedConv& g, const bf16* x, const bf16* w, co
 
 }  // namespace senet::cpu
 
-#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC pop_options
+#pragma GCC diagnostic pop
+
+#else  // no kernel: grouped_conv_fits() is false, so these are never called
+
+namespace senet::cpu {
+void grouped_conv_forward(const GroupedConv&, const bf16*, const bf16*, float*) {}
+void grouped_conv_forward(const GroupedConv&, const bf16*, const bf16*, const float*, const float*, bool, bf16*) {}
+}  // namespace senet::cpu
+
 #endif
