@@ -3,9 +3,12 @@
 // Channels-last, one output pixel's 16 consecutive channels are one AVX-512 vector: they belong to
 // 16 / cpg whole groups, whose inputs are the same 16 channels of the input pixel. For each tap and
 // each input channel j of a group, a permutation spreads input channel (group, j) over its group's
-// output lanes, and one multiply-add with that tap's weights of (lane, j) accumulates. Four output
+// output lanes, and one multiply-add with that tap's weights of (lane, j) accumulates; with an even
+// cpg, pairs of input channels go through one bf16 dot product (vdpbf16ps) instead. Four output
 // pixels share each weight vector. Sums are float32 in a fixed order (tap by tap, j by j), so
-// runs repeat bit for bit whatever the thread count.
+// runs repeat bit for bit whatever the thread count. On the development VM (2 vCPUs), stage 1 of
+// SE-ResNeXt-50 at 224 px batch 8 (8x56x56x128, 32 groups of 4) took 10 ms with the accumulators
+// on the stack, 4.3 ms in registers, 3.4 ms with the dot products and no bounds checks inside.
 //
 // Compiled for AVX-512 (see bf16_loops.cc for why that is safe, and -ffp-contract=off in
 // CMakeLists.txt); the multiply-adds are explicit fused ones.
@@ -46,7 +49,7 @@ bool grouped_conv_fits(const GroupedConv& g) {
 
 #ifdef SENET_GROUPED_KERNEL
 #pragma GCC push_options
-#pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq")
+#pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")
 
 namespace senet::cpu {
 
@@ -58,6 +61,38 @@ constexpr int kPixels = 4;  // output pixels sharing each weight vector
 inline __m512 load_bf16(const bf16* p) {
   const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
   return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+// to_bf16 (core/bf16.h) on 16 lanes: round to nearest even, a NaN kept a quiet NaN.
+inline __m256i round_bf16(__m512 v) {
+  const __m512i u = _mm512_castps_si512(v);
+  const __m512i odd = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+  const __m512i rounded = _mm512_srli_epi32(_mm512_add_epi32(_mm512_add_epi32(u, _mm512_set1_epi32(0x7fff)), odd), 16);
+  const __m512i nan = _mm512_or_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(0x40));
+  const __mmask16 is_nan =
+      _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7fffffff)), _mm512_set1_epi32(0x7f800000));
+  return _mm512_cvtepi32_epi16(_mm512_mask_blend_epi32(is_nan, rounded, nan));
+}
+
+// 16 bf16 values as 8 pairs in the low half of a vector (the upper half zero).
+inline __m512i load_pairs(const bf16* p) {
+  return _mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+
+// Weights repacked in pairs of input channels, (C / 16, kH kW, cpg / 2, 16) 32-bit words: for
+// lane l of block b, tap t, pair k, w[b * 16 + l][t][2k] in the low half and [2k + 1] in the high.
+std::vector<uint32_t> pack_weight_pairs(const GroupedConv& g, int cpg, const bf16* w) {
+  const int64_t taps = g.kh * g.kw, blocks = g.c / kLanes;
+  std::vector<uint32_t> out(static_cast<size_t>(g.c * taps * cpg / 2));
+  for (int64_t b = 0; b < blocks; ++b)
+    for (int64_t t = 0; t < taps; ++t)
+      for (int k = 0; k < cpg / 2; ++k)
+        for (int l = 0; l < kLanes; ++l) {
+          const bf16* at = w + ((b * kLanes + l) * taps + t) * cpg + 2 * k;
+          out[static_cast<size_t>(((b * taps + t) * (cpg / 2) + k) * kLanes + l)] =
+              static_cast<uint32_t>(at[0].bits) | static_cast<uint32_t>(at[1].bits) << 16;
+        }
+  return out;
 }
 
 // Weights repacked as (C / 16, kH kW, cpg, 16): for lane l of block b, tap t, input channel j,
@@ -86,6 +121,8 @@ __attribute__((always_inline)) inline Acc accumulate(const GroupedConv& g, const
                                                      const __m512i* spread, int64_t n, int64_t oh, int64_t ow0,
                                                      int count, int64_t b) {
   const int64_t taps = g.kh * g.kw;
+  // Every tap of all four pixels inside the row (most of a map): no bounds to check per load.
+  const bool inside = count == kPixels && ow0 * g.sw - g.pw >= 0 && (ow0 + kPixels - 1) * g.sw - g.pw + g.kw <= g.w;
   Acc s{_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
   for (int64_t ki = 0; ki < g.kh; ++ki) {
     const int64_t ih = oh * g.sh - g.ph + ki;
@@ -94,6 +131,7 @@ __attribute__((always_inline)) inline Acc accumulate(const GroupedConv& g, const
     for (int64_t kj = 0; kj < g.kw; ++kj) {
       auto pixel = [&](int p) {
         const int64_t iw = (ow0 + p) * g.sw - g.pw + kj;
+        if (inside) return load_bf16(row + iw * g.c);
         return p < count && iw >= 0 && iw < g.w ? load_bf16(row + iw * g.c) : _mm512_setzero_ps();
       };
       const __m512 i0 = pixel(0), i1 = pixel(1), i2 = pixel(2), i3 = pixel(3);
@@ -112,15 +150,59 @@ __attribute__((always_inline)) inline Acc accumulate(const GroupedConv& g, const
   return s;
 }
 
+// The same with an even number of channels per group, two input channels a step: the pair
+// (2k, 2k + 1) of each lane's group spread over the group's lanes, and one bf16 dot product
+// (vdpbf16ps: exact products, each added with round-to-nearest-even, denormals flushed) with that
+// lane's weights for the pair. Half the permutations and multiply-adds of accumulate().
+template <int CPG>
+__attribute__((always_inline)) inline Acc accumulate_pairs(const GroupedConv& g, const bf16* x, const uint32_t* wp,
+                                                           const __m512i* spread, int64_t n, int64_t oh,
+                                                           int64_t ow0, int count, int64_t b) {
+  constexpr int kPairs = CPG / 2;
+  const int64_t taps = g.kh * g.kw;
+  // Every tap of all four pixels inside the row (most of a map): no bounds to check per load.
+  const bool inside = count == kPixels && ow0 * g.sw - g.pw >= 0 && (ow0 + kPixels - 1) * g.sw - g.pw + g.kw <= g.w;
+  Acc s{_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+  for (int64_t ki = 0; ki < g.kh; ++ki) {
+    const int64_t ih = oh * g.sh - g.ph + ki;
+    if (ih < 0 || ih >= g.h) continue;  // padding rows add nothing
+    const bf16* row = x + (n * g.h + ih) * g.w * g.c + b * kLanes;
+    for (int64_t kj = 0; kj < g.kw; ++kj) {
+      auto pixel = [&](int p) {
+        const int64_t iw = (ow0 + p) * g.sw - g.pw + kj;
+        if (inside) return load_pairs(row + iw * g.c);
+        return p < count && iw >= 0 && iw < g.w ? load_pairs(row + iw * g.c) : _mm512_setzero_si512();
+      };
+      const __m512i i0 = pixel(0), i1 = pixel(1), i2 = pixel(2), i3 = pixel(3);
+      const uint32_t* wt = wp + ((b * taps + ki * g.kw + kj) * kPairs) * kLanes;
+#pragma GCC unroll 4
+      for (int k = 0; k < kPairs; ++k) {
+        const __m512bh wv = reinterpret_cast<__m512bh>(_mm512_loadu_si512(wt + k * kLanes));
+        const __m512i sp = spread[k];
+        s.a0 = _mm512_dpbf16_ps(s.a0, reinterpret_cast<__m512bh>(_mm512_permutexvar_epi32(sp, i0)), wv);
+        s.a1 = _mm512_dpbf16_ps(s.a1, reinterpret_cast<__m512bh>(_mm512_permutexvar_epi32(sp, i1)), wv);
+        s.a2 = _mm512_dpbf16_ps(s.a2, reinterpret_cast<__m512bh>(_mm512_permutexvar_epi32(sp, i2)), wv);
+        s.a3 = _mm512_dpbf16_ps(s.a3, reinterpret_cast<__m512bh>(_mm512_permutexvar_epi32(sp, i3)), wv);
+      }
+    }
+  }
+  return s;
+}
+
 // Runs the convolution, handing each finished vector (16 channels of one pixel, at element
 // offset `at` of the output) to `emit`.
 template <int CPG, class Emit>
 void run(const GroupedConv& g, const bf16* x, const bf16* w, const Emit& emit) {
-  const std::vector<float> wp = pack_weights(g, CPG, w);
-  __m512i spread[CPG];
-  for (int j = 0; j < CPG; ++j) {
+  constexpr bool kPairs = CPG % 2 == 0;
+  constexpr int kSteps = kPairs ? CPG / 2 : CPG;
+  const std::vector<float> wp = kPairs ? std::vector<float>() : pack_weights(g, CPG, w);
+  const std::vector<uint32_t> wp2 = kPairs ? pack_weight_pairs(g, CPG, w) : std::vector<uint32_t>();
+  // Lane l takes input channel (or pair) `step` of its group: the group's first channel is
+  // l / CPG * CPG, its first pair half that.
+  __m512i spread[kSteps];
+  for (int j = 0; j < kSteps; ++j) {
     alignas(64) int idx[kLanes];
-    for (int l = 0; l < kLanes; ++l) idx[l] = l / CPG * CPG + j;
+    for (int l = 0; l < kLanes; ++l) idx[l] = kPairs ? l / CPG * (CPG / 2) + j : l / CPG * CPG + j;
     spread[j] = _mm512_load_si512(idx);
   }
   const int64_t blocks = g.c / kLanes, rows = g.n * g.ho;
@@ -130,7 +212,8 @@ void run(const GroupedConv& g, const bf16* x, const bf16* w, const Emit& emit) {
     for (int64_t ow0 = 0; ow0 < g.wo; ow0 += kPixels) {
       const int count = static_cast<int>(std::min<int64_t>(kPixels, g.wo - ow0));
       for (int64_t b = 0; b < blocks; ++b) {
-        const Acc s = accumulate<CPG>(g, x, wp.data(), spread, n, oh, ow0, count, b);
+        const Acc s = kPairs ? accumulate_pairs<CPG>(g, x, wp2.data(), spread, n, oh, ow0, count, b)
+                             : accumulate<CPG>(g, x, wp.data(), spread, n, oh, ow0, count, b);
         const int64_t at = (r * g.wo + ow0) * g.c + b * kLanes;
         emit(at, b * kLanes, s.a0);
         if (count > 1) emit(at + g.c, b * kLanes, s.a1);
@@ -163,9 +246,7 @@ void grouped_conv_forward(const GroupedConv& g, const bf16* x, const bf16* w, co
     // Separate multiply and add, as oneDNN's post-ops and our float32 loop compute it.
     v = _mm512_add_ps(_mm512_mul_ps(v, _mm512_loadu_ps(scale + ch)), _mm512_loadu_ps(shift + ch));
     if (relu) v = _mm512_max_ps(_mm512_setzero_ps(), v);  // a NaN (second operand) passes
-    alignas(64) float f[kLanes];
-    _mm512_store_ps(f, v);
-    for (int l = 0; l < kLanes; ++l) y[at + l] = to_bf16(f[l]);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(y + at), round_bf16(v));
   });
 }
 
