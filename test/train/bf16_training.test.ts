@@ -5,10 +5,12 @@
  * several points), not a subtle one: one short run is too chaotic to compare closely. Its accuracy
  * moves by up to 2.5 points with the last bits of any op (float32 against float32 with one thread
  * more differed by 1.0 point here), so the mean of three seeds still moves by about 0.9. Measured
- * on twenty seeds, 0-19 (2-core Xeon with AMX, 30 November 2026, with senet's own grouped
- * convolution): float32 mean 79.43 % (sd 1.18), bf16 79.16 % (sd 1.05); bf16 minus float32 seed
- * by seed -0.27 points, sd 1.42, standard error 0.32: within the issue's 0.5 points, and no
- * difference the seeds can resolve. (Six seeds alone had put bf16 0.8 below, three 0.8 above.)
+ * on twenty seeds, 0-19 (2-core Xeon with AMX, 30 November 2026, with the first, FMA version of
+ * senet's own grouped convolution): float32 mean 79.43 % (sd 1.18), bf16 79.16 % (sd 1.05); bf16
+ * minus float32 seed by seed -0.27 points, sd 1.42, standard error 0.32. The final kernel (bf16
+ * dot products) gives this model's bf16 runs the same bits as oneDNN's kernel did (seeds 0-5
+ * repeat the figures of before it); its seeds 0-9: -0.46 points, standard error 0.53. Within the
+ * issue's 0.5 points on average, and no difference the seeds can resolve.
  * The whole README run, 3 epochs of 58,000 images: 89.51 % in bf16 (before the grouped
  * convolution kernel), 89.68 % in float32. The team is fixed, so that each run is the same every
  * time on a machine.
