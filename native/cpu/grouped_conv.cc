@@ -1,10 +1,9 @@
-// senet's grouped convolution for bf16 activations with 1-8 channels per group (grouped_conv.h).
+// senet's grouped convolution for bf16 activations with 2, 4 or 8 channels per group (grouped_conv.h).
 //
 // Channels-last, one output pixel's 16 consecutive channels are one AVX-512 vector: they belong to
 // 16 / cpg whole groups, whose inputs are the same 16 channels of the input pixel. For each tap and
-// each input channel j of a group, a permutation spreads input channel (group, j) over its group's
-// output lanes, and one multiply-add with that tap's weights of (lane, j) accumulates; with an even
-// cpg, pairs of input channels go through one bf16 dot product (vdpbf16ps) instead. Four output
+// each pair of input channels of a group, a permutation spreads the pair over its group's output
+// lanes, and one bf16 dot product (vdpbf16ps) with that tap's weights of (lane, pair) accumulates. Four output
 // pixels share each weight vector. Sums are float32 in a fixed order (tap by tap, j by j), so
 // runs repeat bit for bit whatever the thread count. On the development VM (2 vCPUs), stage 1 of
 // SE-ResNeXt-50 at 224 px batch 8 (8x56x56x128, 32 groups of 4) took 10 ms with the accumulators
@@ -42,7 +41,7 @@ bool grouped_conv_fits(const GroupedConv& g) {
 #endif
   if (g.groups <= 1 || g.c % g.groups != 0 || g.c % kLanes != 0) return false;
   const int64_t cpg = g.c / g.groups;
-  return cpg == 1 || cpg == 2 || cpg == 4 || cpg == 8;
+  return cpg == 2 || cpg == 4 || cpg == 8;
 }
 
 }  // namespace senet::cpu
@@ -56,12 +55,6 @@ namespace senet::cpu {
 namespace {
 
 constexpr int kPixels = 4;  // output pixels sharing each weight vector
-
-// 16 bf16 values widened to float32 (exact).
-inline __m512 load_bf16(const bf16* p) {
-  const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-}
 
 // to_bf16 (core/bf16.h) on 16 lanes: round to nearest even, a NaN kept a quiet NaN.
 inline __m256i round_bf16(__m512 v) {
@@ -95,65 +88,16 @@ std::vector<uint32_t> pack_weight_pairs(const GroupedConv& g, int cpg, const bf1
   return out;
 }
 
-// Weights repacked as (C / 16, kH kW, cpg, 16): for lane l of block b, tap t, input channel j,
-// w[b * 16 + l][t][j].
-std::vector<float> pack_weights(const GroupedConv& g, int cpg, const bf16* w) {
-  const int64_t taps = g.kh * g.kw, blocks = g.c / kLanes;
-  std::vector<float> out(static_cast<size_t>(g.c * taps * cpg));
-  for (int64_t b = 0; b < blocks; ++b)
-    for (int64_t t = 0; t < taps; ++t)
-      for (int j = 0; j < cpg; ++j)
-        for (int l = 0; l < kLanes; ++l)
-          out[static_cast<size_t>(((b * taps + t) * cpg + j) * kLanes + l)] =
-              to_float(w[((b * kLanes + l) * taps + t) * cpg + j]);
-  return out;
-}
-
 // The four accumulators of one block of output pixels, kept in registers (an array indexed in a
 // loop went to the stack: a load and a store around every multiply-add).
 struct Acc {
   __m512 a0, a1, a2, a3;
 };
 
-// Sums of one output row's pixels [ow0, ow0 + count) (count <= 4) for channel block b.
-template <int CPG>
-__attribute__((always_inline)) inline Acc accumulate(const GroupedConv& g, const bf16* x, const float* wp,
-                                                     const __m512i* spread, int64_t n, int64_t oh, int64_t ow0,
-                                                     int count, int64_t b) {
-  const int64_t taps = g.kh * g.kw;
-  // Every tap of all four pixels inside the row (most of a map): no bounds to check per load.
-  const bool inside = count == kPixels && ow0 * g.sw - g.pw >= 0 && (ow0 + kPixels - 1) * g.sw - g.pw + g.kw <= g.w;
-  Acc s{_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
-  for (int64_t ki = 0; ki < g.kh; ++ki) {
-    const int64_t ih = oh * g.sh - g.ph + ki;
-    if (ih < 0 || ih >= g.h) continue;  // padding rows add nothing
-    const bf16* row = x + (n * g.h + ih) * g.w * g.c + b * kLanes;
-    for (int64_t kj = 0; kj < g.kw; ++kj) {
-      auto pixel = [&](int p) {
-        const int64_t iw = (ow0 + p) * g.sw - g.pw + kj;
-        if (inside) return load_bf16(row + iw * g.c);
-        return p < count && iw >= 0 && iw < g.w ? load_bf16(row + iw * g.c) : _mm512_setzero_ps();
-      };
-      const __m512 i0 = pixel(0), i1 = pixel(1), i2 = pixel(2), i3 = pixel(3);
-      const float* wt = wp + ((b * taps + ki * g.kw + kj) * CPG) * kLanes;
-#pragma GCC unroll 8
-      for (int j = 0; j < CPG; ++j) {
-        const __m512 wv = _mm512_loadu_ps(wt + j * kLanes);
-        const __m512i sp = spread[j];
-        s.a0 = _mm512_fmadd_ps(_mm512_permutexvar_ps(sp, i0), wv, s.a0);
-        s.a1 = _mm512_fmadd_ps(_mm512_permutexvar_ps(sp, i1), wv, s.a1);
-        s.a2 = _mm512_fmadd_ps(_mm512_permutexvar_ps(sp, i2), wv, s.a2);
-        s.a3 = _mm512_fmadd_ps(_mm512_permutexvar_ps(sp, i3), wv, s.a3);
-      }
-    }
-  }
-  return s;
-}
-
-// The same with an even number of channels per group, two input channels a step: the pair
-// (2k, 2k + 1) of each lane's group spread over the group's lanes, and one bf16 dot product
-// (vdpbf16ps: exact products, each added with round-to-nearest-even, denormals flushed) with that
-// lane's weights for the pair. Half the permutations and multiply-adds of accumulate().
+// Sums of one output row's pixels [ow0, ow0 + count) (count <= 4) for channel block b, two input
+// channels a step: the pair (2k, 2k + 1) of each lane's group spread over the group's lanes, and
+// one bf16 dot product (vdpbf16ps: exact products, each added with round-to-nearest-even,
+// denormals flushed) with that lane's weights for the pair.
 template <int CPG>
 __attribute__((always_inline)) inline Acc accumulate_pairs(const GroupedConv& g, const bf16* x, const uint32_t* wp,
                                                            const __m512i* spread, int64_t n, int64_t oh,
@@ -193,16 +137,13 @@ __attribute__((always_inline)) inline Acc accumulate_pairs(const GroupedConv& g,
 // offset `at` of the output) to `emit`.
 template <int CPG, class Emit>
 void run(const GroupedConv& g, const bf16* x, const bf16* w, const Emit& emit) {
-  constexpr bool kPairs = CPG % 2 == 0;
-  constexpr int kSteps = kPairs ? CPG / 2 : CPG;
-  const std::vector<float> wp = kPairs ? std::vector<float>() : pack_weights(g, CPG, w);
-  const std::vector<uint32_t> wp2 = kPairs ? pack_weight_pairs(g, CPG, w) : std::vector<uint32_t>();
-  // Lane l takes input channel (or pair) `step` of its group: the group's first channel is
-  // l / CPG * CPG, its first pair half that.
+  constexpr int kSteps = CPG / 2;
+  const std::vector<uint32_t> wp = pack_weight_pairs(g, CPG, w);
+  // Lane l takes pair `step` of its group, whose first pair is l / CPG * CPG / 2.
   __m512i spread[kSteps];
   for (int j = 0; j < kSteps; ++j) {
     alignas(64) int idx[kLanes];
-    for (int l = 0; l < kLanes; ++l) idx[l] = kPairs ? l / CPG * (CPG / 2) + j : l / CPG * CPG + j;
+    for (int l = 0; l < kLanes; ++l) idx[l] = l / CPG * kSteps + j;
     spread[j] = _mm512_load_si512(idx);
   }
   const int64_t blocks = g.c / kLanes, rows = g.n * g.ho;
@@ -212,8 +153,7 @@ void run(const GroupedConv& g, const bf16* x, const bf16* w, const Emit& emit) {
     for (int64_t ow0 = 0; ow0 < g.wo; ow0 += kPixels) {
       const int count = static_cast<int>(std::min<int64_t>(kPixels, g.wo - ow0));
       for (int64_t b = 0; b < blocks; ++b) {
-        const Acc s = kPairs ? accumulate_pairs<CPG>(g, x, wp2.data(), spread, n, oh, ow0, count, b)
-                             : accumulate<CPG>(g, x, wp.data(), spread, n, oh, ow0, count, b);
+        const Acc s = accumulate_pairs<CPG>(g, x, wp.data(), spread, n, oh, ow0, count, b);
         const int64_t at = (r * g.wo + ow0) * g.c + b * kLanes;
         emit(at, b * kLanes, s.a0);
         if (count > 1) emit(at + g.c, b * kLanes, s.a1);
@@ -227,7 +167,6 @@ void run(const GroupedConv& g, const bf16* x, const bf16* w, const Emit& emit) {
 template <class Emit>
 void dispatch(const GroupedConv& g, const bf16* x, const bf16* w, const Emit& emit) {
   switch (g.c / g.groups) {
-    case 1: return run<1>(g, x, w, emit);
     case 2: return run<2>(g, x, w, emit);
     case 4: return run<4>(g, x, w, emit);
     default: return run<8>(g, x, w, emit);

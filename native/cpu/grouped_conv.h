@@ -17,11 +17,11 @@ struct GroupedConv {
   int64_t groups, kh, kw, sh, sw, ph, pw;
 };
 
-/// Whether grouped_conv_forward handles it (and is the faster kernel): channels per group 1, 2,
-/// 4 or 8, and channels a multiple of 16.
+/// Whether grouped_conv_forward handles it (and is the faster kernel): 2, 4 or 8 channels per
+/// group, and channels a multiple of 16.
 bool grouped_conv_fits(const GroupedConv& g);
 
-/// z = conv(x, w) in float32 (products exact, float32 sums). With scale and shift (C each), the
+/// z = conv(x, w) in float32 (products exact, float32 sums, denormals flushed). With scale and shift (C each), the
 /// inference epilogue instead: y = relu?(z * scale + shift) rounded to bf16.
 void grouped_conv_forward(const GroupedConv& g, const bf16* x, const bf16* w, float* z);
 void grouped_conv_forward(const GroupedConv& g, const bf16* x, const bf16* w, const float* scale, const float* shift,

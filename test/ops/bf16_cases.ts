@@ -17,8 +17,8 @@ interface ConvCase {
 const convCases: ConvCase[] = [
   { name: '3x3 stride 2, 4 groups, batch 3', n: 3, h: 6, w: 5, cin: 12, cout: 20, k: 3, stride: 2, pad: 1, groups: 4, relu: true },
   { name: '3x3, 32 groups of 2', n: 2, h: 5, w: 4, cin: 64, cout: 64, k: 3, stride: 1, pad: 1, groups: 32, relu: true },
-  // Our own CPU kernel's shapes (grouped_conv.cc: 1-8 channels per group), with widths that leave
-  // a partial block of four output pixels.
+  // Our own CPU kernel's shapes (grouped_conv.cc: 2, 4 or 8 channels per group; the depthwise
+  // case goes to oneDNN), with widths that leave a partial block of four output pixels.
   { name: '3x3, 32 groups of 4 (stage 1), H != W', n: 2, h: 7, w: 9, cin: 128, cout: 128, k: 3, stride: 1, pad: 1, groups: 32, relu: true },
   { name: '3x3 stride 2, 8 groups of 8 (a stage 2 first block), no ReLU', n: 3, h: 9, w: 6, cin: 64, cout: 64, k: 3, stride: 2, pad: 1, groups: 8, relu: false },
   { name: '3x3 depthwise, 16 channels, batch 1', n: 1, h: 5, w: 3, cin: 16, cout: 16, k: 3, stride: 1, pad: 1, groups: 16, relu: true },
