@@ -1,15 +1,18 @@
 /**
  * The parity fixtures in mixed precision. The yardstick is PyTorch's own bf16 autocast on the
- * same files (test/fixtures/bf16-yardstick.json, printed by ../shared/fixtures/tools/check_bf16.py):
+ * same files, on the same kind of device: test/fixtures/bf16-yardstick.json for the CPU (printed by
+ * ../shared/fixtures/tools/check_bf16.py), bf16-yardstick-cuda.json for CUDA (printed by
+ * bench/pytorch/bf16_yardstick.py --device cuda; cuDNN rounds each convolution's output to bf16,
+ * as senet's CUDA path does, where oneDNN keeps it in float32):
  * senet's bf16 must be within 1.5x of PyTorch's error on each figure — eval logits, train logits,
  * loss, and all gradients together (relative L2 against the float64 expectations). A folder of
  * fixtures ($SENET_PARITY_DIR, e.g. full-depth timm ones) may hold a bf16-yardstick.json of its own
- * in the same format.
+ * (and a bf16-yardstick-cuda.json) in the same format.
  */
 import test from 'ava';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { backends, createModel, ops, tensor, type SEResNeXtConfig, type StateTensor } from '../lib';
+import { backends, createModel, ops, tensor, type Device, type SEResNeXtConfig, type StateTensor } from '../lib';
 import { readSafetensors, toBigInt64, toFloat32, type SafetensorsFile } from '../lib/io';
 import { nchwToNhwc } from '../lib/nn/layout';
 import { relL2Error } from './reference';
@@ -24,14 +27,22 @@ interface Figures {
 const root = path.join(__dirname, '..', '..');
 const dirs = [path.join(root, 'test', 'fixtures'), path.join(root, '..', 'shared', 'fixtures'), process.env['SENET_PARITY_DIR']];
 const fixtures = new Map<string, string>();
-const yardstick: { fixtures: Record<string, Figures> } = { fixtures: {} };
+/** PyTorch's figures per device and fixture. */
+const yardstick: Record<Device, Record<string, Figures>> = { cpu: {}, cuda: {} };
 for (const dir of dirs) {
   if (!dir || !fs.existsSync(dir)) continue;
   for (const f of fs.readdirSync(dir).sort()) if (/^parity-.*\.safetensors$/.test(f) && !fixtures.has(f)) fixtures.set(f, path.join(dir, f));
-  const file = path.join(dir, 'bf16-yardstick.json');
-  if (fs.existsSync(file)) yardstick.fixtures = { ...(JSON.parse(fs.readFileSync(file, 'utf8')) as typeof yardstick).fixtures, ...yardstick.fixtures };
+  for (const [device, name] of [['cpu', 'bf16-yardstick.json'], ['cuda', 'bf16-yardstick-cuda.json']] as const) {
+    const file = path.join(dir, name);
+    if (fs.existsSync(file)) yardstick[device] = { ...(JSON.parse(fs.readFileSync(file, 'utf8')) as { fixtures: Record<string, Figures> }).fixtures, ...yardstick[device] };
+  }
 }
-const bf16 = backends().cpu.bf16;
+const report = backends();
+/** Where bf16 runs here, with the reason where it does not. */
+const devices: { device: Device; ok: boolean; reason: string }[] = [
+  { device: 'cpu', ok: report.cpu.bf16.supported, reason: report.cpu.bf16.reason },
+  { device: 'cuda', ok: report.cuda.available, reason: report.cuda.reason },
+];
 const LIMIT = 1.5;
 
 function stateFrom(file: SafetensorsFile): Map<string, StateTensor> {
@@ -42,8 +53,8 @@ function stateFrom(file: SafetensorsFile): Map<string, StateTensor> {
   return m;
 }
 
-/** senet's four figures on one fixture, on the CPU in bf16. */
-function measure(file: string): Figures {
+/** senet's four figures on one fixture, on `device` in bf16. */
+function measure(file: string, device: Device): Figures {
   const f = readSafetensors(file);
   const config = JSON.parse(f.metadata['config']!) as SEResNeXtConfig;
   const get = (key: string) => {
@@ -52,12 +63,12 @@ function measure(file: string): Figures {
     return e;
   };
   const expect = (key: string) => toFloat32(get(key), key);
-  const model = createModel(config, { device: 'cpu', precision: 'bf16' });
+  const model = createModel(config, { device, precision: 'bf16' });
   model.loadStateDict(stateFrom(f));
   const input = get('input');
   const [n, c, h, w] = input.shape as [number, number, number, number];
-  const x = tensor(nchwToNhwc(toFloat32(input), n, c, h, w), [n, h, w, c]);
-  const labels = tensor(toBigInt64(get('labels')), [n]);
+  const x = tensor(nchwToNhwc(toFloat32(input), n, c, h, w), [n, h, w, c], { device });
+  const labels = tensor(toBigInt64(get('labels')), [n], { device });
   try {
     model.eval();
     const evalLogits = relL2Error(model.logits(x).toArray() as Float32Array, expect('expect.logits.eval'));
@@ -87,29 +98,34 @@ function measure(file: string): Figures {
   }
 }
 
-test('every committed parity fixture has a PyTorch bf16 yardstick', (t) => {
+test('every committed parity fixture has a PyTorch bf16 yardstick for each device', (t) => {
   const committed = fs.readdirSync(path.join(root, 'test', 'fixtures')).filter((f) => /^parity-.*\.safetensors$/.test(f));
   t.true(committed.length >= 2);
-  for (const f of committed) t.truthy(yardstick.fixtures[f], `${f} in bf16-yardstick.json`);
+  for (const f of committed) {
+    t.truthy(yardstick.cpu[f], `${f} in bf16-yardstick.json`);
+    t.truthy(yardstick.cuda[f], `${f} in bf16-yardstick-cuda.json`);
+  }
 });
 
 for (const [name, file] of fixtures) {
-  const theirs = yardstick.fixtures[name];
-  const title = `bf16 parity within ${LIMIT}x of PyTorch's bf16 autocast: ${name}`;
-  if (!bf16.supported) {
-    test.skip(`${title} [skipped: ${bf16.reason}]`, () => undefined);
-    continue;
-  }
-  if (!theirs) {
-    test.skip(`${title} [skipped: no PyTorch yardstick for it in a bf16-yardstick.json beside it; check_bf16.py prints one]`, () => undefined);
-    continue;
-  }
-  test(title, (t) => {
-    const ours = measure(file);
-    for (const key of ['evalLogits', 'trainLogits', 'loss', 'gradients'] as const) {
-      const ratio = ours[key] / theirs[key];
-      t.log(`${key}: senet ${ours[key].toExponential(2)}, PyTorch ${theirs[key].toExponential(2)} (x${ratio.toFixed(2)})`);
-      t.true(ratio <= LIMIT, `${key}: senet's error ${ours[key].toExponential(2)} is ${ratio.toFixed(2)}x PyTorch's ${theirs[key].toExponential(2)}`);
+  for (const { device, ok, reason } of devices) {
+    const theirs = yardstick[device][name];
+    const title = `bf16 parity within ${LIMIT}x of PyTorch's bf16 autocast: ${name}${device === 'cuda' ? ' on CUDA' : ''}`;
+    if (!ok) {
+      test.skip(`${title} [skipped: ${reason}]`, () => undefined);
+      continue;
     }
-  });
+    if (!theirs) {
+      test.skip(`${title} [skipped: no PyTorch yardstick for it in a ${device === 'cuda' ? 'bf16-yardstick-cuda.json beside it; bench/pytorch/bf16_yardstick.py --device cuda' : 'bf16-yardstick.json beside it; check_bf16.py'} prints one]`, () => undefined);
+      continue;
+    }
+    test(title, (t) => {
+      const ours = measure(file, device);
+      for (const key of ['evalLogits', 'trainLogits', 'loss', 'gradients'] as const) {
+        const ratio = ours[key] / theirs[key];
+        t.log(`${key}: senet ${ours[key].toExponential(2)}, PyTorch ${theirs[key].toExponential(2)} (x${ratio.toFixed(2)})`);
+        t.true(ratio <= LIMIT, `${key}: senet's error ${ours[key].toExponential(2)} is ${ratio.toFixed(2)}x PyTorch's ${theirs[key].toExponential(2)}`);
+      }
+    });
+  }
 }
