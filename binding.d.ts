@@ -127,6 +127,9 @@ export interface NativeConvAlgorithms {
   backwardData: string;
   backwardFilter: string;
   workspace: number;
+  forwardMs: number;
+  backwardDataMs: number;
+  backwardFilterMs: number;
 }
 
 /** Native memory in use. */

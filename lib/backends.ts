@@ -67,6 +67,10 @@ export interface ConvolutionAlgorithms {
   backwardFilter: string;
   /** The most workspace, in bytes, any of the three asked for. */
   workspace: number;
+  /** cuDNN's measured time of each direction's chosen algorithm, ms (0 where not measured). */
+  forwardMs: number;
+  backwardDataMs: number;
+  backwardFilterMs: number;
 }
 
 /** The CPU backend's state. */

@@ -80,7 +80,8 @@ export function formatBench(r: BenchResult): string {
     if (b.convolutionAlgorithms.length > 0) {
       lines.push(`cuDNN's convolution algorithms (forward / backward data / backward filter, workspace):`);
       for (const a of b.convolutionAlgorithms) {
-        lines.push(`  ${a.shape}: ${a.forward || '-'} / ${a.backwardData || '-'} / ${a.backwardFilter || '-'}, ${(a.workspace / 2 ** 20).toFixed(1)} MiB`);
+        const ms = (v: number) => (v > 0 ? ` ${v.toFixed(2)} ms` : '');
+        lines.push(`  ${a.shape}: ${a.forward || '-'}${ms(a.forwardMs)} / ${a.backwardData || '-'}${ms(a.backwardDataMs)} / ${a.backwardFilter || '-'}${ms(a.backwardFilterMs)}, ${(a.workspace / 2 ** 20).toFixed(1)} MiB`);
       }
     }
   }

@@ -143,6 +143,9 @@ Napi::Value conv_algorithms(const Napi::CallbackInfo& info) {
       e.Set("backwardData", list[i].backward_data);
       e.Set("backwardFilter", list[i].backward_filter);
       e.Set("workspace", static_cast<double>(list[i].workspace));
+      e.Set("forwardMs", list[i].forward_ms);
+      e.Set("backwardDataMs", list[i].backward_data_ms);
+      e.Set("backwardFilterMs", list[i].backward_filter_ms);
       out.Set(static_cast<uint32_t>(i), e);
     }
     return out;

@@ -42,6 +42,8 @@ struct CudaConvAlgorithms {
   std::string shape;  // e.g. "8x56x56x128 -> 128, 3x3 stride 1, 32 groups, bfloat16"
   std::string forward, backward_data, backward_filter;  // cuDNN's names; "" where not run yet
   uint64_t workspace = 0;                               // the most any of the three asked for
+  // cuDNN's measured time of each direction's chosen algorithm, ms; 0 where not measured
+  float forward_ms = 0, backward_data_ms = 0, backward_filter_ms = 0;
 };
 
 /// How convolution algorithms are chosen (from SENET_DETERMINISTIC / SENET_CUDNN_BENCHMARK).

@@ -229,6 +229,9 @@ CudaConvAlgorithms ConvPlan::describe(const std::string& shape) const {
   if (bwd_filter.chosen())
     d.backward_filter = algo_name(static_cast<dyn::cudnnConvolutionBwdFilterAlgo_t>(bwd_filter.algo));
   d.workspace = std::max({fwd.workspace, bwd_data.workspace, bwd_filter.workspace});
+  d.forward_ms = fwd.ms;
+  d.backward_data_ms = bwd_data.ms;
+  d.backward_filter_ms = bwd_filter.ms;
   return d;
 }
 
