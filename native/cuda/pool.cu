@@ -3,6 +3,9 @@
 // deterministic and give the gradient to each window's first maximum, as cuDNN's deterministic
 // mode and PyTorch do), global average pooling with our kernels (cuda/kernels.cu: a reduction
 // over H, W that reads each row of C channels coalesced). The pooled features are float32.
+#include <algorithm>
+#include <cstdint>
+
 #include "cuda/context.h"
 #include "cuda/descriptors.h"
 #include "cuda/kernels.cuh"
@@ -80,10 +83,27 @@ __global__ void max_pool_forward_kernel(const T* x, T* y, int64_t total, PoolGeo
   }
 }
 
+// The first maximum's position in each window, row-major in the window (kH·kW < 255), one byte
+// an output element: what the backward pass compares against instead of rereading the window.
+template <class T>
+__global__ void max_pool_winner_kernel(const T* x, uint8_t* winner, int64_t total, PoolGeometry g) {
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < total; i += int64_t{gridDim.x} * blockDim.x) {
+    const int64_t ch = i % g.c, ow = (i / g.c) % g.wo, oh = (i / (g.c * g.wo)) % g.ho, n = i / (g.c * g.wo * g.ho);
+    float best;
+    const int64_t at = window_argmax(x, g, n, oh, ow, ch, &best);
+    uint8_t k = 255;  // an empty window (all padding) has no winner
+    if (at >= 0) {
+      const int64_t pix = at / g.c, iw = pix % g.w, ih = (pix / g.w) % g.h;
+      k = static_cast<uint8_t>((ih - (oh * g.sh - g.ph)) * g.kw + (iw - (ow * g.sw - g.pw)));
+    }
+    winner[i] = k;
+  }
+}
+
 // dx at each input element: the sum of dy over the windows whose first maximum it is (gathered,
 // not scattered: no atomics, the same sum order every run).
 template <class T>
-__global__ void max_pool_backward_kernel(const T* dy, const T* x, T* dx, int64_t total, PoolGeometry g) {
+__global__ void max_pool_backward_kernel(const T* dy, const uint8_t* winner, T* dx, int64_t total, PoolGeometry g) {
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < total; i += int64_t{gridDim.x} * blockDim.x) {
     const int64_t ch = i % g.c, iw = (i / g.c) % g.w, ih = (i / (g.c * g.w)) % g.h, n = i / (g.c * g.w * g.h);
     // Windows that cover (ih, iw): oh·sh − ph ≤ ih < oh·sh − ph + kh.
@@ -92,8 +112,9 @@ __global__ void max_pool_backward_kernel(const T* dy, const T* x, T* dx, int64_t
     float acc = 0.f;
     for (int64_t oh = oh0; oh <= oh1; ++oh)
       for (int64_t ow = ow0; ow <= ow1; ++ow) {
-        float best;
-        if (window_argmax(x, g, n, oh, ow, ch, &best) == i) acc += load(dy, ((n * g.ho + oh) * g.wo + ow) * g.c + ch);
+        const int64_t o = ((n * g.ho + oh) * g.wo + ow) * g.c + ch;
+        const int64_t k = (ih - (oh * g.sh - g.ph)) * g.kw + (iw - (ow * g.sw - g.pw));
+        if (winner[o] == k) acc += load(dy, o);
       }
     store(dx, i, acc);
   }
@@ -134,10 +155,18 @@ void max_pool_backward(const MaxPoolBackward& a) {
   const Tensor &dy = a.dy, &x = a.x, &y = a.y, &dx = a.dx;
   Context& ctx = Context::get();
   if (x.dtype == DType::BF16) {
-    const int64_t total = dx.numel();
+    const int64_t total = dx.numel(), outputs = dy.numel();
     if (total == 0) return;
-    max_pool_backward_kernel<<<blocks_for(total), kThreads, 0, ctx.stream()>>>(dy.data<bf16>(), x.data<bf16>(),
-                                                                               dx.data<bf16>(), total, geometry(p, x, y));
+    if (p.kernel_h * p.kernel_w >= 255)
+      throw_error(ErrorCode::Argument, "max pool: a bf16 window on CUDA holds at most 254 elements");
+    const PoolGeometry g = geometry(p, x, y);
+    auto* winner = static_cast<uint8_t*>(ctx.scratch(static_cast<size_t>(std::max<int64_t>(outputs, 1))));
+    if (outputs > 0) {
+      max_pool_winner_kernel<<<blocks_for(outputs), kThreads, 0, ctx.stream()>>>(x.data<bf16>(), winner, outputs, g);
+      SENET_CUDA_LAUNCHED();
+    }
+    max_pool_backward_kernel<<<blocks_for(total), kThreads, 0, ctx.stream()>>>(dy.data<bf16>(), winner, dx.data<bf16>(),
+                                                                               total, g);
     SENET_CUDA_LAUNCHED();
     return;
   }
