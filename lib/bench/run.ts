@@ -4,6 +4,11 @@
  * memory, and where a training step's time goes — then, when a Python with torch is there, the
  * same measurement in PyTorch and the ratios senet / PyTorch.
  *
+ * The data path is the one `senet train` takes: on CUDA the batch goes up as bytes and is
+ * normalised on the device (a quarter of float32's bytes), on the CPU as floats. Both kinds of
+ * step run one ahead, as the trainer's: step k's result is read behind step k+1's upload, so that
+ * the upload overlaps the device's work on step k.
+ *
  * Each figure is the median of `repeats` runs of `steps` steps, after `warmup` steps.
  */
 import * as os from 'node:os';
@@ -222,6 +227,12 @@ async function measureSenet(o: BenchOptions, config: SEResNeXtConfig, device: De
     })();
     const hostLabels = randomLabels(o.batchSize, o.classes, o.seed);
     const x = keep(empty(shape, { device }));
+    // On CUDA, bytes and their (C, 256) normalisation table, as `senet train` uploads them.
+    const byteUpload = device === 'cuda';
+    const hostBytes = byteUpload ? Uint8Array.from(hostImages, (v) => Math.max(0, Math.min(255, Math.round(128 + 32 * v)))) : null;
+    const bytes = byteUpload ? keep(empty(shape, { dtype: 'uint8', device })) : null;
+    const table = byteUpload ? keep(empty([o.channels, 256], { device })) : null;
+    table?.set(Float32Array.from({ length: o.channels * 256 }, (_, i) => ((i % 256) / 255 - 0.5) / 0.25));
     const y = keep(empty([o.batchSize], { dtype: 'int32', device }));
     const loss = keep(empty([], { device }));
     const correct = keep(empty([], { dtype: 'int32', device }));
@@ -229,7 +240,12 @@ async function measureSenet(o: BenchOptions, config: SEResNeXtConfig, device: De
     const sync = () => synchronize(device);
     const upload = () =>
       timed('data', 'upload', () => {
-        x.set(hostImages);
+        if (bytes && table && hostBytes) {
+          bytes.set(hostBytes);
+          ops.normalizeBytes(bytes, table, x);
+        } else {
+          x.set(hostImages);
+        }
         y.set(hostLabels);
       });
 
@@ -250,9 +266,15 @@ async function measureSenet(o: BenchOptions, config: SEResNeXtConfig, device: De
     const trainStep = async (): Promise<void> => {
       await queueTrainStep();
     };
-    const inferStep = (): void => {
+    // As a training step: step k's logits are read behind step k+1's upload, before step k+1's
+    // forward overwrites the model's logits buffer.
+    let readLogits: (() => Promise<unknown>) | null = null;
+    const inferStep = async (): Promise<void> => {
       upload();
-      model.logits(x).toArray();
+      const before = readLogits?.();
+      const logits = model.logits(x);
+      readLogits = () => logits.data();
+      await before;
     };
     const repeats = async (label: string, step: () => Promise<void> | void): Promise<number[]> => {
       const perStep: number[] = [];
@@ -295,7 +317,7 @@ async function measureSenet(o: BenchOptions, config: SEResNeXtConfig, device: De
     resetProfile();
 
     model.eval();
-    for (let i = 0; i < o.warmup; i++) inferStep();
+    for (let i = 0; i < o.warmup; i++) await inferStep();
     sync();
     const inferStepMs = await repeats('infer', inferStep);
     model.train();
