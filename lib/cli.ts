@@ -54,8 +54,8 @@ const TRAIN_HELP = `Usage: senet train [options]
   --warmup X          warmup epochs of the cosine schedule, at most --epochs (default ${DEFAULT_RUN.warmupEpochs})
   --warmup-steps N    ... and at least N warmup steps, at most half the run's (default ${DEFAULT_RUN.warmupSteps})
   --device KIND       auto | cpu | cuda (default ${DEFAULT_RUN.device}: CUDA when fully available)
-  --precision P       auto | fp32 | tf32 | bf16 (default auto: bf16 mixed precision where the device
-                      has fast bf16, a CPU with avx512_core_bf16 or AMX; fp32 elsewhere). tf32: TF32
+  --precision P       auto | fp32 | tf32 | bf16 (default auto: bf16 mixed precision on the GPU and
+                      on a CPU with avx512_core_bf16 or AMX; fp32 elsewhere). tf32: TF32
                       tensor cores on the GPU, float32 on the CPU. A resumed run keeps its
                       checkpoint's unless this is given
   --out DIR           run folder: metrics.jsonl, curves.svg, checkpoint.safetensors (default: a new
@@ -343,7 +343,7 @@ function info(argv: string[]): number {
     `senet ${report.version} (Node ${report.node}, N-API ${report.napiVersion})`,
     `cpu   available: oneDNN ${cpu.onednn}, ${cpu.isa}, ${cpu.runtime}, ${cpu.threads} thread(s) (${cpu.adaptiveThreads ? 'fewer while other processes keep cores busy' : 'fixed'}${cpu.cpuQuota !== null ? `; cgroup CPU quota ${cpu.cpuQuota} core(s)` : ''}), ${cpu.waitPolicy} waiting`,
     `      bf16: ${cpu.bf16.supported ? 'yes (precision bf16 runs here; senet train uses it by default)' : `no: ${cpu.bf16.reason}`}`,
-    cuda.available ? `cuda  available (precisions fp32, tf32 and bf16; bf16 not yet run on a GPU; convolution algorithms ${cuda.convolutionAlgorithms.measured ? 'measured' : 'by heuristics'}${cuda.convolutionAlgorithms.deterministic ? ', deterministic only' : ''})` : `cuda  unavailable: ${cuda.reason}`,
+    cuda.available ? `cuda  available (precisions fp32, tf32 and bf16; senet train uses bf16 by default; convolution algorithms ${cuda.convolutionAlgorithms.measured ? 'measured' : 'by heuristics'}${cuda.convolutionAlgorithms.deterministic ? ', deterministic only' : ''})` : `cuda  unavailable: ${cuda.reason}`,
   ];
   if (cuda.built) {
     const ver = (n: number) => (n ? `${Math.floor(n / 1000)}.${(n % 1000) / 10}` : 'none');

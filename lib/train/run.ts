@@ -90,9 +90,9 @@ function describeSchedule(spec: ScheduleSpec, stepsPerEpoch: number): string {
 }
 
 function describePrecision(precision: Precision, auto: boolean, device: Device): string {
-  if (precision === 'bf16') return auto ? `bf16 mixed precision (the default where the ${device === 'cpu' ? 'CPU' : 'device'} has fast bf16; --precision fp32 for float32)` : 'bf16 mixed precision';
+  if (precision === 'bf16') return auto ? `bf16 mixed precision (the default ${device === 'cpu' ? 'where the CPU has fast bf16' : 'on the GPU'}; --precision fp32 for float32)` : 'bf16 mixed precision';
   if (precision === 'tf32') return 'tf32 (TF32 tensor cores on the GPU)';
-  return auto ? `float32 (${device === 'cuda' ? 'the default on the GPU until its bf16 path has run on one; --precision bf16 to try it' : 'no fast bf16 on this CPU'})` : 'float32';
+  return auto ? 'float32 (no fast bf16 on this CPU)' : 'float32';
 }
 
 // What a resumed run must keep the same (not where to write, what to resume, or how to show it).

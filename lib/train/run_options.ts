@@ -45,7 +45,7 @@ export interface RunOptions {
   device: DeviceRequest;
   /**
    * The arithmetic (see Precision): 'auto' (the default) is 'bf16' where the device has fast bf16
-   * (a CPU with avx512_core_bf16 or AMX), 'fp32' elsewhere (see defaultTrainingPrecision). A checkpoint keeps the one it ran with (one written
+   * (a CPU with avx512_core_bf16 or AMX, and every GPU), 'fp32' elsewhere (see defaultTrainingPrecision). A checkpoint keeps the one it ran with (one written
    * before precisions existed ran 'fp32').
    */
   precision?: 'auto' | Precision;
