@@ -49,7 +49,7 @@ export function requirePrecision(where: string, device: Device, precision: Preci
  * (avx512_core_bf16 or AMX), else 'fp32'. Measured on a 2-core Xeon with AMX (2026-11-30), bf16
  * trained the default network on 28x28 Fashion-MNIST at 1.1-1.3x float32's speed, at 64x64 1.16x,
  * and SE-ResNeXt-50 at 224x224 1.7-1.9x. On the GPU it is 'bf16' (every GPU senet supports has
- * bf16 tensor cores): on an H200 (2026-12-01) SE-ResNeXt-50 at 224x224 batch 256 trained 10x faster
+ * bf16 tensor cores): on an H200 (2026-12-01) SE-ResNeXt-50 at 224x224 batch 256 trained 14x faster
  * in bf16 than in float32 with TF32 off.
  */
 export function defaultTrainingPrecision(device: Device): Precision {
