@@ -61,7 +61,11 @@ export interface CudaReport {
 export interface ConvolutionAlgorithms {
   /** e.g. "8x56x56x128 -> 128, 3x3 stride 1, 32 groups, bfloat16". */
   shape: string;
-  /** cuDNN's algorithm names (e.g. IMPLICIT_PRECOMP_GEMM); '' for a direction not run yet. */
+  /**
+   * cuDNN's algorithm names (e.g. IMPLICIT_PRECOMP_GEMM); '' for a direction not run yet;
+   * 'SGEMM (cuBLAS)' for the input gradient of a float32 1x1 stride-1 convolution, which senet
+   * computes as one matrix product.
+   */
   forward: string;
   backwardData: string;
   backwardFilter: string;

@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <string>
 
+#include "cuda/blas.h"
 #include "cuda/context.h"
 #include "cuda/conv_plan.h"
 #include "cuda/kernels.cuh"
@@ -316,6 +317,15 @@ void forward_as(const ConvBnForward& a) {
   SENET_CUDA_LAUNCHED();
 }
 
+// A 1x1, stride 1, unpadded, ungrouped convolution in float32: over NHWC rows its input gradient
+// is one product, dx (M, Cin) = dz (M, Cout) · w (Cout, Cin). On an H200 (cuDNN 9.19) the only
+// FMA-math backward-data algorithm the legacy API offered for such shapes at 56x56 was ALGO_0, at
+// 108-215 ms a call; cuBLAS's SGEMM (default math: no TF32) does the same sum in a few ms.
+bool pointwise_f32(const ConvBnParams& p, DType data, const Tensor& w) {
+  return data == DType::F32 && !p.tf32 && p.groups == 1 && w.dim(1) == 1 && w.dim(2) == 1 && p.stride_h == 1 &&
+         p.stride_w == 1 && p.pad_h == 0 && p.pad_w == 0;
+}
+
 template <class T>
 void backward_as(const ConvBnBackward& a) {
   const ConvBnParams& p = a.p;
@@ -327,12 +337,13 @@ void backward_as(const ConvBnBackward& a) {
   Context& ctx = Context::get();
   cudaStream_t s = ctx.stream();
   ConvPlan& plan = conv_plan_for(p, x, w, ho, wo);
+  const bool gemm_dx = dx && pointwise_f32(p, x.dtype, w);
   // Measuring reads dy in place of dz (same shape and type) and writes dx and dw, which the op
   // overwrites afterwards (a bf16 dw fits in the float32 one).
-  if (dx) plan.choose_backward_data(w.raw(), dy.raw(), dx->raw());
+  if (dx && !gemm_dx) plan.choose_backward_data(w.raw(), dy.raw(), dx->raw());
   plan.choose_backward_filter(x.raw(), dy.raw(), dw.raw());
   const RowSplit split = row_split(m);
-  const size_t ws = std::max(dx ? plan.bwd_data.workspace : 0, plan.bwd_filter.workspace);
+  const size_t ws = std::max(dx && !gemm_dx ? plan.bwd_data.workspace : 0, plan.bwd_filter.workspace);
   struct Pieces {
     void* workspace;
     T* dz;           // (M, C) gradient at the conv's output
@@ -371,7 +382,11 @@ void backward_as(const ConvBnBackward& a) {
   SENET_CUDA_LAUNCHED();
   const CudnnApi& api = require_cudnn();
   const float one = 1.f, zero = 0.f;
-  if (dx) {
+  if (gemm_dx) {
+    plan.bwd_data_by_gemm = true;
+    if constexpr (std::is_same_v<T, float>)
+      gemm_backward_data(m, x.dim(3), c, sc.dz, w.data<float>(), dx->data<float>());  // (M, Cin)
+  } else if (dx) {
     plan.use(plan.bwd_data);
     SENET_CUDNN_CHECK(api.cudnnConvolutionBackwardData(
         ctx.cudnn(), &one, plan.w.get(), w.raw(), plan.y.get(), sc.dz, plan.conv.get(),

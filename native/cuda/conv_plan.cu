@@ -226,6 +226,7 @@ CudaConvAlgorithms ConvPlan::describe(const std::string& shape) const {
   d.shape = shape;
   if (fwd.chosen()) d.forward = algo_name(static_cast<dyn::cudnnConvolutionFwdAlgo_t>(fwd.algo));
   if (bwd_data.chosen()) d.backward_data = algo_name(static_cast<dyn::cudnnConvolutionBwdDataAlgo_t>(bwd_data.algo));
+  else if (bwd_data_by_gemm) d.backward_data = "SGEMM (cuBLAS)";
   if (bwd_filter.chosen())
     d.backward_filter = algo_name(static_cast<dyn::cudnnConvolutionBwdFilterAlgo_t>(bwd_filter.algo));
   d.workspace = std::max({fwd.workspace, bwd_data.workspace, bwd_filter.workspace});

@@ -9,6 +9,7 @@
 // SENET_CUDNN_BENCHMARK=1 asks for measuring anyway.
 #pragma once
 
+#include <atomic>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,8 @@ class ConvPlan {
   FilterDescriptor w;
   ConvolutionDescriptor conv;
   ConvAlgo fwd, bwd_data, bwd_filter;
+  // Set when the op computes the input gradient as a cuBLAS product instead (conv_bn.cu).
+  std::atomic<bool> bwd_data_by_gemm{false};
 
   /// Choose the algorithm of a direction if not yet chosen. The buffers are the op's own, of the
   /// plan's shapes and type; measuring writes the output one (the op overwrites it afterwards).

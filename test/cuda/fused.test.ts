@@ -14,6 +14,8 @@ const convCases = [
   { name: '3x3 batch 1, groups 1', n: 1, h: 5, w: 7, cin: 3, cout: 5, k: 3, stride: 1, pad: 1, groups: 1, relu: true },
   { name: '3x3 stride 2, 32 groups of 4, batch 3', n: 3, h: 9, w: 6, cin: 128, cout: 128, k: 3, stride: 2, pad: 1, groups: 32, relu: true },
   { name: '3x3 one group per channel', n: 2, h: 7, w: 6, cin: 6, cout: 6, k: 3, stride: 2, pad: 1, groups: 6, relu: true },
+  // float32 1x1 stride 1: the input gradient is a cuBLAS product (cuda/conv_bn.cu), not cuDNN's.
+  { name: '1x1 stride 1 (input gradient by cuBLAS)', n: 2, h: 6, w: 5, cin: 24, cout: 40, k: 1, stride: 1, pad: 0, groups: 1, relu: true },
   { name: '1x1 stride 2, no ReLU, channels not a multiple of 4', n: 2, h: 8, w: 6, cin: 6, cout: 10, k: 1, stride: 2, pad: 0, groups: 1, relu: false },
   { name: '7x7 stride 2 pad 3 stem', n: 2, h: 23, w: 17, cin: 3, cout: 16, k: 7, stride: 2, pad: 3, groups: 1, relu: true },
 ];
