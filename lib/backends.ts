@@ -63,8 +63,8 @@ export interface ConvolutionAlgorithms {
   shape: string;
   /**
    * cuDNN's algorithm names (e.g. IMPLICIT_PRECOMP_GEMM); '' for a direction not run yet;
-   * 'SGEMM (cuBLAS)' for the input gradient of a float32 1x1 stride-1 convolution, which senet
-   * computes as one matrix product.
+   * 'SGEMM (cuBLAS)' for the forward and the input gradient of a float32 1x1 stride-1
+   * convolution, which senet computes as matrix products.
    */
   forward: string;
   backwardData: string;

@@ -262,6 +262,16 @@ RowSplit row_split(int64_t m) {
 
 dim3 partial_grid(int64_t c, int parts) { return dim3(static_cast<unsigned>((c + 31) / 32), static_cast<unsigned>(parts)); }
 
+// A 1x1, stride 1, unpadded, ungrouped convolution in float32 is, over NHWC rows, one product each
+// way: z (M, Cout) = x (M, Cin) · w (Cout, Cin)^T and dx (M, Cin) = dz (M, Cout) · w. On an H200
+// (cuDNN 9.19) the only FMA-math backward-data algorithm the legacy API offered for such shapes at
+// 56x56 was ALGO_0, at 108-215 ms a call, and the forward's IMPLICIT_GEMM took 5-11 ms; cuBLAS's
+// SGEMM (default math: no TF32) does each sum in a few ms by its FLOP count.
+bool pointwise_f32(const ConvBnParams& p, DType data, const Tensor& w) {
+  return data == DType::F32 && !p.tf32 && p.groups == 1 && w.dim(1) == 1 && w.dim(2) == 1 && p.stride_h == 1 &&
+         p.stride_w == 1 && p.pad_h == 0 && p.pad_w == 0;
+}
+
 template <class T>
 void forward_as(const ConvBnForward& a) {
   const ConvBnParams& p = a.p;
@@ -272,9 +282,10 @@ void forward_as(const ConvBnForward& a) {
   Context& ctx = Context::get();
   cudaStream_t s = ctx.stream();
   ConvPlan& plan = conv_plan_for(p, x, w, ho, wo);
-  plan.choose_forward(x.raw(), w.raw(), y.raw());  // y has z's shape and type: measuring may write it
+  const bool gemm = pointwise_f32(p, x.dtype, w);
+  if (!gemm) plan.choose_forward(x.raw(), w.raw(), y.raw());  // y has z's shape and type: measuring may write it
   const RowSplit split = row_split(m);
-  const size_t ws = plan.fwd.workspace;
+  const size_t ws = gemm ? 0 : plan.fwd.workspace;
   struct Pieces {
     void* workspace;
     T* z;  // (M, C) conv output when the caller keeps none
@@ -288,10 +299,15 @@ void forward_as(const ConvBnForward& a) {
   });
   T* zp = z ? z->data<T>() : sc.z;
   const float one = 1.f, zero = 0.f;
-  plan.use(plan.fwd);
-  SENET_CUDNN_CHECK(require_cudnn().cudnnConvolutionForward(
-      ctx.cudnn(), &one, plan.x.get(), x.raw(), plan.w.get(), w.raw(), plan.conv.get(),
-      static_cast<dyn::cudnnConvolutionFwdAlgo_t>(plan.fwd.algo), sc.workspace, ws, &zero, plan.y.get(), zp));
+  if (gemm) {
+    plan.fwd_by_gemm = true;
+    if constexpr (std::is_same_v<T, float>) gemm_forward(m, x.dim(3), c, x.data<float>(), w.data<float>(), zp);  // (M, Cout)
+  } else {
+    plan.use(plan.fwd);
+    SENET_CUDNN_CHECK(require_cudnn().cudnnConvolutionForward(
+        ctx.cudnn(), &one, plan.x.get(), x.raw(), plan.w.get(), w.raw(), plan.conv.get(),
+        static_cast<dyn::cudnnConvolutionFwdAlgo_t>(plan.fwd.algo), sc.workspace, ws, &zero, plan.y.get(), zp));
+  }
   if (p.training) {
     stats_partial_kernel<T><<<partial_grid(c, split.parts), dim3(32, 8), 0, s>>>(zp, m, c, split.rows, sc.psum, sc.psq);
     SENET_CUDA_LAUNCHED();
@@ -315,15 +331,6 @@ void forward_as(const ConvBnForward& a) {
     affine_kernel<T, T><<<blocks_for(total), kThreads, 0, s>>>(zp, yp, total, c, sc.scale, sc.shift, p.relu);
   }
   SENET_CUDA_LAUNCHED();
-}
-
-// A 1x1, stride 1, unpadded, ungrouped convolution in float32: over NHWC rows its input gradient
-// is one product, dx (M, Cin) = dz (M, Cout) · w (Cout, Cin). On an H200 (cuDNN 9.19) the only
-// FMA-math backward-data algorithm the legacy API offered for such shapes at 56x56 was ALGO_0, at
-// 108-215 ms a call; cuBLAS's SGEMM (default math: no TF32) does the same sum in a few ms.
-bool pointwise_f32(const ConvBnParams& p, DType data, const Tensor& w) {
-  return data == DType::F32 && !p.tf32 && p.groups == 1 && w.dim(1) == 1 && w.dim(2) == 1 && p.stride_h == 1 &&
-         p.stride_w == 1 && p.pad_h == 0 && p.pad_w == 0;
 }
 
 template <class T>

@@ -225,6 +225,7 @@ CudaConvAlgorithms ConvPlan::describe(const std::string& shape) const {
   CudaConvAlgorithms d;
   d.shape = shape;
   if (fwd.chosen()) d.forward = algo_name(static_cast<dyn::cudnnConvolutionFwdAlgo_t>(fwd.algo));
+  else if (fwd_by_gemm) d.forward = "SGEMM (cuBLAS)";
   if (bwd_data.chosen()) d.backward_data = algo_name(static_cast<dyn::cudnnConvolutionBwdDataAlgo_t>(bwd_data.algo));
   else if (bwd_data_by_gemm) d.backward_data = "SGEMM (cuBLAS)";
   if (bwd_filter.chosen())

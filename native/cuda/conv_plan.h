@@ -40,8 +40,8 @@ class ConvPlan {
   FilterDescriptor w;
   ConvolutionDescriptor conv;
   ConvAlgo fwd, bwd_data, bwd_filter;
-  // Set when the op computes the input gradient as a cuBLAS product instead (conv_bn.cu).
-  std::atomic<bool> bwd_data_by_gemm{false};
+  // Set when the op computes the forward / the input gradient as a cuBLAS product instead (conv_bn.cu).
+  std::atomic<bool> fwd_by_gemm{false}, bwd_data_by_gemm{false};
 
   /// Choose the algorithm of a direction if not yet chosen. The buffers are the op's own, of the
   /// plan's shapes and type; measuring writes the output one (the op overwrites it afterwards).
