@@ -8,7 +8,9 @@ import { maxRelError, relL2Error } from './reference';
 
 // Every parity fixture (PyTorch in float64, see ../shared/fixtures/README.md) on every backend
 // present: eval logits, train logits, loss, every gradient, and every parameter and BN buffer
-// after two SGD steps. Fixtures: test/fixtures, ../shared/fixtures and $SENET_PARITY_DIR.
+// after two SGD steps. Fixtures: test/fixtures, ../shared/fixtures and $SENET_PARITY_DIR; the first
+// file of a name wins (test/fixtures/README.md: our cifar fixture is the shared one remade at another
+// lr, away from a ReLU kink that made the shared one fail with a team of 4 threads).
 const root = path.join(__dirname, '..', '..');
 const dirs = [path.join(root, 'test', 'fixtures'), path.join(root, '..', 'shared', 'fixtures'), process.env['SENET_PARITY_DIR']];
 const fixtures = new Map<string, string>();
