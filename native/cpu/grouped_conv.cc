@@ -1,4 +1,5 @@
-// senet's grouped convolution for bf16 activations with 2, 4 or 8 channels per group (grouped_conv.h).
+// senet's grouped convolution for bf16 activations with 2, 4 or 8 channels per group (grouped_conv.h),
+// forward and (at stride 1) the input gradient, which is the same kernel on dz with turned weights.
 //
 // Channels-last, one output pixel's 16 consecutive channels are one AVX-512 vector: they belong to
 // 16 / cpg whole groups, whose inputs are the same 16 channels of the input pixel. For each tap and
@@ -42,6 +43,11 @@ bool grouped_conv_fits(const GroupedConv& g) {
   if (g.groups <= 1 || g.c % g.groups != 0 || g.c % kLanes != 0) return false;
   const int64_t cpg = g.c / g.groups;
   return cpg == 2 || cpg == 4 || cpg == 8;
+}
+
+bool grouped_conv_backward_data_fits(const GroupedConv& g) {
+  return grouped_conv_fits(g) && g.sh == 1 && g.sw == 1 && g.ph < g.kh && g.pw < g.kw &&
+         g.ho == g.h + 2 * g.ph - g.kh + 1 && g.wo == g.w + 2 * g.pw - g.kw + 1;
 }
 
 }  // namespace senet::cpu
@@ -189,6 +195,25 @@ void grouped_conv_forward(const GroupedConv& g, const bf16* x, const bf16* w, co
   });
 }
 
+void grouped_conv_backward_data(const GroupedConv& g, const bf16* dz, const bf16* w, bf16* dx) {
+  // The transposed problem: dz is its input, dx its output, the padding what the forward's leaves.
+  GroupedConv t = g;
+  t.h = g.ho, t.w = g.wo, t.ho = g.h, t.wo = g.w, t.ph = g.kh - 1 - g.ph, t.pw = g.kw - 1 - g.pw;
+  // wt[grp * cpg + i][a][b][o] = w[grp * cpg + o][kh - 1 - a][kw - 1 - b][i], (C, kH, kW, cpg).
+  const int64_t cpg = g.c / g.groups;
+  std::vector<bf16> wt(static_cast<size_t>(g.c * g.kh * g.kw * cpg));
+  for (int64_t grp = 0; grp < g.groups; ++grp)
+    for (int64_t i = 0; i < cpg; ++i)
+      for (int64_t a = 0; a < g.kh; ++a)
+        for (int64_t b = 0; b < g.kw; ++b)
+          for (int64_t o = 0; o < cpg; ++o)
+            wt[static_cast<size_t>((((grp * cpg + i) * g.kh + a) * g.kw + b) * cpg + o)] =
+                w[(((grp * cpg + o) * g.kh + (g.kh - 1 - a)) * g.kw + (g.kw - 1 - b)) * cpg + i];
+  dispatch(t, dz, wt.data(), [dx](int64_t at, int64_t, __m512 v) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dx + at), round_bf16(v));
+  });
+}
+
 }  // namespace senet::cpu
 
 #pragma GCC pop_options
@@ -199,6 +224,7 @@ void grouped_conv_forward(const GroupedConv& g, const bf16* x, const bf16* w, co
 namespace senet::cpu {
 void grouped_conv_forward(const GroupedConv&, const bf16*, const bf16*, float*) {}
 void grouped_conv_forward(const GroupedConv&, const bf16*, const bf16*, const float*, const float*, bool, bf16*) {}
+void grouped_conv_backward_data(const GroupedConv&, const bf16*, const bf16*, bf16*) {}
 }  // namespace senet::cpu
 
 #endif

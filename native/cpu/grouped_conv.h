@@ -27,4 +27,13 @@ void grouped_conv_forward(const GroupedConv& g, const bf16* x, const bf16* w, fl
 void grouped_conv_forward(const GroupedConv& g, const bf16* x, const bf16* w, const float* scale, const float* shift,
                           bool relu, bf16* y);
 
+/// Whether grouped_conv_backward_data handles it: what grouped_conv_fits takes, at stride 1 with
+/// padding below the kernel's size (the input gradient is then the same kind of convolution).
+bool grouped_conv_backward_data_fits(const GroupedConv& g);
+
+/// dx (N, H, W, C) bf16, the input gradient of that convolution for dz (N, Ho, Wo, C) bf16: the
+/// convolution of dz with padding k - 1 - p and each group's weights transposed and turned 180
+/// degrees, summed in float32 and rounded once.
+void grouped_conv_backward_data(const GroupedConv& g, const bf16* dz, const bf16* w, bf16* dx);
+
 }  // namespace senet::cpu

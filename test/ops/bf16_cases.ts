@@ -21,6 +21,9 @@ const convCases: ConvCase[] = [
   // case goes to oneDNN), with widths that leave a partial block of four output pixels.
   { name: '3x3, 32 groups of 4 (stage 1), H != W', n: 2, h: 7, w: 9, cin: 128, cout: 128, k: 3, stride: 1, pad: 1, groups: 32, relu: true },
   { name: '3x3 stride 2, 8 groups of 8 (a stage 2 first block), no ReLU', n: 3, h: 9, w: 6, cin: 64, cout: 64, k: 3, stride: 2, pad: 1, groups: 8, relu: false },
+  // Their input gradient at stride 1 is the same kernel on dz (padding k - 1 - p, weights turned).
+  { name: '3x3, 16 groups of 8 (stage 2), W 3, no ReLU', n: 3, h: 6, w: 3, cin: 128, cout: 128, k: 3, stride: 1, pad: 1, groups: 16, relu: false },
+  { name: '5x5 pad 1, 8 groups of 2', n: 2, h: 8, w: 7, cin: 16, cout: 16, k: 5, stride: 1, pad: 1, groups: 8, relu: true },
   { name: '3x3 depthwise, 16 channels, batch 1', n: 1, h: 5, w: 3, cin: 16, cout: 16, k: 3, stride: 1, pad: 1, groups: 16, relu: true },
   { name: '1x1 stride 1, no ReLU', n: 2, h: 7, w: 5, cin: 24, cout: 40, k: 1, stride: 1, pad: 0, groups: 1, relu: false },
   { name: '1x1 stride 1 with ReLU', n: 4, h: 3, w: 3, cin: 32, cout: 24, k: 1, stride: 1, pad: 0, groups: 1, relu: true },
