@@ -130,6 +130,9 @@ export interface NativeConvAlgorithms {
   forwardMs: number;
   backwardDataMs: number;
   backwardFilterMs: number;
+  forwardCalls: number;
+  backwardDataCalls: number;
+  backwardFilterCalls: number;
 }
 
 /** Native memory in use. */

@@ -75,6 +75,10 @@ export interface ConvolutionAlgorithms {
   forwardMs: number;
   backwardDataMs: number;
   backwardFilterMs: number;
+  /** Calls of each direction since the process started (cuDNN's or the cuBLAS product's). */
+  forwardCalls: number;
+  backwardDataCalls: number;
+  backwardFilterCalls: number;
 }
 
 /** The CPU backend's state. */

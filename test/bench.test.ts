@@ -5,6 +5,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ops, randn } from '../lib';
 import { formatBench, pythonCandidates, runBench, type BenchResult } from '../lib/bench';
+import { convolutionLibraryMs } from '../lib/bench/run';
+import type { ConvolutionAlgorithms } from '../lib/backends';
 import { OP_FAMILIES, profileReport, profiling, startProfiling, stopProfiling } from '../lib/profile';
 
 // The benchmark's code path on a tiny network for a couple of steps: the JSON's shape and that
@@ -113,4 +115,19 @@ test('the PyTorch side: its JSON is read and the ratios computed (a stand-in ans
     else process.env['SENET_PYTHON'] = saved;
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('convolutionLibraryMs weighs each shape’s measured time by its calls in the profiled steps', (t) => {
+  const entry = (shape: string, ms: [number, number, number], calls: [number, number, number]): ConvolutionAlgorithms => ({
+    shape, forward: 'A', backwardData: 'B', backwardFilter: 'C', workspace: 0,
+    forwardMs: ms[0], backwardDataMs: ms[1], backwardFilterMs: ms[2],
+    forwardCalls: calls[0], backwardDataCalls: calls[1], backwardFilterCalls: calls[2],
+  });
+  const before = [entry('a', [1, 2, 3], [4, 4, 4])];
+  // Two steps: shape a ran twice a step (the stem, without dx, once), shape b (new, dx by a
+  // product with no measured time) once a step.
+  const after = [entry('a', [1, 2, 3], [8, 8, 8]), entry('b', [0.5, 0, 0.25], [2, 2, 2])];
+  const r = convolutionLibraryMs(before, after, 2);
+  t.deepEqual(r, { forward: 2 * 1 + 0.5, backwardData: 2 * 2, backwardFilter: 2 * 3 + 0.25, unmeasured: 1 });
+  t.deepEqual(convolutionLibraryMs(after, after, 2), { forward: 0, backwardData: 0, backwardFilter: 0, unmeasured: 0 });
 });

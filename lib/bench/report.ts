@@ -84,6 +84,16 @@ export function formatBench(r: BenchResult): string {
         lines.push(`  ${a.shape}: ${a.forward || '-'}${ms(a.forwardMs)} / ${a.backwardData || '-'}${ms(a.backwardDataMs)} / ${a.backwardFilter || '-'}${ms(a.backwardFilterMs)}, ${(a.workspace / 2 ** 20).toFixed(1)} MiB`);
       }
     }
+    const lib = b.convolutionLibraryMs;
+    if (lib) {
+      const sum = lib.forward + lib.backwardData + lib.backwardFilter;
+      const family = b.families.conv;
+      lines.push(
+        `their measured times x calls: forward ${lib.forward.toFixed(1)}, backward data ${lib.backwardData.toFixed(1)}, backward filter ${lib.backwardFilter.toFixed(1)} ms per step` +
+          ` (${sum.toFixed(1)} of conv + BN + ReLU's ${family.toFixed(1)}; the rest is senet's batch-norm kernels, casts and gaps` +
+          `${lib.unmeasured > 0 ? `; ${lib.unmeasured} shape(s) without a measured time not counted` : ''})`,
+      );
+    }
   }
   return lines.join('\n') + '\n';
 }

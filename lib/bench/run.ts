@@ -96,6 +96,46 @@ export interface Breakdown {
   method: string;
   /** On CUDA, the cuDNN algorithm chosen for each convolution shape (empty on the CPU). */
   convolutionAlgorithms: ConvolutionAlgorithms[];
+  /**
+   * On CUDA, ms per step the convolutions' library calls take by the library's own measured times
+   * (cuDNN's when it chose the algorithm) times the calls each shape made in the profiled steps;
+   * null on the CPU. What `conv + BN + ReLU` spends beyond their sum is senet's batch-norm kernels,
+   * the bf16 weight-gradient casts and launch gaps.
+   */
+  convolutionLibraryMs: ConvolutionLibraryMs | null;
+}
+
+/** Per direction, ms per step (see Breakdown.convolutionLibraryMs); `unmeasured` counts shapes without a measured time. */
+export interface ConvolutionLibraryMs {
+  forward: number;
+  backwardData: number;
+  backwardFilter: number;
+  unmeasured: number;
+}
+
+/**
+ * Weighs each shape's measured time of a direction by the calls it made between two snapshots of
+ * cudaConvolutionAlgorithms(), per step.
+ */
+export function convolutionLibraryMs(before: readonly ConvolutionAlgorithms[], after: readonly ConvolutionAlgorithms[], steps: number): ConvolutionLibraryMs {
+  const earlier = new Map(before.map((a) => [a.shape, a]));
+  const out: ConvolutionLibraryMs = { forward: 0, backwardData: 0, backwardFilter: 0, unmeasured: 0 };
+  for (const a of after) {
+    const b = earlier.get(a.shape);
+    const directions = [
+      ['forward', a.forwardMs, a.forwardCalls - (b?.forwardCalls ?? 0)],
+      ['backwardData', a.backwardDataMs, a.backwardDataCalls - (b?.backwardDataCalls ?? 0)],
+      ['backwardFilter', a.backwardFilterMs, a.backwardFilterCalls - (b?.backwardFilterCalls ?? 0)],
+    ] as const;
+    let unmeasured = false;
+    for (const [key, ms, calls] of directions) {
+      if (calls <= 0) continue;
+      if (ms > 0) out[key] += (ms * calls) / steps;
+      else unmeasured = true;
+    }
+    if (unmeasured) out.unmeasured += 1;
+  }
+  return out;
 }
 
 /** senet / PyTorch for each figure (for memory, below 1 means senet uses less). */
@@ -200,13 +240,14 @@ interface SenetFigures {
   parameters: number;
 }
 
-function breakdownOf(stepMs: number, steps: number, synchronized: boolean, method: string, device: Device): Breakdown {
+function breakdownOf(stepMs: number, steps: number, synchronized: boolean, method: string, device: Device, algorithmsBefore: readonly ConvolutionAlgorithms[]): Breakdown {
   const r = profileReport();
   const families = Object.fromEntries(OP_FAMILIES.map((f) => [f, r.families[f] / steps])) as Record<OpFamily, number>;
   const perStep: Breakdown['ops'] = {};
   for (const [name, e] of Object.entries(r.ops)) perStep[name] = { family: e.family, ms: e.ms / steps, calls: e.calls / steps };
   const convolutionAlgorithms = device === 'cuda' ? cudaConvolutionAlgorithms() : [];
-  return { stepMs, families, unaccountedMs: stepMs - r.totalMs / steps, ops: perStep, synchronized, method, convolutionAlgorithms };
+  const library = device === 'cuda' ? convolutionLibraryMs(algorithmsBefore, convolutionAlgorithms, steps) : null;
+  return { stepMs, families, unaccountedMs: stepMs - r.totalMs / steps, ops: perStep, synchronized, method, convolutionAlgorithms, convolutionLibraryMs: library };
 }
 
 async function measureSenet(o: BenchOptions, config: SEResNeXtConfig, device: Device, memory: PeakSampler): Promise<SenetFigures> {
@@ -304,6 +345,7 @@ async function measureSenet(o: BenchOptions, config: SEResNeXtConfig, device: De
     // (the profiler counts every op called while it is on).
     let breakdown: Breakdown | null = null;
     if (o.breakdown) {
+      const algorithmsBefore = device === 'cuda' ? cudaConvolutionAlgorithms() : [];
       startProfiling({ device });
       const t0 = performance.now();
       try {
@@ -312,7 +354,7 @@ async function measureSenet(o: BenchOptions, config: SEResNeXtConfig, device: De
       } finally {
         stopProfiling();
       }
-      breakdown = breakdownOf((performance.now() - t0) / o.steps, o.steps, true, `${o.steps} extra steps, the ${device === 'cuda' ? 'GPU' : 'CPU executor'} synchronised around each op`, device);
+      breakdown = breakdownOf((performance.now() - t0) / o.steps, o.steps, true, `${o.steps} extra steps, the ${device === 'cuda' ? 'GPU' : 'CPU executor'} synchronised around each op`, device, algorithmsBefore);
     }
     resetProfile();
 

@@ -146,6 +146,9 @@ Napi::Value conv_algorithms(const Napi::CallbackInfo& info) {
       e.Set("forwardMs", list[i].forward_ms);
       e.Set("backwardDataMs", list[i].backward_data_ms);
       e.Set("backwardFilterMs", list[i].backward_filter_ms);
+      e.Set("forwardCalls", static_cast<double>(list[i].forward_calls));
+      e.Set("backwardDataCalls", static_cast<double>(list[i].backward_data_calls));
+      e.Set("backwardFilterCalls", static_cast<double>(list[i].backward_filter_calls));
       out.Set(static_cast<uint32_t>(i), e);
     }
     return out;

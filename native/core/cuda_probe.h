@@ -44,6 +44,8 @@ struct CudaConvAlgorithms {
   uint64_t workspace = 0;                               // the most any of the three asked for
   // cuDNN's measured time of each direction's chosen algorithm, ms; 0 where not measured
   float forward_ms = 0, backward_data_ms = 0, backward_filter_ms = 0;
+  // Calls of each direction since the process started (cuDNN's or the cuBLAS product's).
+  uint64_t forward_calls = 0, backward_data_calls = 0, backward_filter_calls = 0;
 };
 
 /// How convolution algorithms are chosen (from SENET_DETERMINISTIC / SENET_CUDNN_BENCHMARK).

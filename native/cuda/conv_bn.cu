@@ -299,6 +299,7 @@ void forward_as(const ConvBnForward& a) {
   });
   T* zp = z ? z->data<T>() : sc.z;
   const float one = 1.f, zero = 0.f;
+  ++plan.fwd_calls;
   if (gemm) {
     plan.fwd_by_gemm = true;
     if constexpr (std::is_same_v<T, float>) gemm_forward(m, x.dim(3), c, x.data<float>(), w.data<float>(), zp);  // (M, Cout)
@@ -389,6 +390,8 @@ void backward_as(const ConvBnBackward& a) {
   SENET_CUDA_LAUNCHED();
   const CudnnApi& api = require_cudnn();
   const float one = 1.f, zero = 0.f;
+  if (dx) ++plan.bwd_data_calls;
+  ++plan.bwd_filter_calls;
   if (gemm_dx) {
     plan.bwd_data_by_gemm = true;
     if constexpr (std::is_same_v<T, float>)

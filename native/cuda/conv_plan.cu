@@ -234,6 +234,9 @@ CudaConvAlgorithms ConvPlan::describe(const std::string& shape) const {
   d.forward_ms = fwd.ms;
   d.backward_data_ms = bwd_data.ms;
   d.backward_filter_ms = bwd_filter.ms;
+  d.forward_calls = fwd_calls;
+  d.backward_data_calls = bwd_data_calls;
+  d.backward_filter_calls = bwd_filter_calls;
   return d;
 }
 

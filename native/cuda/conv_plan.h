@@ -42,6 +42,8 @@ class ConvPlan {
   ConvAlgo fwd, bwd_data, bwd_filter;
   // Set when the op computes the forward / the input gradient as a cuBLAS product instead (conv_bn.cu).
   std::atomic<bool> fwd_by_gemm{false}, bwd_data_by_gemm{false};
+  // Calls of each direction, so that the breakdown can weigh the measured times by them.
+  std::atomic<uint64_t> fwd_calls{0}, bwd_data_calls{0}, bwd_filter_calls{0};
 
   /// Choose the algorithm of a direction if not yet chosen. The buffers are the op's own, of the
   /// plan's shapes and type; measuring writes the output one (the op overwrites it afterwards).
