@@ -6,6 +6,7 @@
 #include <cstring>
 #include <mutex>
 
+#include "core/device_memory.h"
 #include "cuda/context.h"
 
 namespace senet::cuda {
@@ -99,15 +100,20 @@ ConvAlgo choose(const char* what, DType data, bool tf32, Heuristics&& heuristics
                                         " within 1 GiB of workspace");
   const ConvAlgo fallback = as_choice(perf[first], 0.f);  // a copy: find() rewrites perf
   if (!selection().measured) return fallback;
-  void* workspace = nullptr;
+  // The workspace of the hungriest candidate (up to 1 GiB) only for the measurement, given back to
+  // the pool right after: in the context's scratch, which never shrinks, it stayed the whole run.
+  struct Temporary {
+    void* ptr = nullptr;
+    ~Temporary() { device_free(ptr); }
+  } workspace;
   try {
-    if (largest) workspace = Context::get().scratch(largest);
+    if (largest) workspace.ptr = device_alloc(largest);
   } catch (const Error& e) {
     if (e.code() != ErrorCode::CudaOom) throw;
     return fallback;  // measuring is an optimisation: not worth failing the op for
   }
   found = 0;
-  find(kMax, &found, perf, workspace, largest);
+  find(kMax, &found, perf, workspace.ptr, largest);
   for (int i = 0; i < found; ++i)
     if (qualifies(perf[i], data, tf32, largest)) return as_choice(perf[i], perf[i].time);
   return fallback;
