@@ -35,6 +35,34 @@ __global__ void add_kernel(const T* a, const T* b, T* out, int64_t n) {
     store(out, i, load(a, i) + load(b, i));
 }
 
+// The same a 16-byte pack a thread (the backward's residual add: 2 bytes a thread left most of
+// the bandwidth unused, 6.4 ms a bf16 step at batch 256 on an H200).
+template <class T>
+__global__ void add_pack_kernel(const Pack<T>* a, const Pack<T>* b, Pack<T>* out, int64_t packs) {
+  constexpr int W = Pack<T>::kWidth;
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < packs; i += int64_t{gridDim.x} * blockDim.x) {
+    const Pack<T> x = a[i], y = b[i];
+    Pack<T> s;
+#pragma unroll
+    for (int k = 0; k < W; ++k) store(s.v, k, load(x.v, k) + load(y.v, k));
+    out[i] = s;
+  }
+}
+
+template <class T>
+void launch_add(const T* a, const T* b, T* out, int64_t n, cudaStream_t s) {
+  // packs_fit's channel count is any multiple of the pack here: the sum is element by element.
+  if (packs_fit<T>(n, {a, b, out})) {
+    const int64_t packs = n / Pack<T>::kWidth;
+    add_pack_kernel<T><<<blocks_for(packs), kThreads, 0, s>>>(reinterpret_cast<const Pack<T>*>(a),
+                                                              reinterpret_cast<const Pack<T>*>(b),
+                                                              reinterpret_cast<Pack<T>*>(out), packs);
+  } else {
+    add_kernel<T><<<blocks_for(n), kThreads, 0, s>>>(a, b, out, n);
+  }
+  SENET_CUDA_LAUNCHED();
+}
+
 // Adds the number of NaN / infinite elements of p to *count (saturating at 2^31 - 1).
 __global__ void count_non_finite_kernel(const float* p, int64_t n, int* count) {
   unsigned bad = 0;
@@ -123,11 +151,8 @@ void add(const Add& a) {
   const int64_t n = a.out.numel();
   if (n == 0) return;
   cudaStream_t s = Context::get().stream();
-  if (a.out.dtype == DType::BF16)
-    add_kernel<<<blocks_for(n), kThreads, 0, s>>>(a.a.data<bf16>(), a.b.data<bf16>(), a.out.data<bf16>(), n);
-  else
-    add_kernel<<<blocks_for(n), kThreads, 0, s>>>(a.a.data<float>(), a.b.data<float>(), a.out.data<float>(), n);
-  SENET_CUDA_LAUNCHED();
+  if (a.out.dtype == DType::BF16) launch_add(a.a.data<bf16>(), a.b.data<bf16>(), a.out.data<bf16>(), n, s);
+  else launch_add(a.a.data<float>(), a.b.data<float>(), a.out.data<float>(), n, s);
 }
 
 void cast(const Cast& a) {

@@ -130,12 +130,15 @@ export function opCaseTests(device: Device = 'cpu'): void {
   }, device);
 
   bf16Test(`bf16 add sums in float32 and rounds once${on}`, (t) => {
-    const a = randomBf16([3, 7, 11], 41, 1, device), b = randomBf16([3, 7, 11], 42, 1, device);
-    const sum = ops.add(a.t, b.t);
-    const bits = sum.toArray() as Uint16Array;
-    t.is(sum.dtype, 'bfloat16');
-    t.true(bits.every((v, i) => v === bf16Bits(Math.fround(a.v[i]! + b.v[i]!))), 'each sum is the bf16 rounding of the float32 sum');
-    disposeAll(a, b, sum);
+    // An odd count, and one of whole 16-byte packs (the GPU's vector path).
+    for (const shape of [[3, 7, 11], [3, 7, 16]]) {
+      const a = randomBf16(shape, 41, 1, device), b = randomBf16(shape, 42, 1, device);
+      const sum = ops.add(a.t, b.t);
+      const bits = sum.toArray() as Uint16Array;
+      t.is(sum.dtype, 'bfloat16');
+      t.true(bits.every((v, i) => v === bf16Bits(Math.fround(a.v[i]! + b.v[i]!))), `${shape}: each sum is the bf16 rounding of the float32 sum`);
+      disposeAll(a, b, sum);
+    }
   }, device);
 
   bf16Test(`SGD rewrites the bf16 weight copy from the updated float32 weights in the same pass${on}`, (t) => {
