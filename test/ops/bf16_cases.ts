@@ -114,19 +114,22 @@ export function opCaseTests(device: Device = 'cpu'): void {
   }, device);
 
   bf16Test(`bf16 max pooling and global average pooling match float64 on rounded inputs${on}`, (t) => {
-    const geom: ref.PoolGeom = { n: 2, h: 9, w: 7, c: 5, kh: 3, kw: 3, strideH: 2, strideW: 2, padH: 1, padW: 1 };
-    const x = randomBf16([2, 9, 7, 5], 31, 1, device);
-    const y = ops.maxPoolForward(x.t);
-    near(t, y, ref.maxPoolForward(x.v, geom).y, 'max pool y', 0, 'bfloat16'); // a max of bf16 values is exact
-    const dy = randomBf16(y.shape, 32, 1, device);
-    // Overlapping windows sum into one dx element, rounded once.
-    near(t, ops.maxPoolBackward(dy.t, x.t, y), ref.maxPoolBackward(dy.v, x.v, geom), 'max pool dx', ROUNDED, 'bfloat16');
-    const gap = ops.globalAvgPoolForward(x.t);
-    near(t, gap, ref.globalAvgPoolForward(x.v, 2, 63, 5), 'global average (float32 features)', 1e-6, 'float32');
-    const dg = random([2, 5], 33, 1, device);
-    const dx = ops.globalAvgPoolBackward(dg.t, x.t.shape, undefined, { dtype: 'bfloat16' });
-    near(t, dx, ref.globalAvgPoolBackward(dg.v, 2, 63, 5), 'global average dx', ROUNDED, 'bfloat16');
-    disposeAll(x, y, dy, gap, dg, dx);
+    // 5 channels, and 16 (whole 16-byte packs: the GPU's vector kernels).
+    for (const c of [5, 16]) {
+      const geom: ref.PoolGeom = { n: 2, h: 9, w: 7, c, kh: 3, kw: 3, strideH: 2, strideW: 2, padH: 1, padW: 1 };
+      const x = randomBf16([2, 9, 7, c], 31, 1, device);
+      const y = ops.maxPoolForward(x.t);
+      near(t, y, ref.maxPoolForward(x.v, geom).y, `C ${c}: max pool y`, 0, 'bfloat16'); // a max of bf16 values is exact
+      const dy = randomBf16(y.shape, 32, 1, device);
+      // Overlapping windows sum into one dx element, rounded once.
+      near(t, ops.maxPoolBackward(dy.t, x.t, y), ref.maxPoolBackward(dy.v, x.v, geom), `C ${c}: max pool dx`, ROUNDED, 'bfloat16');
+      const gap = ops.globalAvgPoolForward(x.t);
+      near(t, gap, ref.globalAvgPoolForward(x.v, 2, 63, c), `C ${c}: global average (float32 features)`, 1e-6, 'float32');
+      const dg = random([2, c], 33, 1, device);
+      const dx = ops.globalAvgPoolBackward(dg.t, x.t.shape, undefined, { dtype: 'bfloat16' });
+      near(t, dx, ref.globalAvgPoolBackward(dg.v, 2, 63, c), `C ${c}: global average dx`, ROUNDED, 'bfloat16');
+      disposeAll(x, y, dy, gap, dg, dx);
+    }
   }, device);
 
   bf16Test(`bf16 add sums in float32 and rounds once${on}`, (t) => {
