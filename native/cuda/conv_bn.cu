@@ -66,33 +66,18 @@ __global__ void stats_partial_kernel(const T* z, int64_t m, int64_t c, int64_t r
 }
 
 // The same sums a 16-byte pack of W channels a thread (the loads above are 2 bytes a thread in
-// bf16): block (TX, TY) of 256 threads, TX a power of two <= 32 packs of a row, TY rows at a time;
-// grid (ceil(packs / TX), parts). The TY threads of a pack then add their sums in a fixed tree.
+// bf16): block and grid from pack_grid(packs, parts); the TY threads of a pack add their sums in a
+// fixed tree (sum_over_rows), and row 0 writes them as part blockIdx.y.
 template <int W>
-__device__ void write_pack_sums(const double (&a)[W], const double (&b)[W], int64_t pk, int64_t packs, double* pa,
-                                double* pb) {
-  __shared__ double s1[kThreads * 8], s2[kThreads * 8];  // (TY, TX, W)
-  const int tx = threadIdx.x, ty = threadIdx.y, nx = blockDim.x;
-  double* m1 = s1 + (ty * nx + tx) * W;
-  double* m2 = s2 + (ty * nx + tx) * W;
-#pragma unroll
-  for (int e = 0; e < W; ++e) m1[e] = a[e], m2[e] = b[e];
-  __syncthreads();
-  for (int half = blockDim.y / 2; half > 0; half /= 2) {
-    if (ty < half) {
-      const double* o1 = s1 + ((ty + half) * nx + tx) * W;
-      const double* o2 = s2 + ((ty + half) * nx + tx) * W;
-#pragma unroll
-      for (int e = 0; e < W; ++e) m1[e] += o1[e], m2[e] += o2[e];
-    }
-    __syncthreads();
-  }
-  if (ty == 0 && pk < packs) {
+__device__ void write_pack_sums(double (&a)[W], double (&b)[W], int64_t pk, int64_t packs, double* pa, double* pb) {
+  sum_over_rows(a);
+  sum_over_rows(b);
+  if (threadIdx.y == 0 && pk < packs) {
     const int64_t c = packs * W;
 #pragma unroll
     for (int e = 0; e < W; ++e) {
-      pa[blockIdx.y * c + pk * W + e] = m1[e];
-      pb[blockIdx.y * c + pk * W + e] = m2[e];
+      pa[blockIdx.y * c + pk * W + e] = a[e];
+      pb[blockIdx.y * c + pk * W + e] = b[e];
     }
   }
 }
@@ -118,17 +103,6 @@ __global__ void stats_partial_pack_kernel(const Pack<T>* z, int64_t m, int64_t p
     }
   }
   write_pack_sums<W>(a, b, pk, packs, psum, psq);
-}
-
-// Block and grid of the pack kernels for `packs` packs a row split into `parts`.
-struct PackGrid {
-  dim3 block, grid;
-};
-PackGrid pack_grid(int64_t packs, int parts) {
-  int tx = 1;
-  while (tx < 32 && tx * 2 <= packs) tx *= 2;
-  return {dim3(static_cast<unsigned>(tx), static_cast<unsigned>(kThreads / tx)),
-          dim3(static_cast<unsigned>((packs + tx - 1) / tx), static_cast<unsigned>(parts))};
 }
 
 // The finalize kernels reduce a channel's `parts` partial sums with the 32 threads of a warp (a
@@ -405,7 +379,7 @@ void forward_as(const ConvBnForward& a) {
   if (p.training) {
     if (packs_fit<T>(c, {zp})) {
       const int64_t packs = c / Pack<T>::kWidth;
-      const PackGrid g = pack_grid(packs, split.parts);
+      const PackGrid g = pack_grid(packs, static_cast<unsigned>(split.parts));
       stats_partial_pack_kernel<T><<<g.grid, g.block, 0, s>>>(reinterpret_cast<const Pack<T>*>(zp), m, packs,
                                                               split.rows, sc.psum, sc.psq);
     } else {
@@ -471,7 +445,7 @@ void backward_as(const ConvBnBackward& a) {
   });
   if (packs_fit<T>(c, {dy.raw(), y.raw(), z.raw()})) {
     const int64_t packs = c / Pack<T>::kWidth;
-    const PackGrid g = pack_grid(packs, split.parts);
+    const PackGrid g = pack_grid(packs, static_cast<unsigned>(split.parts));
     grad_partial_pack_kernel<T><<<g.grid, g.block, 0, s>>>(
         reinterpret_cast<const Pack<T>*>(dy.raw()), reinterpret_cast<const Pack<T>*>(y.raw()),
         reinterpret_cast<const Pack<T>*>(z.raw()), save_mean.data<float>(), m, packs, split.rows, p.relu, sc.pg, sc.pgz);

@@ -31,6 +31,42 @@ bool packs_fit(int64_t c, std::initializer_list<const void*> ptrs) {
   return true;
 }
 
+/// Launch shape of kernels that give a thread one pack of a row of `packs` packs: a block of kThreads
+/// threads as (TX, TY), TX a power of two of at most 32 packs side by side, TY rows at a time;
+/// grid.x covers the row's packs, grid.y is `y` (images, or parts of the rows).
+struct PackGrid {
+  dim3 block, grid;
+};
+inline PackGrid pack_grid(int64_t packs, unsigned y) {
+  int tx = 1;
+  while (tx < 32 && tx * 2 <= packs) tx *= 2;
+  return {dim3(static_cast<unsigned>(tx), static_cast<unsigned>(kThreads / tx)),
+          dim3(static_cast<unsigned>((packs + tx - 1) / tx), y)};
+}
+
+/// Adds acc over the blockDim.y threads that share threadIdx.x, in a fixed tree (the same order
+/// every run); the totals are in row 0's acc. Every thread of the block must call it; it may be
+/// called again right after.
+template <class A, int W>
+__device__ void sum_over_rows(A (&acc)[W]) {
+  __shared__ A sh[kThreads * W];  // (TY, TX, W)
+  A* mine = sh + (threadIdx.y * blockDim.x + threadIdx.x) * W;
+#pragma unroll
+  for (int e = 0; e < W; ++e) mine[e] = acc[e];
+  __syncthreads();
+  for (unsigned half = blockDim.y / 2; half > 0; half /= 2) {
+    if (threadIdx.y < half) {
+      const A* other = sh + ((threadIdx.y + half) * blockDim.x + threadIdx.x) * W;
+#pragma unroll
+      for (int e = 0; e < W; ++e) mine[e] += other[e];
+    }
+    __syncthreads();
+  }
+#pragma unroll
+  for (int e = 0; e < W; ++e) acc[e] = mine[e];
+  __syncthreads();  // before a next call overwrites sh
+}
+
 // y[i] = x[i] converted (float32 <-> bfloat16, round to nearest even).
 template <class From, class To>
 __global__ void cast_kernel(const From* x, To* y, int64_t n) {
@@ -69,6 +105,30 @@ __global__ void channel_sum_kernel(const T* x, float* y, int64_t hw, int64_t c, 
   }
 }
 
+// The same means a 16-byte pack of channels a thread (2-byte loads above in bf16): block and
+// grid from pack_grid(C / W, N).
+template <class T>
+__global__ void channel_sum_pack_kernel(const Pack<T>* x, float* y, int64_t hw, int64_t packs, float scale) {
+  constexpr int W = Pack<T>::kWidth;
+  const int64_t pk = blockIdx.x * int64_t{blockDim.x} + threadIdx.x;
+  const int64_t n = blockIdx.y;
+  float acc[W];
+#pragma unroll
+  for (int e = 0; e < W; ++e) acc[e] = 0.f;
+  if (pk < packs) {
+    const Pack<T>* base = x + n * hw * packs + pk;
+    for (int64_t q = threadIdx.y; q < hw; q += blockDim.y) {
+      const Pack<T> v = base[q * packs];
+#pragma unroll
+      for (int e = 0; e < W; ++e) acc[e] += load(v.v, e);
+    }
+  }
+  sum_over_rows(acc);
+  if (threadIdx.y == 0 && pk < packs)
+#pragma unroll
+    for (int e = 0; e < W; ++e) y[n * packs * W + pk * W + e] = acc[e] * scale;
+}
+
 // out[o] = sum over rows r of m[r, o]: one thread per column, rows in order (deterministic).
 __global__ void column_sum_kernel(const float* m, float* out, int64_t rows, int64_t cols);
 
@@ -77,8 +137,15 @@ __global__ void add_bias_kernel(float* y, const float* b, int64_t rows, int64_t 
 
 template <class T>
 void launch_channel_mean(const T* x, float* y, int64_t n, int64_t hw, int64_t c, cudaStream_t s) {
-  dim3 block(32, 8), grid(static_cast<unsigned>(n), static_cast<unsigned>((c + 31) / 32));
-  channel_sum_kernel<T><<<grid, block, 0, s>>>(x, y, hw, c, 1.f / static_cast<float>(hw));
+  if (packs_fit<T>(c, {x})) {
+    const int64_t packs = c / Pack<T>::kWidth;
+    const PackGrid g = pack_grid(packs, static_cast<unsigned>(n));
+    channel_sum_pack_kernel<T><<<g.grid, g.block, 0, s>>>(reinterpret_cast<const Pack<T>*>(x), y, hw, packs,
+                                                          1.f / static_cast<float>(hw));
+  } else {
+    dim3 block(32, 8), grid(static_cast<unsigned>(n), static_cast<unsigned>((c + 31) / 32));
+    channel_sum_kernel<T><<<grid, block, 0, s>>>(x, y, hw, c, 1.f / static_cast<float>(hw));
+  }
   SENET_CUDA_LAUNCHED();
 }
 

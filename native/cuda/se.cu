@@ -92,6 +92,43 @@ __global__ void gate_grad_kernel(const T* dy, const T* y, const T* u, const floa
   }
 }
 
+// The same a 16-byte pack of channels a thread: block and grid from pack_grid(C / W, N).
+template <class T>
+__global__ void gate_grad_pack_kernel(const Pack<T>* dy, const Pack<T>* y, const Pack<T>* u, const float* gate,
+                                      Pack<T>* dshortcut, float* dlogit, int64_t hw, int64_t packs) {
+  constexpr int W = Pack<T>::kWidth;
+  const int64_t pk = blockIdx.x * int64_t{blockDim.x} + threadIdx.x;
+  const int64_t n = blockIdx.y;
+  float acc[W];
+#pragma unroll
+  for (int e = 0; e < W; ++e) acc[e] = 0.f;
+  if (pk < packs) {
+    const int64_t base = n * hw * packs + pk;
+    for (int64_t q = threadIdx.y; q < hw; q += blockDim.y) {
+      const int64_t i = base + q * packs;
+      Pack<T> g = dy[i];
+      if (dshortcut) {
+        const Pack<T> o = y[i];
+#pragma unroll
+        for (int e = 0; e < W; ++e) store(g.v, e, load(o.v, e) > 0.f ? load(g.v, e) : 0.f);  // exact: dy or 0
+        dshortcut[i] = g;
+      }
+      const Pack<T> v = u[i];
+#pragma unroll
+      for (int e = 0; e < W; ++e) acc[e] += load(g.v, e) * load(v.v, e);
+    }
+  }
+  sum_over_rows(acc);
+  if (threadIdx.y == 0 && pk < packs) {
+#pragma unroll
+    for (int e = 0; e < W; ++e) {
+      const int64_t at = n * packs * W + pk * W + e;
+      const float s = gate[at];
+      dlogit[at] = acc[e] * s * (1.f - s);
+    }
+  }
+}
+
 // dh *= (hidden > 0): the fc1 ReLU's mask, on (N, R).
 __global__ void relu_mask_kernel(float* dh, const float* hidden, int64_t total) {
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < total; i += int64_t{gridDim.x} * blockDim.x)
@@ -161,9 +198,17 @@ void backward_as(const SeBackward& a) {
   float* dh = dlogit + n * c;
   float* dpooled = dh + n * r;
   T* dsc = dshortcut ? dshortcut->data<T>() : nullptr;
-  dim3 block(32, 8), grid(static_cast<unsigned>(n), static_cast<unsigned>((c + 31) / 32));
-  gate_grad_kernel<T><<<grid, block, 0, s>>>(dy.data<T>(), y ? y->data<T>() : nullptr, u.data<T>(), gate.data<float>(),
-                                             dsc, dlogit, hw, c);
+  if (packs_fit<T>(c, {dy.raw(), y ? y->raw() : nullptr, u.raw(), dsc})) {
+    const int64_t packs = c / Pack<T>::kWidth;
+    const PackGrid g = pack_grid(packs, static_cast<unsigned>(n));
+    gate_grad_pack_kernel<T><<<g.grid, g.block, 0, s>>>(
+        reinterpret_cast<const Pack<T>*>(dy.raw()), reinterpret_cast<const Pack<T>*>(y ? y->raw() : nullptr),
+        reinterpret_cast<const Pack<T>*>(u.raw()), gate.data<float>(), reinterpret_cast<Pack<T>*>(dsc), dlogit, hw, packs);
+  } else {
+    dim3 block(32, 8), grid(static_cast<unsigned>(n), static_cast<unsigned>((c + 31) / 32));
+    gate_grad_kernel<T><<<grid, block, 0, s>>>(dy.data<T>(), y ? y->data<T>() : nullptr, u.data<T>(), gate.data<float>(),
+                                               dsc, dlogit, hw, c);
+  }
   SENET_CUDA_LAUNCHED();
   // fc2: dw2 (C, R) = dlogit^T · hidden, db2 = Σ_n dlogit, dh = dlogit · w2, masked by the ReLU.
   gemm_backward_weights(n, r, c, dlogit, hidden.data<float>(), dw2.data<float>());
