@@ -6,17 +6,19 @@
 #   tests      the CUDA tests and every test that also runs on CUDA (parity in fp32 and bf16)
 #   sanitizer  compute-sanitizer memcheck over the CUDA op tests (its out-of-memory test's refused
 #              allocations show as API errors: 8 of them are expected)
+#   racecheck  compute-sanitizer racecheck over the bf16 op tests (shared-memory races in the pack
+#              kernels' row sums); not in the default list: ask for it
 #   bench-P    senet bench at 224x224x3 batch 256 in precision P (bf16, fp32, tf32) beside PyTorch + timm
 #   breakdown  senet bench --breakdown in bf16 (per op family, cuDNN's algorithm names)
-#   flake      parity.test five times at once beside the CUDA tests: on the H200 (2026-12-01) the
-#              fp32 cifar fixture twice found conv1.weight 2.94e-3 off after two steps, under load
+#   packs      the bf16 bench without PyTorch and with SENET_CUDA_PACKS=0 (senet's one-element
+#              kernels), to set beside bench-bf16's senet figures: what the 16-byte packs give
 #   timm       a full-depth seresnext50_32x4d fixture from the machine's timm, with PyTorch's bf16
 #              yardsticks on both devices; parity (fp32 and bf16) on the CPU and CUDA
 # Logs go to $OUT (they come back); a table of what passed is printed last.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-/tmp/gpu-check}; mkdir -p "$out"
-stages=${*:-tests sanitizer bench-bf16 bench-fp32 breakdown flake timm bench-tf32}
+stages=${*:-tests sanitizer bench-bf16 breakdown packs bench-fp32 timm bench-tf32}
 ava="node node_modules/ava/entrypoints/cli.mjs"
 summary=()
 note() { summary+=("$1"); echo "== $1"; }
@@ -45,14 +47,18 @@ for s in $stages; do
       stage sanitizer 150 compute-sanitizer --tool memcheck --target-processes all --error-exitcode 9 \
         $ava --timeout 3m dist/test/cuda/ops.test.js dist/test/cuda/bf16.test.js dist/test/cuda/fused.test.js
       grep -E 'ERROR SUMMARY|Invalid|passed|failed' "$out/sanitizer.log" | head -n 20 ;;
+    racecheck)
+      stage racecheck 150 compute-sanitizer --tool racecheck --target-processes all --error-exitcode 9 \
+        $ava --timeout 3m dist/test/cuda/bf16.test.js
+      grep -E 'ERROR SUMMARY|RACECHECK SUMMARY|hazard|passed|failed' "$out/racecheck.log" | head -n 20 ;;
     bench-bf16|bench-fp32|bench-tf32)
       # float32 steps took 1.4 s each on the H200 (2026-12-01): fewer of them
       steps=10; [ "$s" = bench-fp32 ] && steps=3
       stage "$s" 150 node dist/lib/cli.js bench --device cuda --precision "${s#bench-}" --batch-size 256 --size 224 \
         --channels 3 --pytorch-format channels_last --steps $steps --warmup 2 --repeats 3 ;;
-    flake)
-      stage flake 150 sh -c "for i in 1 2 3 4 5; do $ava dist/test/parity.test.js > /tmp/flake-\$i.log 2>&1 & done; \
-        $ava dist/test/cuda/*.test.js > /tmp/flake-cuda.log 2>&1; wait; grep -h -E '✘|passed|failed' /tmp/flake-*.log" ;;
+    packs)
+      stage packs 120 env SENET_CUDA_PACKS=0 node dist/lib/cli.js bench --device cuda --precision bf16 --batch-size 256 \
+        --size 224 --channels 3 --no-pytorch --steps 10 --warmup 2 --repeats 3 ;;
     breakdown)
       stage breakdown 150 node dist/lib/cli.js bench --device cuda --precision bf16 --batch-size 256 --size 224 \
         --channels 3 --no-pytorch --breakdown --steps 5 --warmup 3 --repeats 2 ;;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
 #include <initializer_list>
 
 #include "core/bf16.h"
@@ -22,10 +23,20 @@ struct alignas(16) Pack {
 
 inline bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
+/// SENET_CUDA_PACKS=0 (read once) turns every pack kernel off, the one-element ones running
+/// instead: to measure what the packs give, or to rule them out.
+inline bool packs_enabled() {
+  static const bool on = [] {
+    const char* e = std::getenv("SENET_CUDA_PACKS");
+    return !(e && e[0] == '0');
+  }();
+  return on;
+}
+
 /// Whether (rows, c) activations at these addresses can be read and written as packs.
 template <class T>
 bool packs_fit(int64_t c, std::initializer_list<const void*> ptrs) {
-  if (c % Pack<T>::kWidth != 0) return false;
+  if (!packs_enabled() || c % Pack<T>::kWidth != 0) return false;
   for (const void* p : ptrs)
     if (p && !aligned16(p)) return false;
   return true;
