@@ -442,8 +442,9 @@ void run_forward_conv(Forward& f, const Geometry& g, const void* x, const void* 
   SENET_DNNL(s.wait());
 }
 
-// The convolution's two backward products: dx (optional, x's type) and dw (float32) from dz (the
-// gradient at the convolution's output, in the activations' type).
+// The convolution's two backward products: dx (optional, x's type) and dw (float32; optional too,
+// when our kernel makes it) from dz (the gradient at the convolution's output, in the activations'
+// type).
 void run_backward_conv(Backward& b, const Geometry& g, const void* dz, const void* x, const void* w, void* dx,
                        float* dw, void* pad) {
   auto& s = stream();
@@ -453,12 +454,12 @@ void run_backward_conv(Backward& b, const Geometry& g, const void* dz, const voi
     // dx (M, Cin) = dz (M, Cout) w;  dw (Cout, Cin) = dz^T x.
     const float* dzf = static_cast<const float*>(dz);
     if (need_dx) sgemm('N', 'N', m, g.cin, g.cout, dzf, g.cout, static_cast<const float*>(w), g.cin, static_cast<float*>(dx), g.cin);
-    sgemm('T', 'N', g.cout, g.cin, m, dzf, g.cout, static_cast<const float*>(x), g.cin, dw, g.cin);
+    if (dw) sgemm('T', 'N', g.cout, g.cin, m, dzf, g.cout, static_cast<const float*>(x), g.cin, dw, g.cin);
     return;
   }
   if (b.mm) {
     if (need_dx) run_matmul(b.data_mm, b.data_mm_pd, dz, w, dx, pad);
-    run_matmul(b.weights_mm, b.weights_mm_pd, dz, x, dw, pad);
+    if (dw) run_matmul(b.weights_mm, b.weights_mm_pd, dz, x, dw, pad);
     SENET_DNNL(s.wait());
     return;
   }
@@ -474,6 +475,10 @@ void run_backward_conv(Backward& b, const Geometry& g, const void* dz, const voi
                                  {DNNL_ARG_WEIGHTS, w_mem},
                                  {DNNL_ARG_DIFF_SRC, wrap(g.x_md, dx)},
                                  {DNNL_ARG_SCRATCHPAD, wrap(b.data_pd.scratchpad_desc(), pad)}}));
+  }
+  if (!dw) {
+    SENET_DNNL(s.wait());
+    return;
   }
   memory dw_user = wrap(dw_user_md(g), dw);
   memory dw_mem = dw_user;
@@ -704,11 +709,16 @@ void conv_bn_backward(const ConvBnBackward& a) {
   auto bf16_kernel = [&] {
     void* bpad = scratch(Scratch::Pad, backward_pad(b, need_dx));
     GroupedConv gc;
-    if (need_dx && own_grouped(p, g, w, &gc) && grouped_conv_backward_data_fits(gc)) {
-      // Our kernel for dx (oneDNN 2.6's bf16 one ran at ~20 GFLOP/s on stage 1's 4 channels a
-      // group); oneDNN for dw.
-      grouped_conv_backward_data(gc, static_cast<const bf16*>(dzp), w.data<bf16>(), dx->data<bf16>());
-      run_backward_conv(b, g, dzp, x.raw(), w.raw(), nullptr, dw.data<float>(), bpad);
+    if (own_grouped(p, g, w, &gc)) {
+      // Our kernels for dx at stride 1 and for dw (oneDNN 2.6's bf16 ones ran stage 1's 4
+      // channels a group at 20-35 GFLOP/s), except dw with 8 a group at stride 1, where oneDNN's
+      // AMX kernel was the faster on the development VM (stage 2: 2.35 against 3.0 ms a call).
+      const bool own_dw = gc.c / gc.groups < 8 || gc.sh != 1 || gc.sw != 1;
+      const bool own_dx = need_dx && grouped_conv_backward_data_fits(gc);
+      if (own_dw) grouped_conv_backward_weights(gc, x.data<bf16>(), static_cast<const bf16*>(dzp), dw.data<float>());
+      if (own_dx) grouped_conv_backward_data(gc, static_cast<const bf16*>(dzp), w.data<bf16>(), dx->data<bf16>());
+      if (!own_dw || (need_dx && !own_dx))
+        run_backward_conv(b, g, dzp, x.raw(), w.raw(), own_dx ? nullptr : dxp, own_dw ? nullptr : dw.data<float>(), bpad);
     } else {
       run_backward_conv(b, g, dzp, x.raw(), w.raw(), dxp, dw.data<float>(), bpad);
     }

@@ -73,6 +73,12 @@ inline __m256i round_bf16(__m512 v) {
   return _mm512_cvtepi32_epi16(_mm512_mask_blend_epi32(is_nan, rounded, nan));
 }
 
+// 16 bf16 values (one pixel's channels of a block).
+inline __m256i load16(const bf16* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+
+// Two halves as one vector.
+inline __m512i join(__m256i lo, __m256i hi) { return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1); }
+
 // 16 bf16 values as 8 pairs in the low half of a vector (the upper half zero).
 inline __m512i load_pairs(const bf16* p) {
   return _mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
@@ -195,6 +201,103 @@ void grouped_conv_forward(const GroupedConv& g, const bf16* x, const bf16* w, co
   });
 }
 
+// The weight gradient, for one group width. A task is (a split of the output rows, a block b of 16
+// output channels): for each tap it runs over the split's output pixels two at a time, the pair's
+// dz values of the block interleaved (dz[p][l], dz[p + 1][l]) and, for each input channel j of a
+// group, the pair's input values that lane l's group sees, interleaved the same way; one bf16 dot
+// product adds dz[p][l] x[p][j] + dz[p + 1][l] x[p + 1][j] into lane l's sum for (tap, j).
+template <int CPG>
+void run_weights(const GroupedConv& g, const bf16* x, const bf16* dz, float* dw) {
+  const int64_t taps = g.kh * g.kw, blocks = g.c / kLanes, rows = g.n * g.ho;
+  // A split count of its own (not the team's size): the sums' order must not depend on threads.
+  const int64_t splits = std::min<int64_t>(rows, 32), per = (rows + splits - 1) / splits;
+  const int64_t slot = taps * CPG * kLanes;  // one task's sums: (tap, j, lane)
+  // (splits, blocks, slot) sums, every one written by its task: kept between calls (a fresh
+  // vector cost a clear and page faults on every call), per calling thread.
+  thread_local std::vector<float> keep;
+  if (keep.size() < static_cast<size_t>(splits * blocks * slot)) keep.resize(static_cast<size_t>(splits * blocks * slot));
+  float* const part = keep.data();  // (the team's threads must not name `keep`: each has its own)
+  alignas(64) int16_t pair_idx[32], spread_idx[CPG][32];
+  for (int l = 0; l < kLanes; ++l) {
+    pair_idx[2 * l] = static_cast<int16_t>(l);
+    pair_idx[2 * l + 1] = static_cast<int16_t>(kLanes + l);
+    for (int j = 0; j < CPG; ++j) {
+      spread_idx[j][2 * l] = static_cast<int16_t>(l / CPG * CPG + j);
+      spread_idx[j][2 * l + 1] = static_cast<int16_t>(kLanes + l / CPG * CPG + j);
+    }
+  }
+  const __m512i pairs = _mm512_load_si512(pair_idx);
+  __m512i spread[CPG];
+  for (int j = 0; j < CPG; ++j) spread[j] = _mm512_load_si512(spread_idx[j]);
+  const __m256i zero = _mm256_setzero_si256();
+  const int64_t wpairs = (g.wo + 1) / 2;
+#pragma omp parallel
+  {
+    // The split's dz pairs of one block, interleaved once for all taps: (rows, Wo / 2) vectors.
+    std::vector<int32_t> dzp(static_cast<size_t>(per * wpairs * kLanes));
+#pragma omp for schedule(dynamic)
+  for (int64_t task = 0; task < splits * blocks; ++task) {
+    const int64_t split = task / blocks, b = task % blocks;
+    const int64_t r0 = split * per, r1 = std::min(rows, r0 + per);
+    float* out = part + task * slot;
+    for (int64_t r = r0; r < r1; ++r) {
+      const bf16* dzr = dz + r * g.wo * g.c + b * kLanes;
+      for (int64_t q = 0; q < wpairs; ++q) {
+        const int64_t ow = 2 * q;
+        const __m256i second = ow + 1 < g.wo ? load16(dzr + (ow + 1) * g.c) : zero;
+        _mm512_storeu_si512(dzp.data() + ((r - r0) * wpairs + q) * kLanes,
+                            _mm512_permutexvar_epi16(pairs, join(load16(dzr + ow * g.c), second)));
+      }
+    }
+    for (int64_t t = 0; t < taps; ++t) {
+      const int64_t ki = t / g.kw, kj = t % g.kw;
+      __m512 acc[CPG];
+      for (int j = 0; j < CPG; ++j) acc[j] = _mm512_setzero_ps();
+      for (int64_t r = r0; r < r1; ++r) {
+        const int64_t n = r / g.ho, oh = r % g.ho, ih = oh * g.sh - g.ph + ki;
+        if (ih < 0 || ih >= g.h) continue;  // padding rows add nothing
+        const int32_t* dr = dzp.data() + (r - r0) * wpairs * kLanes;
+        const bf16* xr = x + (n * g.h + ih) * g.w * g.c + b * kLanes;
+        for (int64_t ow = 0; ow < g.wo; ow += 2) {
+          const bool second = ow + 1 < g.wo;
+          const __m512i d = _mm512_loadu_si512(dr + ow / 2 * kLanes);
+          const int64_t iw0 = ow * g.sw - g.pw + kj, iw1 = iw0 + g.sw;
+          const __m256i x0 = iw0 >= 0 && iw0 < g.w ? load16(xr + iw0 * g.c) : zero;
+          const __m256i x1 = second && iw1 >= 0 && iw1 < g.w ? load16(xr + iw1 * g.c) : zero;
+          const __m512i xv = join(x0, x1);
+#pragma GCC unroll 8
+          for (int j = 0; j < CPG; ++j)
+            acc[j] = _mm512_dpbf16_ps(acc[j], reinterpret_cast<__m512bh>(d),
+                                      reinterpret_cast<__m512bh>(_mm512_permutexvar_epi16(spread[j], xv)));
+        }
+      }
+      for (int j = 0; j < CPG; ++j) _mm512_storeu_ps(out + (t * CPG + j) * kLanes, acc[j]);
+    }
+  }
+  }
+  // dw[b * 16 + l][t][j] = the splits' sums added in split order, each block's in contiguous runs.
+#pragma omp parallel for schedule(static)
+  for (int64_t b = 0; b < blocks; ++b) {
+    float* total = part + b * slot;  // split 0's sums of block b, summed into in place
+    for (int64_t split = 1; split < splits; ++split) {
+      const float* more = part + (split * blocks + b) * slot;
+#pragma omp simd
+      for (int64_t i = 0; i < slot; ++i) total[i] += more[i];
+    }
+    for (int64_t t = 0; t < taps; ++t)
+      for (int j = 0; j < CPG; ++j)
+        for (int l = 0; l < kLanes; ++l) dw[((b * kLanes + l) * taps + t) * CPG + j] = total[(t * CPG + j) * kLanes + l];
+  }
+}
+
+void grouped_conv_backward_weights(const GroupedConv& g, const bf16* x, const bf16* dz, float* dw) {
+  switch (g.c / g.groups) {
+    case 2: return run_weights<2>(g, x, dz, dw);
+    case 4: return run_weights<4>(g, x, dz, dw);
+    default: return run_weights<8>(g, x, dz, dw);
+  }
+}
+
 void grouped_conv_backward_data(const GroupedConv& g, const bf16* dz, const bf16* w, bf16* dx) {
   // The transposed problem: dz is its input, dx its output, the padding what the forward's leaves.
   GroupedConv t = g;
@@ -225,6 +328,7 @@ namespace senet::cpu {
 void grouped_conv_forward(const GroupedConv&, const bf16*, const bf16*, float*) {}
 void grouped_conv_forward(const GroupedConv&, const bf16*, const bf16*, const float*, const float*, bool, bf16*) {}
 void grouped_conv_backward_data(const GroupedConv&, const bf16*, const bf16*, bf16*) {}
+void grouped_conv_backward_weights(const GroupedConv&, const bf16*, const bf16*, float*) {}
 }  // namespace senet::cpu
 
 #endif

@@ -36,4 +36,10 @@ bool grouped_conv_backward_data_fits(const GroupedConv& g);
 /// degrees, summed in float32 and rounded once.
 void grouped_conv_backward_data(const GroupedConv& g, const bf16* dz, const bf16* w, bf16* dx);
 
+/// dw (C, kH, kW, C / groups) float32, the weight gradient of that convolution from x (N, H, W, C)
+/// and dz (N, Ho, Wo, C), both bf16 (any stride and padding grouped_conv_fits takes): products of
+/// bf16 values summed in float32 over a fixed split of the output rows, the splits added in order,
+/// so runs repeat bit for bit whatever the thread count.
+void grouped_conv_backward_weights(const GroupedConv& g, const bf16* x, const bf16* dz, float* dw);
+
 }  // namespace senet::cpu
