@@ -122,6 +122,7 @@ export interface ConvBnSaved {
   w: Tensor;
   gamma: Tensor;
   z: Tensor;
+  /** The forward's output, read only for the ReLU's mask (without a ReLU, any tensor of its shape and type). */
   y: Tensor;
   saveMean: Tensor;
   saveVar: Tensor;

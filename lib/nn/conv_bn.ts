@@ -41,6 +41,8 @@ export class ConvBn {
   private readonly act: 'float32' | 'bfloat16';
   private readonly tf32: boolean;
   private x: Tensor | undefined;
+  // The last forward's output when it was the caller's buffer (see forward()).
+  private outY: Tensor | undefined;
   private trainedForward = false;
   // The output shape for the last input shape (the op checks every call; this only sizes buffers).
   private shapeKey = '';
@@ -72,8 +74,13 @@ export class ConvBn {
     return this.w.copy ?? this.w.value;
   }
 
-  /** x (N, H, W, Cin) → y (N, Ho, Wo, Cout), a buffer of this layer's, valid until its next forward. */
-  forward(x: Tensor, training: boolean): Tensor {
+  /**
+   * x (N, H, W, Cin) → y (N, Ho, Wo, Cout), a buffer of this layer's, valid until its next forward;
+   * or, without a ReLU, one `take` hands out (a buffer the caller may reuse once y's readers are
+   * queued: backward reads y only for the ReLU's mask).
+   */
+  forward(x: Tensor, training: boolean, take?: (shape: readonly number[], dtype: 'float32' | 'bfloat16') => Tensor): Tensor {
+    if (take && this.spec.relu) throw new Error(`${this.spec.conv}: an output buffer of the caller's only without a ReLU`);
     const inputs = { x, w: this.weights(), gamma: this.gamma.value, beta: this.beta.value, runningMean: this.runningMean.value, runningVar: this.runningVar.value };
     const options = this.options(training);
     const key = x.shape.join(',');
@@ -83,12 +90,12 @@ export class ConvBn {
     }
     const outShape = this.outShape;
     const c = this.spec.outChannels;
+    this.outY = take ? take(outShape, this.act) : undefined;
+    const y = this.outY ?? this.y.get(outShape, this.act);
     const out = ops.convBnForward(
       inputs,
       options,
-      training
-        ? { y: this.y.get(outShape, this.act), z: this.z.get(outShape, this.act), saveMean: this.mean.get([c]), saveVar: this.variance.get([c]) }
-        : { y: this.y.get(outShape, this.act) },
+      training ? { y, z: this.z.get(outShape, this.act), saveMean: this.mean.get([c]), saveVar: this.variance.get([c]) } : { y },
     );
     if (training) this.batchesTracked += 1;
     this.x = x;
@@ -105,7 +112,7 @@ export class ConvBn {
     const x = this.x;
     const g = ops.convBnBackward(
       dy,
-      { x, w: this.weights(), gamma: this.gamma.value, z: this.z.peek()!, y: this.y.peek()!, saveMean: this.mean.peek()!, saveVar: this.variance.peek()! },
+      { x, w: this.weights(), gamma: this.gamma.value, z: this.z.peek()!, y: this.outY ?? this.y.peek()!, saveMean: this.mean.peek()!, saveVar: this.variance.peek()! },
       this.options(true),
       { dx: needDx ? this.gradients.take(x.shape, this.act) : null, dw: this.w.grad, dgamma: this.gamma.grad, dbeta: this.beta.grad },
     );
@@ -116,5 +123,6 @@ export class ConvBn {
   dispose(): void {
     for (const s of [this.y, this.z, this.mean, this.variance]) s.dispose();
     this.x = undefined;
+    this.outY = undefined;
   }
 }

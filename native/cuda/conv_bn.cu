@@ -225,7 +225,8 @@ __global__ void grad_partial_pack_kernel(const Pack<T>* dy, const Pack<T>* y, co
     for (int e = 0; e < W; ++e) mu[e] = mean[pk * W + e];
     for (int64_t r = row0 + threadIdx.y; r < m && r < row0 + rows; r += blockDim.y) {
       const int64_t i = r * packs + pk;
-      const Pack<T> d = dy[i], o = y[i], v = z[i];
+      const Pack<T> d = dy[i], v = z[i];
+      const Pack<T> o = relu ? y[i] : d;  // y only for the ReLU's mask (without one it may be a reused buffer)
 #pragma unroll
       for (int e = 0; e < W; ++e) {
         const float g = relu && !(load(o.v, e) > 0.f) ? 0.f : load(d.v, e);
@@ -266,7 +267,7 @@ __global__ void grad_apply_kernel(const T* dy, const T* y, const T* z, T* dz, in
                                   const float* k, const float* k2, const float* off) {
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < total; i += int64_t{gridDim.x} * blockDim.x) {
     const int64_t ch = i % c;
-    store(dz, i, bn_grad(load(dy, i), load(y, i), load(z, i), k[ch], k2[ch], off[ch], relu));
+    store(dz, i, bn_grad(load(dy, i), relu ? load(y, i) : 0.f, load(z, i), k[ch], k2[ch], off[ch], relu));
   }
 }
 
@@ -276,7 +277,8 @@ __global__ void grad_apply_pack_kernel(const Pack<T>* dy, const Pack<T>* y, cons
   constexpr int W = Pack<T>::kWidth;
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < packs; i += int64_t{gridDim.x} * blockDim.x) {
     const int64_t ch = (i * W) % c;
-    const Pack<T> a = dy[i], b = y[i], d = z[i];
+    const Pack<T> a = dy[i], d = z[i];
+    const Pack<T> b = relu ? y[i] : a;  // y only for the ReLU's mask
     Pack<T> out;
 #pragma unroll
     for (int e = 0; e < W; ++e)

@@ -33,7 +33,8 @@ struct ConvBnForward {
 };
 
 /// Arguments of the backward of a training-mode forward. dx is optional (the first layer needs
-/// none); dw, dgamma and dbeta are overwritten.
+/// none); dw, dgamma and dbeta are overwritten. y is read only for the ReLU's mask: without a
+/// ReLU any tensor of y's shape and type will do (senet's downsample layers pass a reused buffer).
 struct ConvBnBackward {
   ConvBnParams p;
   Tensor dy, x, w, gamma, z, y, save_mean, save_var;

@@ -64,3 +64,25 @@ test.serial('training steps share gradient buffers: no growth step to step, afte
   t.is(memory().cpuBytes, after2.cpuBytes, 'failed backward passes hold nothing afterwards');
   m.dispose();
 });
+
+// A downsample's output is read once, by its block's SE op: it borrows a buffer of the gradient
+// pool (of the block output's shape, which the backward pass uses again) instead of keeping one.
+test('downsample outputs borrow gradient-pool buffers and give them back within the forward', (t) => {
+  const m = createModel(TINY, { device: 'cpu', seed: 2 });
+  const x = randn([2, 16, 16, 1], { seed: 3 });
+  const internals = m as unknown as { gradientPool: GradientPool; blocks: { downsample: { y: { peek(): unknown } } | null }[] };
+  const downsamples = internals.blocks.map((b) => b.downsample).filter((d) => d !== null);
+  t.true(downsamples.length > 0, 'the tiny model has downsample layers');
+  for (const training of [true, false]) {
+    if (training) m.train();
+    else m.eval();
+    const before = m.logits(x).toArray() as Float32Array;
+    t.is(internals.gradientPool.outstanding, 0, 'every borrowed buffer is back once the forward is queued');
+    for (const d of downsamples) t.is(d!.y.peek(), undefined, 'no output buffer of its own');
+    // The pool's buffers are overwritten by the backward pass; the next forward gives the same logits.
+    if (training) m.backward(ops.crossEntropyBackward(m.logits(x), tensor(Int32Array.of(0, 1), [2])));
+    t.deepEqual(Array.from(m.logits(x).toArray() as Float32Array), Array.from(before));
+  }
+  x.dispose();
+  m.dispose();
+});
