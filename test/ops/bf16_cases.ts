@@ -95,22 +95,25 @@ export function opCaseTests(device: Device = 'cpu'): void {
   const on = device === 'cpu' ? '' : ` on ${device}`;
 
   bf16Test(`bf16 SE block (with the residual add and ReLU) forward and backward match float64 on rounded inputs${on}`, (t) => {
-    const [n, h, w, c, r] = [3, 5, 3, 40, 8] as const;
-    const u = randomBf16([n, h, w, c], 21, 1, device), sc = randomBf16([n, h, w, c], 22, 1, device);
-    const w1 = random([r, c], 23, 0.3, device), b1 = random([r], 24, 0.1, device), w2 = random([c, r], 25, 0.3, device), b2 = random([c], 26, 0.1, device);
-    const fwd = ops.seForward(u.t, { w1: w1.t, b1: b1.t, w2: w2.t, b2: b2.t }, sc.t);
-    const e = ref.seForward(u.v, n, h * w, c, w1.v, b1.v, w2.v, b2.v, sc.v);
-    near(t, fwd.y, e.y, 'y', ROUNDED, 'bfloat16');
-    near(t, fwd.pooled, e.pooled, 'pooled', 1e-5, 'float32');
-    near(t, fwd.gate, e.gate, 'gate', 1e-5, 'float32');
-    const dy = randomBf16([n, h, w, c], 27, 1, device);
-    const g = ops.seBackward(dy.t, { u: u.t, pooled: fwd.pooled, hidden: fwd.hidden, gate: fwd.gate, residual: true, y: fwd.y }, { w1: w1.t, w2: w2.t });
-    const eb = ref.seBackward(dy.v, u.v, n, h * w, c, w1.v, b1.v, w2.v, b2.v, sc.v);
-    near(t, g.du, eb.du, 'du', ROUNDED, 'bfloat16');
-    near(t, g.dshortcut!, eb.dshortcut!, 'dshortcut', ROUNDED, 'bfloat16');
-    near(t, g.dw1, eb.dw1, 'dw1', 1e-4, 'float32');
-    near(t, g.dw2, eb.dw2, 'dw2', 1e-4, 'float32');
-    disposeAll(u, sc, w1, b1, w2, b2, fwd, dy, g);
+    // Also 16 channels: whole 16-byte packs on the GPU.
+    for (const [n, h, w, c, r] of [[3, 5, 3, 40, 8], [8, 12, 12, 16, 8]] as const) {
+      const u = randomBf16([n, h, w, c], 21, 1, device), sc = randomBf16([n, h, w, c], 22, 1, device);
+      const w1 = random([r, c], 23, 0.3, device), b1 = random([r], 24, 0.1, device), w2 = random([c, r], 25, 0.3, device), b2 = random([c], 26, 0.1, device);
+      const fwd = ops.seForward(u.t, { w1: w1.t, b1: b1.t, w2: w2.t, b2: b2.t }, sc.t);
+      const e = ref.seForward(u.v, n, h * w, c, w1.v, b1.v, w2.v, b2.v, sc.v);
+      const at = `${n}x${h}x${w}x${c}`;
+      near(t, fwd.y, e.y, `${at}: y`, ROUNDED, 'bfloat16');
+      near(t, fwd.pooled, e.pooled, `${at}: pooled`, 1e-5, 'float32');
+      near(t, fwd.gate, e.gate, `${at}: gate`, 1e-5, 'float32');
+      const dy = randomBf16([n, h, w, c], 27, 1, device);
+      const g = ops.seBackward(dy.t, { u: u.t, pooled: fwd.pooled, hidden: fwd.hidden, gate: fwd.gate, residual: true, y: fwd.y }, { w1: w1.t, w2: w2.t });
+      const eb = ref.seBackward(dy.v, u.v, n, h * w, c, w1.v, b1.v, w2.v, b2.v, sc.v);
+      near(t, g.du, eb.du, `${at}: du`, ROUNDED, 'bfloat16');
+      near(t, g.dshortcut!, eb.dshortcut!, `${at}: dshortcut`, ROUNDED, 'bfloat16');
+      near(t, g.dw1, eb.dw1, `${at}: dw1`, 1e-4, 'float32');
+      near(t, g.dw2, eb.dw2, `${at}: dw2`, 1e-4, 'float32');
+      disposeAll(u, sc, w1, b1, w2, b2, fwd, dy, g);
+    }
   }, device);
 
   bf16Test(`bf16 max pooling and global average pooling match float64 on rounded inputs${on}`, (t) => {

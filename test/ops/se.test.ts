@@ -7,6 +7,7 @@ const cases = [
   { name: 'batch 1, 3x5, 12 channels, hidden 8', n: 1, h: 3, w: 5, c: 12, r: 8 },
   { name: 'batch 3, 4x3, 20 channels, hidden 8', n: 3, h: 4, w: 3, c: 20, r: 8 },
   { name: 'batch 2, 7x6, 33 channels, hidden 3', n: 2, h: 7, w: 6, c: 33, r: 3 },
+  { name: 'batch 8, 8x8, 16 channels, hidden 4', n: 8, h: 8, w: 8, c: 16, r: 4 },
 ];
 
 function setup(c: (typeof cases)[number], seed: number) {
