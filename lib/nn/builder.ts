@@ -44,11 +44,16 @@ export class Builder {
   /** The gradient buffers the layers' backward passes share. */
   readonly gradients: GradientPool;
 
+  /**
+   * @param releaseActivations free each layer's activations once its backward is queued, and the
+   * gradient buffers after each backward pass (see SEResNeXt's constructor).
+   */
   constructor(
     readonly device: Device,
     readonly precision: Precision = 'fp32',
+    readonly releaseActivations = false,
   ) {
-    this.gradients = new GradientPool(device);
+    this.gradients = new GradientPool(device, { releaseAfterPass: releaseActivations });
   }
 
   /** The element type of activations: bfloat16 in mixed precision, else float32. */

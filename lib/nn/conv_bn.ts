@@ -40,6 +40,7 @@ export class ConvBn {
   // The activations' element type, and whether the GPU may use TF32 (from the model's precision).
   private readonly act: 'float32' | 'bfloat16';
   private readonly tf32: boolean;
+  private readonly release: boolean;
   private x: Tensor | undefined;
   // The last forward's output when it was the caller's buffer (see forward()).
   private outY: Tensor | undefined;
@@ -57,6 +58,7 @@ export class ConvBn {
     this.runningVar = b.buffer(`${bn}.running_var`, [outChannels], 1);
     this.act = b.activation;
     this.tf32 = b.precision === 'tf32';
+    this.release = b.releaseActivations;
     this.y = new Slot(b.device);
     this.z = new Slot(b.device);
     this.mean = new Slot(b.device);
@@ -116,6 +118,8 @@ export class ConvBn {
       this.options(true),
       { dx: needDx ? this.gradients.take(x.shape, this.act) : null, dw: this.w.grad, dgamma: this.gamma.grad, dbeta: this.beta.grad },
     );
+    // Freed after the op that reads them (disposal is queued behind it); the next forward allocates anew.
+    if (this.release) this.dispose();
     return g.dx;
   }
 
@@ -124,5 +128,6 @@ export class ConvBn {
     for (const s of [this.y, this.z, this.mean, this.variance]) s.dispose();
     this.x = undefined;
     this.outY = undefined;
+    this.trainedForward = false;
   }
 }

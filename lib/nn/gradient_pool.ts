@@ -22,7 +22,11 @@ export class GradientPool {
   // Shapes and types taken since the last endPass().
   private readonly used = new Set<string>();
 
-  constructor(private readonly device: Device) {}
+  /** `releaseAfterPass`: endPass() frees every buffer (the GPU's allocator keeps the memory for reuse). */
+  constructor(
+    private readonly device: Device,
+    private readonly options: { releaseAfterPass?: boolean } = {},
+  ) {}
 
   /** A buffer of this shape and type: a free one, or a new one. */
   take(shape: readonly number[], dtype: Dtype): Tensor {
@@ -54,7 +58,7 @@ export class GradientPool {
   endPass(): void {
     for (const t of [...this.taken]) this.give(t);
     for (const [key, list] of this.free) {
-      if (this.used.has(key)) continue;
+      if (this.used.has(key) && !this.options.releaseAfterPass) continue;
       for (const t of list) {
         this.owned.delete(t);
         t.dispose();

@@ -88,16 +88,25 @@ export class SEResNeXt {
   private readonly gradientPool: GradientPool;
   private readonly castInput: Slot;
   private readonly act: 'float32' | 'bfloat16';
+  private readonly release: boolean;
   private input: Tensor | undefined;
   private stemOut: Tensor | undefined;
   private features: Tensor | undefined;
   private lastMap: Tensor | undefined;
 
-  constructor(config: SEResNeXtConfig, options: { device: Device; seed: number; zeroInitLast: boolean; precision?: Precision }) {
+  /**
+   * Build one with createModel(). `releaseActivations` (default: on CUDA only) frees each layer's
+   * activations as soon as its backward pass is queued, and the gradient buffers after each pass,
+   * so that memory peaks as PyTorch's does (activations plus the gradients alive at one time)
+   * instead of holding both sets for the next step; the GPU's stream-ordered pool hands the
+   * memory out again at little cost, where on the CPU fresh buffers cost page faults every step.
+   */
+  constructor(config: SEResNeXtConfig, options: { device: Device; seed: number; zeroInitLast: boolean; precision?: Precision; releaseActivations?: boolean }) {
     this.config = config;
     this.device = options.device;
     this.precision = options.precision ?? 'fp32';
-    const b = new Builder(options.device, this.precision);
+    this.release = options.releaseActivations ?? options.device === 'cuda';
+    const b = new Builder(options.device, this.precision, this.release);
     this.act = b.activation;
     this.gradientPool = b.gradients;
     const imagenet = config.stem === 'imagenet';
@@ -324,6 +333,12 @@ export class SEResNeXt {
       pool.give(d);
     } finally {
       pool.endPass();
+      if (this.release) {
+        // The stem's pooled output and the bf16 input copy were read last, by the stem and block 1.
+        this.pooledStem.dispose();
+        this.castInput.dispose();
+        this.input = this.stemOut = this.features = this.lastMap = undefined;
+      }
     }
   }
 

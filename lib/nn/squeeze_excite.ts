@@ -28,6 +28,7 @@ export class SqueezeExcite {
   private readonly gate: Slot;
   private readonly gradients: GradientPool;
   private readonly act: 'float32' | 'bfloat16';
+  private readonly release: boolean;
   private u: Tensor | undefined;
 
   constructor(b: Builder, prefix: string, channels: number) {
@@ -44,6 +45,7 @@ export class SqueezeExcite {
     this.hidden = new Slot(b.device);
     this.gate = new Slot(b.device);
     this.gradients = b.gradients;
+    this.release = b.releaseActivations;
   }
 
   private weights(): ops.SeWeights {
@@ -65,13 +67,16 @@ export class SqueezeExcite {
 
   /** du and dshortcut from dy; the fc gradients go to the arena. */
   backward(dy: Tensor): { du: Tensor; dshortcut: Tensor } {
-    const u = this.u!;
+    const u = this.u;
+    if (!u) throw new Error('SqueezeExcite.backward needs a forward first');
     const g = ops.seBackward(
       dy,
       { u, pooled: this.pooled.peek()!, hidden: this.hidden.peek()!, gate: this.gate.peek()!, residual: true, y: this.y.peek()! },
       { w1: this.w1.value, w2: this.w2.value },
       { du: this.gradients.take(u.shape, this.act), dshortcut: this.gradients.take(u.shape, this.act), dw1: this.w1.grad, db1: this.b1.grad, dw2: this.w2.grad, db2: this.b2.grad },
     );
+    // y is also the next block's input, whose backward has run already.
+    if (this.release) this.dispose();
     return { du: g.du, dshortcut: g.dshortcut! };
   }
 
