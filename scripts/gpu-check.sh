@@ -12,13 +12,15 @@
 #   breakdown  senet bench --breakdown in bf16 (per op family, cuDNN's algorithm names)
 #   packs      the bf16 bench without PyTorch and with SENET_CUDA_PACKS=0 (senet's one-element
 #              kernels), to set beside bench-bf16's senet figures: what the 16-byte packs give
+#   release    the same with SENET_RELEASE_ACTIVATIONS=1 (activations and gradient buffers freed
+#              during the backward pass): its peak GPU memory and speed against bench-bf16's
 #   timm       a full-depth seresnext50_32x4d fixture from the machine's timm, with PyTorch's bf16
 #              yardsticks on both devices; parity (fp32 and bf16) on the CPU and CUDA
 # Logs go to $OUT (they come back); a table of what passed is printed last.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-/tmp/gpu-check}; mkdir -p "$out"
-stages=${*:-tests sanitizer bench-bf16 breakdown packs bench-fp32 timm bench-tf32}
+stages=${*:-tests sanitizer bench-bf16 breakdown packs release bench-fp32 timm bench-tf32}
 ava="node node_modules/ava/entrypoints/cli.mjs"
 summary=()
 note() { summary+=("$1"); echo "== $1"; }
@@ -56,8 +58,9 @@ for s in $stages; do
       steps=10; [ "$s" = bench-fp32 ] && steps=3
       stage "$s" 150 node dist/lib/cli.js bench --device cuda --precision "${s#bench-}" --batch-size 256 --size 224 \
         --channels 3 --pytorch-format channels_last --steps $steps --warmup 2 --repeats 3 ;;
-    packs)
-      stage packs 120 env SENET_CUDA_PACKS=0 node dist/lib/cli.js bench --device cuda --precision bf16 --batch-size 256 \
+    packs|release)
+      flag=SENET_CUDA_PACKS=0; [ "$s" = release ] && flag=SENET_RELEASE_ACTIVATIONS=1
+      stage "$s" 120 env $flag node dist/lib/cli.js bench --device cuda --precision bf16 --batch-size 256 \
         --size 224 --channels 3 --no-pytorch --steps 10 --warmup 2 --repeats 3 ;;
     breakdown)
       stage breakdown 150 node dist/lib/cli.js bench --device cuda --precision bf16 --batch-size 256 --size 224 \

@@ -95,17 +95,19 @@ export class SEResNeXt {
   private lastMap: Tensor | undefined;
 
   /**
-   * Build one with createModel(). `releaseActivations` (default: on CUDA only) frees each layer's
-   * activations as soon as its backward pass is queued, and the gradient buffers after each pass,
-   * so that memory peaks as PyTorch's does (activations plus the gradients alive at one time)
-   * instead of holding both sets for the next step; the GPU's stream-ordered pool hands the
-   * memory out again at little cost, where on the CPU fresh buffers cost page faults every step.
+   * Build one with createModel(). `releaseActivations` frees each layer's activations as soon as
+   * its backward pass is queued, and the gradient buffers after each pass, so that memory peaks as
+   * PyTorch's does (activations plus the gradients alive at one time) instead of holding both sets
+   * for the next step. Off unless $SENET_RELEASE_ACTIVATIONS=1: on the CPU fresh buffers cost page
+   * faults every step; on CUDA the stream-ordered pool should hand the memory out again cheaply,
+   * but allocations are made on the JavaScript thread and frees on the executor's, so whether it
+   * lowers the peak without slowing a step has to be measured on a GPU first.
    */
   constructor(config: SEResNeXtConfig, options: { device: Device; seed: number; zeroInitLast: boolean; precision?: Precision; releaseActivations?: boolean }) {
     this.config = config;
     this.device = options.device;
     this.precision = options.precision ?? 'fp32';
-    this.release = options.releaseActivations ?? options.device === 'cuda';
+    this.release = options.releaseActivations ?? process.env['SENET_RELEASE_ACTIVATIONS'] === '1';
     const b = new Builder(options.device, this.precision, this.release);
     this.act = b.activation;
     this.gradientPool = b.gradients;

@@ -88,7 +88,7 @@ test('downsample outputs borrow gradient-pool buffers and give them back within 
   m.dispose();
 });
 
-// releaseActivations (on by default on CUDA): each layer's activations are freed once its backward
+// releaseActivations ($SENET_RELEASE_ACTIVATIONS=1; off by default until measured on a GPU): each layer's activations are freed once its backward
 // is queued and the gradient buffers after the pass, so memory peaks as PyTorch's does. The same
 // bits as keeping them, and less held between steps; one backward per forward.
 test.serial('releaseActivations frees activations and gradient buffers after backward, with the same results', (t) => {
