@@ -88,9 +88,10 @@ test('downsample outputs borrow gradient-pool buffers and give them back within 
   m.dispose();
 });
 
-// releaseActivations ($SENET_RELEASE_ACTIVATIONS=1; off by default until measured on a GPU): each layer's activations are freed once its backward
-// is queued and the gradient buffers after the pass, so memory peaks as PyTorch's does. The same
-// bits as keeping them, and less held between steps; one backward per forward.
+// releaseActivations ($SENET_RELEASE_ACTIVATIONS=1; off by default until measured on a GPU): each
+// layer's activations are freed once its backward is queued and the gradient buffers after the
+// pass, so memory peaks as PyTorch's does. The same bits as keeping them, and less held between
+// steps; one backward per forward.
 test.serial('releaseActivations frees activations and gradient buffers after backward, with the same results', (t) => {
   const run = (release: boolean) => {
     const m = new SEResNeXt(TINY, { device: 'cpu', seed: 4, zeroInitLast: false, releaseActivations: release });
