@@ -710,10 +710,9 @@ void conv_bn_backward(const ConvBnBackward& a) {
     void* bpad = scratch(Scratch::Pad, backward_pad(b, need_dx));
     GroupedConv gc;
     if (own_grouped(p, g, w, &gc)) {
-      // Our kernels for dx at stride 1 and for dw (oneDNN 2.6's bf16 ones ran stage 1's 4
-      // channels a group at 20-35 GFLOP/s), except dw with 8 a group at stride 1, where oneDNN's
-      // AMX kernel was the faster on the development VM (stage 2: 2.35 against 3.0 ms a call).
-      const bool own_dw = gc.c / gc.groups < 8 || gc.sh != 1 || gc.sw != 1;
+      // Our kernels where they are the faster (oneDNN 2.6's bf16 ones ran stage 1's 4 channels a
+      // group at 20-35 GFLOP/s); oneDNN for the rest.
+      const bool own_dw = grouped_conv_backward_weights_fits(gc);
       const bool own_dx = need_dx && grouped_conv_backward_data_fits(gc);
       if (own_dw) grouped_conv_backward_weights(gc, x.data<bf16>(), static_cast<const bf16*>(dzp), dw.data<float>());
       if (own_dx) grouped_conv_backward_data(gc, static_cast<const bf16*>(dzp), w.data<bf16>(), dx->data<bf16>());

@@ -45,6 +45,10 @@ bool grouped_conv_fits(const GroupedConv& g) {
   return cpg == 2 || cpg == 4 || cpg == 8;
 }
 
+bool grouped_conv_backward_weights_fits(const GroupedConv& g) {
+  return grouped_conv_fits(g) && (g.c / g.groups < 8 || g.sh != 1 || g.sw != 1);
+}
+
 bool grouped_conv_backward_data_fits(const GroupedConv& g) {
   return grouped_conv_fits(g) && g.sh == 1 && g.sw == 1 && g.ph < g.kh && g.pw < g.kw &&
          g.ho == g.h + 2 * g.ph - g.kh + 1 && g.wo == g.w + 2 * g.pw - g.kw + 1;
